@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one interface between the C shim and the Rust core.
+ *
+ * Both sides use this header: the shim includes it, the core's build.rs
+ * runs bindgen on it. Functions named kwasm_core_* are implemented by the
+ * core (Rust); every other function here is a kernel service implemented by
+ * the shim (C) and called by the core. It is also compiled for the host, where
+ * core/host/services.c provides the services to `cargo test`.
+ */
+#ifndef KWASM_CORE_H
+#define KWASM_CORE_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int32_t s32;
+typedef int64_t s64;
+#endif
+
+/* Verdicts the core returns; the shim maps them to NF_DROP / NF_ACCEPT. */
+#define KWASM_VERDICT_DROP	0
+#define KWASM_VERDICT_ACCEPT	1
+
+/* Longest program name, including the terminating NUL. */
+#define KWASM_NAME_MAX		32
+/* Size of the buffer for a load or run error message. */
+#define KWASM_ERR_MAX		256
+
+/*
+ * A packet handed to the core. Exactly one of skb and data is set: skb for
+ * real traffic (bytes read through kwasm_pkt_copy()), data for test-run.
+ * Offsets count from the first byte of the IPv4 header.
+ */
+struct kwasm_pkt {
+	const void *skb;	/* struct sk_buff *, or NULL */
+	const u8 *data;		/* flat packet bytes, or NULL */
+	u32 len;		/* packet length from the IPv4 header on */
+	u32 hook;		/* NF_INET_* hook number */
+	u32 ifindex_in;		/* 0 when none */
+	u32 ifindex_out;	/* 0 when none */
+	u32 mark;		/* skb->mark */
+};
+
+/* What the loader asked for; the shim fills it from the ioctl or defaults. */
+struct kwasm_prog_opts {
+	char name[KWASM_NAME_MAX];	/* NUL-terminated */
+	u32 snaplen;		/* packet bytes copied into the record */
+	u32 default_verdict;	/* KWASM_VERDICT_*, on trap or bad value */
+};
+
+/* How one run ended. */
+enum kwasm_outcome {
+	KWASM_OUTCOME_OK = 0,		/* program returned 0 or 1 */
+	KWASM_OUTCOME_INVALID = 1,	/* program returned another value */
+	KWASM_OUTCOME_TRAP = 2,		/* program trapped */
+	KWASM_OUTCOME_SKIPPED = 3,	/* not run (original ABI, not TCP/UDP) */
+	KWASM_OUTCOME_BUSY = 4,		/* instance already running on this CPU */
+};
+
+struct kwasm_run_result {
+	u32 verdict;		/* KWASM_VERDICT_*, always valid */
+	u32 outcome;		/* enum kwasm_outcome */
+	u32 trap;		/* KWASM_TRAP_* when outcome is TRAP, else 0 */
+	u32 pad;
+	s64 retval;		/* raw return value when the program returned */
+};
+
+/* Trap kinds; names from kwasm_core_trap_name(). */
+enum kwasm_trap {
+	KWASM_TRAP_NONE = 0,
+	KWASM_TRAP_UNREACHABLE,
+	KWASM_TRAP_OUT_OF_BOUNDS,	/* memory access out of bounds */
+	KWASM_TRAP_DIV_BY_ZERO,
+	KWASM_TRAP_INT_OVERFLOW,
+	KWASM_TRAP_INVALID_CONVERSION,
+	KWASM_TRAP_INDIRECT_CALL,	/* null, out of range or wrong type */
+	KWASM_TRAP_STACK_OVERFLOW,
+	KWASM_TRAP_HOST,		/* a host function rejected its arguments */
+	KWASM_TRAP_OTHER,
+	KWASM_TRAP_COUNT,
+};
+
+/* Counters of one program, summed over CPUs. */
+struct kwasm_stats {
+	u64 runs;
+	u64 accepted;
+	u64 dropped;
+	u64 invalid;		/* returned a value other than 0 or 1 */
+	u64 traps;		/* all trap kinds */
+	u64 skipped;		/* not run: original ABI and not TCP/UDP */
+	u64 busy;		/* re-entry refused */
+	u64 trap_kind[KWASM_TRAP_COUNT];
+};
+
+/* Static facts about a loaded program. */
+struct kwasm_prog_info {
+	char name[KWASM_NAME_MAX];
+	u32 size;		/* bytes of the .wasm module */
+	u32 snaplen;
+	u32 default_verdict;
+	u32 abi;		/* KWASM_ABI_* */
+	u32 instances;		/* one per possible CPU */
+	u32 pad;
+	u64 memory_bytes;	/* linear memory summed over instances */
+	u8 sha256[32];
+};
+
+#define KWASM_ABI_KWASM		1	/* exports kwasm_filter */
+#define KWASM_ABI_ORIGINAL	2	/* exports alloc + filter */
+
+struct kwasm_prog;	/* opaque, owned by the core */
+
+/* ---- implemented by the core (Rust) ---- */
+
+/*
+ * Validate, link, compile eagerly and instantiate @wasm once per possible CPU.
+ * Process context; may sleep. On failure returns a negative errno, writes a
+ * NUL-terminated reason to @err and leaves *@out untouched.
+ */
+int kwasm_core_prog_new(const u8 *wasm, size_t len,
+			const struct kwasm_prog_opts *opts,
+			struct kwasm_prog **out, char *err, size_t err_len);
+
+/* Free a program no packet can reach any more. Process context. */
+void kwasm_core_prog_free(struct kwasm_prog *prog);
+
+/*
+ * Run @prog on @pkt with the instance of @cpu. The caller keeps that instance
+ * to itself for the duration (bottom halves disabled, pinned to @cpu).
+ * Never sleeps, never allocates, never fails: @res always holds a verdict.
+ */
+void kwasm_core_prog_run(struct kwasm_prog *prog, u32 cpu,
+			 const struct kwasm_pkt *pkt,
+			 struct kwasm_run_result *res);
+
+void kwasm_core_prog_info(const struct kwasm_prog *prog,
+			  struct kwasm_prog_info *info);
+void kwasm_core_prog_stats(const struct kwasm_prog *prog,
+			   struct kwasm_stats *stats);
+
+/* Static string naming a trap kind, e.g. "unreachable". */
+const char *kwasm_core_trap_name(u32 trap);
+
+/* ---- kernel services implemented by the shim (C) ---- */
+
+/* Allocation: may sleep in process context, atomic otherwise. */
+void *kwasm_alloc(size_t size);
+void *kwasm_zalloc(size_t size);
+void kwasm_free(void *ptr);
+
+/* printk at KERN_INFO (level 6) or KERN_ERR (level 3): "kwasm: <msg>". */
+void kwasm_log(int level, const char *msg, size_t len);
+/* Rate-limited program output: "kwasm: <prog>: <msg>". */
+void kwasm_log_prog(const char *prog, const char *msg, size_t len);
+
+u64 kwasm_time_ns(void);
+u32 kwasm_cpu_id(void);
+/* Possible CPU ids are below kwasm_nr_cpu_ids(); some may be absent. */
+u32 kwasm_nr_cpu_ids(void);
+bool kwasm_cpu_possible(u32 cpu);
+
+/*
+ * Copy @len bytes at @off of @pkt into @dst. Returns 0, or -EFAULT when the
+ * range is not inside the packet (nothing useful is copied then).
+ */
+int kwasm_pkt_copy(const struct kwasm_pkt *pkt, u32 off, void *dst, u32 len);
+
+#endif /* KWASM_CORE_H */

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * User-space interface of /dev/kwasm. See docs/ABI.md.
+ *
+ * All structures have fixed-size fields and explicit padding so that they
+ * have one layout everywhere; wasm/kwasmctl mirrors them and checks sizes.
+ */
+#ifndef _UAPI_KWASM_H
+#define _UAPI_KWASM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define KWASM_DEVICE		"/dev/kwasm"
+#define KWASM_STATUS_FILE	"/proc/kwasm"
+
+/* Largest .wasm module accepted, by ioctl or by write(). */
+#define KWASM_MAX_PROG_SIZE	(4U << 20)
+/* Largest packet accepted by test-run. */
+#define KWASM_MAX_PKT_SIZE	65535U
+/* Default and largest snap length (packet bytes copied into the record). */
+#define KWASM_DEFAULT_SNAPLEN	256U
+#define KWASM_MAX_SNAPLEN	65535U
+
+#define KWASM_NAME_LEN		32
+#define KWASM_ERR_LEN		256
+
+/* kwasm_load.flags: which optional fields are set. */
+#define KWASM_LOAD_HOOK		(1U << 0)
+#define KWASM_LOAD_PRIORITY	(1U << 1)
+#define KWASM_LOAD_SNAPLEN	(1U << 2)
+#define KWASM_LOAD_DEFAULT	(1U << 3)
+#define KWASM_LOAD_ALL_FLAGS	0xfU
+
+/* Verdicts, as in the program ABI. */
+#define KWASM_DROP		0
+#define KWASM_ACCEPT		1
+
+struct kwasm_load {
+	__u64 prog;		/* in: user pointer to the .wasm bytes */
+	__u32 prog_len;		/* in: at most KWASM_MAX_PROG_SIZE */
+	__u32 flags;		/* in: KWASM_LOAD_* */
+	__u32 hook;		/* in: NF_INET_PRE_ROUTING .. NF_INET_POST_ROUTING */
+	__s32 priority;		/* in: netfilter priority */
+	__u32 snaplen;		/* in: at most KWASM_MAX_SNAPLEN */
+	__u32 default_verdict;	/* in: KWASM_DROP or KWASM_ACCEPT */
+	char name[KWASM_NAME_LEN];	/* in: NUL-terminated program name */
+	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+};
+
+struct kwasm_test_run {
+	__u64 prog;		/* in: user pointer to .wasm bytes, 0: loaded */
+	__u32 prog_len;		/* in */
+	__u32 repeat;		/* in: runs, at least 1 */
+	__u64 pkt;		/* in: packet bytes from the IPv4 header on */
+	__u32 pkt_len;		/* in: at most KWASM_MAX_PKT_SIZE */
+	__u32 hook;		/* in: hook number the program sees */
+	__u32 ifindex_in;	/* in */
+	__u32 ifindex_out;	/* in */
+	__u32 mark;		/* in */
+	__u32 snaplen;		/* in: for a given program; 0: default */
+	__u32 verdict;		/* out: KWASM_DROP or KWASM_ACCEPT */
+	__u32 outcome;		/* out: KWASM_OUTCOME_* of the last run */
+	__u32 trap;		/* out: KWASM_TRAP_* of the last run */
+	__u32 pad;
+	__s64 retval;		/* out: raw return value of the last run */
+	__u64 duration_ns;	/* out: total time of all runs */
+	char trap_name[32];	/* out: name of the trap, "" when none */
+	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+};
+
+/* kwasm_test_run.outcome */
+#define KWASM_OUTCOME_OK	0	/* returned 0 or 1 */
+#define KWASM_OUTCOME_INVALID	1	/* returned another value */
+#define KWASM_OUTCOME_TRAP	2	/* trapped */
+#define KWASM_OUTCOME_SKIPPED	3	/* not run: original ABI, not TCP/UDP */
+#define KWASM_OUTCOME_BUSY	4	/* re-entry refused */
+
+#define KWASM_IOC_MAGIC		0xb7
+#define KWASM_IOC_LOAD		_IOWR(KWASM_IOC_MAGIC, 1, struct kwasm_load)
+#define KWASM_IOC_UNLOAD	_IO(KWASM_IOC_MAGIC, 2)
+#define KWASM_IOC_TEST_RUN	_IOWR(KWASM_IOC_MAGIC, 3, struct kwasm_test_run)
+
+#endif /* _UAPI_KWASM_H */

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * wasm3 configuration shared by every build of wasm3 in kwasm: the kernel
+ * build (Kbuild), the host build for `cargo test` (build.rs, cc) and the
+ * bindgen run. It is force-included before wasm3's own m3_config.h, whose
+ * defaults are all "#ifndef" guarded, so one file decides for all three.
+ */
+#ifndef KWASM_M3_CONFIG_H
+#define KWASM_M3_CONFIG_H
+
+/* No floating point in the kernel: float opcodes are not compiled in. */
+#define d_m3HasFloat			0
+#define d_m3NoFloatDynamic		0
+
+/*
+ * Keep compiler frames small: with wasm3's defaults some functions have
+ * 27-40 KB stack frames, and kernel stacks are 16 KiB.
+ */
+#define d_m3MaxFunctionStackHeight	128
+#define d_m3MaxFunctionSlots		256
+
+/* No host printf tracing, no WASI, no extra proposals we do not offer. */
+#define d_m3LogOutput			0
+#define d_m3HasWASI			0
+#define d_m3HasMetaWASI			0
+#define d_m3HasUVWASI			0
+#define d_m3HasTracer			0
+#define d_m3RecordBacktraces		0
+#define d_m3VerboseErrorMessages	1
+
+/* Code pages are allocated with the kernel allocator: keep them small. */
+#define d_m3CodePageAlignSize		4096
+
+#endif /* KWASM_M3_CONFIG_H */
