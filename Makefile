@@ -1,0 +1,145 @@
+# kwasm: WebAssembly packet filters in the Linux kernel.
+#
+#   make                   build kwasm.ko for the running kernel
+#   make KVER=6.1|6.12     build against Debian's packaged headers (fetched)
+#   make check             host tests, then VM tests on Debian 6.1 and 6.12
+#   make demo              boot a throw-away VM, load an example, show it work
+#   make vm-run SCRIPT=s   run a script in a VM with the module (FILES=...)
+#   sudo make install      install the module and kwasmctl (DESTDIR, PREFIX)
+#   sudo make load         insert the module and load PROG
+#   sudo make remove       unload the program and remove the module
+#   make clean             remove build output (make distclean: also .cache)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+.DEFAULT_GOAL := all
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+# Debian's rustc-web: a Rust with its std sources, for -Zbuild-std.
+CARGO ?= /usr/bin/cargo
+RUSTC ?= /usr/bin/rustc
+export RUSTC
+PREFIX ?= /usr/local
+PROG ?= wasm/build/log_every_n.wasm
+
+ifdef KVER
+KDIR ?= $(shell $(TOP)/scripts/debian-kernel.sh headers $(KVER))
+BUILD_NAME := $(KVER)
+else
+KERNELRELEASE_HOST := $(shell uname -r)
+KDIR ?= /lib/modules/$(KERNELRELEASE_HOST)/build
+BUILD_NAME := $(KERNELRELEASE_HOST)
+endif
+
+BUILD := $(TOP)/build/$(BUILD_NAME)
+MODULE := $(BUILD)/kwasm.ko
+KBUILD_ARGS := -C $(KDIR) M=$(BUILD) KWASM_SRC=$(TOP) \
+	KWASM_CORE_OBJ=$(TOP)/build/core/kwasm_core.o \
+	CONFIG_DEBUG_INFO_BTF_MODULES=
+
+# ---- the Rust core, for the kernel -----------------------------------------
+
+CORE_TARGET := x86_64-unknown-none
+CORE_LIB := $(TOP)/target/$(CORE_TARGET)/release/libkwasm.a
+CORE_OBJ := $(TOP)/build/core/kwasm_core.o
+# The entry points the shim calls: every kwasm_core_* in the interface header.
+CORE_SYMS := $(shell grep -o 'kwasm_core_[a-z_]*(' $(TOP)/include/kwasm_core.h | tr -d '(' | sort -u)
+# What the kernel needs of code linked into it: see docs/ARCHITECTURE.md.
+CORE_RUSTFLAGS := -Crelocation-model=static -Zplt=yes -Ccode-model=kernel \
+	-Cforce-frame-pointers=yes -Cjump-tables=n \
+	-Zretpoline-external-thunk -Zfunction-return=thunk-extern \
+	-Zcf-protection=branch -Zpatchable-function-entry=16,16 \
+	-Zmin-function-alignment=16 \
+	-Ctarget-feature=+harden-sls-ijmp,+harden-sls-ret
+
+WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
+
+.PHONY: all module core wasm kwasmctl check demo vm-run install load remove \
+	clean distclean kernel-check FORCE
+
+all: module
+
+core: $(CORE_OBJ)
+
+$(CORE_LIB): FORCE
+	RUSTC_BOOTSTRAP=1 KWASM_WASM3_SRC=$(WASM3_SRC) \
+	CARGO_TARGET_X86_64_UNKNOWN_NONE_RUSTFLAGS="$(CORE_RUSTFLAGS)" \
+		$(CARGO) build --quiet --release --lib -p kwasm \
+		-Zbuild-std=core,alloc --target $(CORE_TARGET)
+
+# One relocatable object: bitcode sections the system linker cannot read
+# stripped, only what the entry points reach kept (not all of
+# compiler_builtins), and every symbol but the entry points made local so
+# Rust's own mem* cannot override the kernel's.
+$(CORE_OBJ): $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	objcopy --remove-section=.llvmbc --remove-section=.llvmcmd $< $@.a
+	ld -r --gc-sections $(addprefix -u ,$(CORE_SYMS)) -o $@.tmp $@.a
+	objcopy $(addprefix --keep-global-symbol=,$(CORE_SYMS)) $@.tmp $@
+	rm -f $@.a $@.tmp
+	$(TOP)/scripts/check-object.sh $@
+
+# ---- the module ------------------------------------------------------------
+
+module: $(MODULE)
+
+$(MODULE): $(CORE_OBJ) FORCE
+	@test -f $(KDIR)/Makefile || { \
+	  echo "No kernel headers in $(KDIR)."; \
+	  echo "Install them (Debian: apt install linux-headers-$$(uname -r)),"; \
+	  echo "build for Debian's kernels with 'make KVER=6.1' or 'make KVER=6.12',"; \
+	  echo "or try kwasm in a throw-away VM with 'make demo'."; exit 1; }
+	$(TOP)/scripts/prepare-build.sh $(BUILD) $(WASM3_SRC)
+	$(MAKE) $(KBUILD_ARGS) KWASM_WASM3=$(WASM3_SRC) modules 2>&1 | tee $(BUILD)/build.log
+	@! grep -iE 'warning|skipping' $(BUILD)/build.log || \
+	  { echo "error: the module build printed warnings (see above)"; exit 1; }
+	$(TOP)/scripts/check-object.sh $@
+	@echo "built $@"
+
+# ---- user-space tools and programs -----------------------------------------
+
+wasm:
+	$(MAKE) -C wasm
+
+kwasmctl:
+	$(CARGO) build --release -p kwasmctl
+
+# ---- tests and the VM ------------------------------------------------------
+
+check:
+	$(TOP)/tests/check.sh
+
+demo:
+	$(TOP)/tests/demo.sh
+
+vm-run:
+	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=file [FILES='a b'] [KVER=6.12]"; exit 2; }
+	$(MAKE) KVER=$(or $(KVER),6.12) module
+	$(TOP)/tests/vm/run.sh --kernel $(or $(KVER),6.12) \
+		--module $(TOP)/build/$(or $(KVER),6.12)/kwasm.ko \
+		--script $(SCRIPT) --files "$(FILES)"
+
+# ---- installing on this machine --------------------------------------------
+
+install: module kwasmctl
+	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) $$(cat $(KDIR)/include/config/kernel.release)
+	install -D -m 0755 target/release/kwasmctl $(DESTDIR)$(PREFIX)/bin/kwasmctl
+
+load: module wasm kwasmctl
+	@lsmod | grep -q '^kwasm ' || insmod $(MODULE)
+	target/release/kwasmctl load $(PROG)
+	target/release/kwasmctl status
+
+remove:
+	@if [ -e /dev/kwasm ]; then target/release/kwasmctl unload || true; fi
+	@if lsmod | grep -q '^kwasm '; then rmmod kwasm; fi
+
+clean:
+	rm -rf build
+	$(MAKE) -C wasm clean
+	$(CARGO) clean
+
+distclean: clean
+	rm -rf .cache

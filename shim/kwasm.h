@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Declarations shared by the files of the kwasm shim. The interface to the
+ * Rust core is include/kwasm_core.h; the user-space one include/uapi/kwasm.h.
+ */
+#ifndef KWASM_SHIM_H
+#define KWASM_SHIM_H
+
+#include <linux/netfilter.h>
+#include <linux/seq_file.h>
+#include <linux/types.h>
+
+#include "kwasm_core.h"
+#include "uapi/kwasm.h"
+
+/* Native stack the wasm3 interpreter may use below the point of entry. */
+#define KWASM_STACK_BUDGET	(6 * 1024)
+
+/* Load parameters: what the ioctl (or the write() path) asked for. */
+struct kwasm_load_params {
+	struct kwasm_prog_opts opts;
+	unsigned int hook;
+	int priority;
+};
+
+void kwasm_load_params_default(struct kwasm_load_params *p, const char *name);
+
+/*
+ * A program published to the packet path: the core's program plus the
+ * netfilter hook it was loaded on. Owned by prog.c.
+ */
+struct kwasm_loaded {
+	struct kwasm_prog *core;
+	struct nf_hook_ops ops;
+	struct kwasm_prog_info info;
+};
+
+/* The program packets see; NULL when none. Written under prog.c's mutex. */
+extern struct kwasm_loaded __rcu *kwasm_active;
+
+/* prog.c: the loaded program and its life cycle */
+int kwasm_prog_load(const u8 *wasm, size_t len,
+		    const struct kwasm_load_params *params,
+		    char *err, size_t err_len);
+int kwasm_prog_unload(void);
+void kwasm_prog_exit(void);
+void kwasm_prog_show(struct seq_file *m);
+int kwasm_prog_test_run_loaded(const struct kwasm_pkt *pkt, u32 repeat,
+			       struct kwasm_run_result *res, u64 *ns);
+
+/* hook.c: the packet path */
+void kwasm_hook_init_ops(struct nf_hook_ops *ops, unsigned int hook,
+			 int priority, void *priv);
+void kwasm_run(struct kwasm_prog *prog, const struct kwasm_pkt *pkt,
+	       struct kwasm_run_result *res);
+const char *kwasm_hook_name(unsigned int hook);
+
+/* testrun.c: KWASM_IOC_TEST_RUN */
+long kwasm_test_run_ioctl(void __user *arg);
+
+/* dev.c: /dev/kwasm */
+int kwasm_dev_init(void);
+void kwasm_dev_exit(void);
+
+/* status.c: /proc/kwasm */
+int kwasm_status_init(void);
+void kwasm_status_exit(void);
+void kwasm_status_set_last_load(int ret, const char *name, const char *err);
+
+#endif /* KWASM_SHIM_H */

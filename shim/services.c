@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel services the Rust core calls (declared in include/kwasm_core.h):
+ * allocation, logging, time, CPU ids and packet bytes.
+ */
+#include <linux/cpumask.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/preempt.h>
+#include <linux/printk.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+
+#include "kwasm.h"
+
+/* Sleeping allocations only where sleeping is allowed (the load path). */
+static void *kwasm_alloc_gfp(size_t size, gfp_t extra)
+{
+	if (preemptible())
+		return kvmalloc(size, GFP_KERNEL | extra);
+	return kmalloc(size, GFP_ATOMIC | __GFP_NOWARN | extra);
+}
+
+void *kwasm_alloc(size_t size)
+{
+	return kwasm_alloc_gfp(size, 0);
+}
+
+void *kwasm_zalloc(size_t size)
+{
+	return kwasm_alloc_gfp(size, __GFP_ZERO);
+}
+
+void kwasm_free(void *ptr)
+{
+	kvfree(ptr);
+}
+
+void kwasm_log(int level, const char *msg, size_t len)
+{
+	if (level <= LOGLEVEL_ERR)
+		pr_err("kwasm: %.*s\n", (int)len, msg);
+	else
+		pr_info("kwasm: %.*s\n", (int)len, msg);
+}
+
+void kwasm_log_prog(const char *prog, const char *msg, size_t len)
+{
+	pr_info_ratelimited("kwasm: %s: %.*s\n", prog, (int)len, msg);
+}
+
+u64 kwasm_time_ns(void)
+{
+	return ktime_get_ns();
+}
+
+u32 kwasm_cpu_id(void)
+{
+	return raw_smp_processor_id();
+}
+
+u32 kwasm_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+bool kwasm_cpu_possible(u32 cpu)
+{
+	return cpu < nr_cpu_ids && cpu_possible(cpu);
+}
+
+int kwasm_pkt_copy(const struct kwasm_pkt *pkt, u32 off, void *dst, u32 len)
+{
+	const struct sk_buff *skb = pkt->skb;
+
+	if ((u64)off + len > pkt->len)
+		return -EFAULT;
+	if (!skb) {
+		memcpy(dst, pkt->data + off, len);
+		return 0;
+	}
+	return skb_copy_bits(skb, skb_network_offset(skb) + off, dst, len);
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KWASM_IOC_TEST_RUN: run the loaded program, or one given with the request,
+ * on a packet from user space, without real traffic (like BPF_PROG_TEST_RUN).
+ */
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "kwasm.h"
+
+/* Run a program given with the request: built, run and freed here. */
+static int kwasm_test_run_given(const struct kwasm_test_run *req,
+				const struct kwasm_pkt *pkt,
+				struct kwasm_run_result *res, u64 *ns,
+				char *err, size_t err_len)
+{
+	struct kwasm_load_params params;
+	struct kwasm_prog *prog;
+	u64 start;
+	u8 *wasm;
+	u32 i;
+	int ret;
+
+	if (req->prog_len > KWASM_MAX_PROG_SIZE) {
+		snprintf(err, err_len, "program is %u bytes, the limit is %u",
+			 req->prog_len, KWASM_MAX_PROG_SIZE);
+		return -EFBIG;
+	}
+	wasm = vmemdup_user(u64_to_user_ptr(req->prog), req->prog_len);
+	if (IS_ERR(wasm))
+		return PTR_ERR(wasm);
+
+	kwasm_load_params_default(&params, "test-run");
+	if (req->snaplen)
+		params.opts.snaplen = req->snaplen;
+	ret = kwasm_core_prog_new(wasm, req->prog_len, &params.opts, &prog,
+				  err, err_len);
+	kvfree(wasm);
+	if (ret)
+		return ret;
+
+	start = ktime_get_ns();
+	for (i = 0; i < req->repeat; i++) {
+		kwasm_run(prog, pkt, res);
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	*ns = ktime_get_ns() - start;
+	kwasm_core_prog_free(prog);
+	return ret;
+}
+
+long kwasm_test_run_ioctl(void __user *arg)
+{
+	struct kwasm_run_result res = {};
+	struct kwasm_test_run *req;
+	struct kwasm_pkt pkt = {};
+	u8 *data = NULL;
+	u64 ns = 0;
+	long ret;
+
+	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	if (!req)
+		return -ENOMEM;
+	if (copy_from_user(req, arg, sizeof(*req))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	memset(req->err, 0, sizeof(req->err));
+
+	if (!req->repeat || req->pkt_len > KWASM_MAX_PKT_SIZE ||
+	    req->hook >= NF_INET_NUMHOOKS || req->snaplen > KWASM_MAX_SNAPLEN) {
+		snprintf(req->err, sizeof(req->err),
+			 "repeat must be at least 1, packet at most %u bytes, hook below %d, snaplen at most %u",
+			 KWASM_MAX_PKT_SIZE, NF_INET_NUMHOOKS,
+			 KWASM_MAX_SNAPLEN);
+		ret = -EINVAL;
+		goto reply;
+	}
+	data = vmemdup_user(u64_to_user_ptr(req->pkt), req->pkt_len);
+	if (IS_ERR(data)) {
+		ret = PTR_ERR(data);
+		data = NULL;
+		goto out;
+	}
+	pkt = (struct kwasm_pkt) {
+		.data = data,
+		.len = req->pkt_len,
+		.hook = req->hook,
+		.ifindex_in = req->ifindex_in,
+		.ifindex_out = req->ifindex_out,
+		.mark = req->mark,
+	};
+
+	if (req->prog) {
+		ret = kwasm_test_run_given(req, &pkt, &res, &ns, req->err,
+					   sizeof(req->err));
+	} else {
+		ret = kwasm_prog_test_run_loaded(&pkt, req->repeat, &res, &ns);
+		if (ret == -ENOENT)
+			strscpy(req->err, "no program is loaded",
+				sizeof(req->err));
+	}
+	if (!ret) {
+		req->verdict = res.verdict;
+		req->outcome = res.outcome;
+		req->trap = res.trap;
+		req->retval = res.retval;
+		req->duration_ns = ns;
+		strscpy(req->trap_name, res.trap ?
+			kwasm_core_trap_name(res.trap) : "",
+			sizeof(req->trap_name));
+	}
+reply:
+	if (copy_to_user(arg, req, sizeof(*req)))
+		ret = -EFAULT;
+out:
+	kvfree(data);
+	kfree(req);
+	return ret;
+}

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kwasm C SDK: everything a packet filter written in C needs to follow the
+ * kwasm program ABI (docs/ABI.md). Header only; build a program with
+ *
+ *   clang --target=wasm32 -mcpu=mvp -mbulk-memory -O2 -nostdlib \
+ *         -Wl,--no-entry -Wl,-z,stack-size=8192 -I wasm/sdk -o prog.wasm prog.c
+ *
+ * and define its entry point with KWASM_FILTER():
+ *
+ *   #include "kwasm.h"
+ *
+ *   static int filter(const struct kwasm_record *rec)
+ *   {
+ *           return rec->ip_proto == KWASM_PROTO_ICMP ? KWASM_DROP
+ *                                                    : KWASM_ACCEPT;
+ *   }
+ *   KWASM_FILTER(filter)
+ *
+ * Programs run without libc. -mbulk-memory lets clang turn struct copies and
+ * zeroing into memory.copy / memory.fill instead of calls to memcpy / memset,
+ * which do not exist here. Floating point is rejected by the kernel.
+ */
+#ifndef KWASM_H
+#define KWASM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Verdicts: what kwasm_filter returns. Any other value is counted invalid. */
+#define KWASM_DROP	0
+#define KWASM_ACCEPT	1
+
+/* Netfilter hooks, as in kwasm_record.hook and kwasm_pkt_hook(). */
+#define KWASM_HOOK_PRE_ROUTING	0
+#define KWASM_HOOK_LOCAL_IN	1
+#define KWASM_HOOK_FORWARD	2
+#define KWASM_HOOK_LOCAL_OUT	3
+#define KWASM_HOOK_POST_ROUTING	4
+
+/* IPv4 protocol numbers. */
+#define KWASM_PROTO_ICMP	1
+#define KWASM_PROTO_TCP		6
+#define KWASM_PROTO_UDP		17
+
+/* Size of the record header; the packet bytes follow it. */
+#define KWASM_RECORD_HDR_LEN	32
+
+/*
+ * The packet record the kernel writes before every call (little-endian, which
+ * is wasm's byte order). pkt[] holds the first cap_len bytes of the packet,
+ * from the first byte of the IPv4 header on, in network byte order.
+ */
+struct kwasm_record {
+	uint16_t hdr_len;	/* KWASM_RECORD_HDR_LEN */
+	uint16_t version;	/* 1 */
+	uint32_t pkt_len;	/* whole packet length from the IPv4 header on */
+	uint32_t cap_len;	/* bytes in pkt[]: min(pkt_len, snaplen) */
+	uint32_t hook;		/* KWASM_HOOK_* */
+	uint32_t ifindex_in;	/* 0 if none */
+	uint32_t ifindex_out;	/* 0 if none */
+	uint32_t mark;		/* skb mark */
+	uint8_t ip_proto;	/* KWASM_PROTO_* or any other protocol number */
+	uint8_t reserved[3];
+	uint8_t pkt[];
+};
+
+_Static_assert(sizeof(struct kwasm_record) == KWASM_RECORD_HDR_LEN,
+	       "struct kwasm_record must match the ABI's 32-byte header");
+
+/* ---- host functions (import module "kwasm") ---- */
+
+#define KWASM_IMPORT(name) \
+	__attribute__((import_module("kwasm"), import_name(name)))
+
+/* Log @len bytes of @msg (at most 256 are printed), rate-limited. */
+KWASM_IMPORT("log") void kwasm_log(const char *msg, uint32_t len);
+/* Log a decimal integer, rate-limited. */
+KWASM_IMPORT("print_int") void kwasm_print_int(int32_t v);
+/* Packet length from the IPv4 header on. */
+KWASM_IMPORT("pkt_len") int32_t kwasm_pkt_len(void);
+/* IPv4 protocol number. */
+KWASM_IMPORT("pkt_protocol") int32_t kwasm_pkt_protocol(void);
+/* Addresses in host byte order: 127.0.0.1 is 0x7f000001. */
+KWASM_IMPORT("pkt_saddr") uint32_t kwasm_pkt_saddr(void);
+KWASM_IMPORT("pkt_daddr") uint32_t kwasm_pkt_daddr(void);
+/* TCP/UDP ports; -1 for other protocols, later fragments, short headers. */
+KWASM_IMPORT("pkt_sport") int32_t kwasm_pkt_sport(void);
+KWASM_IMPORT("pkt_dport") int32_t kwasm_pkt_dport(void);
+/* KWASM_HOOK_* */
+KWASM_IMPORT("pkt_hook") int32_t kwasm_pkt_hook(void);
+KWASM_IMPORT("pkt_ifindex_in") int32_t kwasm_pkt_ifindex_in(void);
+KWASM_IMPORT("pkt_ifindex_out") int32_t kwasm_pkt_ifindex_out(void);
+/*
+ * Copy @len packet bytes at @offset to @dst. Returns @len, or -1 (nothing
+ * copied) when the range is not inside the packet. Traps when @dst..@dst+@len
+ * is not inside linear memory.
+ */
+KWASM_IMPORT("pkt_load_bytes")
+int32_t kwasm_pkt_load_bytes(uint32_t offset, void *dst, uint32_t len);
+
+/* Log a NUL-terminated string. */
+static inline void kwasm_log_str(const char *s)
+{
+	uint32_t len = 0;
+
+	while (s[len])
+		len++;
+	kwasm_log(s, len);
+}
+
+/* ---- reading the record's packet bytes (network byte order) ---- */
+
+/* Byte at @off, or -1 when it was not captured. */
+static inline int32_t kwasm_rec_u8(const struct kwasm_record *rec,
+				   uint32_t off)
+{
+	return off < rec->cap_len ? rec->pkt[off] : -1;
+}
+
+/* Big-endian 16-bit value at @off, or -1 when it was not captured. */
+static inline int32_t kwasm_rec_be16(const struct kwasm_record *rec,
+				     uint32_t off)
+{
+	if (off >= rec->cap_len || rec->cap_len - off < 2)
+		return -1;
+	return rec->pkt[off] << 8 | rec->pkt[off + 1];
+}
+
+/* Big-endian 32-bit value at @off into *@val: 0, or -1 when not captured. */
+static inline int kwasm_rec_be32(const struct kwasm_record *rec, uint32_t off,
+				 uint32_t *val)
+{
+	const uint8_t *p = rec->pkt + off;
+
+	if (off >= rec->cap_len || rec->cap_len - off < 4)
+		return -1;
+	*val = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+	return 0;
+}
+
+/* The IPv4 header fields most filters look at, in host byte order. */
+struct kwasm_ip4 {
+	uint32_t saddr;
+	uint32_t daddr;
+	uint16_t tot_len;
+	uint8_t proto;
+	uint8_t hdr_len;	/* IPv4 header length in bytes */
+	int32_t sport;		/* -1 as for kwasm_pkt_sport() */
+	int32_t dport;
+};
+
+/*
+ * Decode the IPv4 header in @rec, and the ports of a first TCP or UDP
+ * fragment when they were captured. Returns 0, or -1 when the captured bytes
+ * do not hold an IPv4 header (snap length too small, or not IPv4).
+ */
+static inline int kwasm_ip4_parse(const struct kwasm_record *rec,
+				  struct kwasm_ip4 *ip)
+{
+	int32_t ver_ihl = kwasm_rec_u8(rec, 0);
+	int32_t tot_len = kwasm_rec_be16(rec, 2);
+	int32_t frag = kwasm_rec_be16(rec, 6);
+	uint32_t l4;
+
+	if (ver_ihl < 0 || (ver_ihl >> 4) != 4 || (ver_ihl & 0xf) < 5 ||
+	    tot_len < 0 || frag < 0 || kwasm_rec_be32(rec, 12, &ip->saddr) ||
+	    kwasm_rec_be32(rec, 16, &ip->daddr))
+		return -1;
+	l4 = (uint32_t)(ver_ihl & 0xf) * 4;
+	if (l4 > rec->cap_len)
+		return -1;
+
+	ip->tot_len = (uint16_t)tot_len;
+	ip->proto = rec->pkt[9];
+	ip->hdr_len = (uint8_t)l4;
+	ip->sport = -1;
+	ip->dport = -1;
+	/* Only the first fragment (offset 0) carries the ports. */
+	if ((ip->proto == KWASM_PROTO_TCP || ip->proto == KWASM_PROTO_UDP) &&
+	    !(frag & 0x1fff)) {
+		ip->sport = kwasm_rec_be16(rec, l4);
+		ip->dport = kwasm_rec_be16(rec, l4 + 2);
+		if (ip->sport < 0 || ip->dport < 0)
+			ip->sport = ip->dport = -1;
+	}
+	return 0;
+}
+
+/* ---- building log lines without libc ---- */
+
+/* A text buffer; output beyond @cap bytes is dropped. */
+struct kwasm_fmt {
+	char *buf;
+	uint32_t cap;
+	uint32_t len;
+};
+
+/* Initialiser for a struct kwasm_fmt writing into the array @arr. */
+#define KWASM_FMT_INIT(arr) { (arr), sizeof(arr), 0 }
+
+static inline void kwasm_fmt_char(struct kwasm_fmt *f, char c)
+{
+	if (f->len < f->cap)
+		f->buf[f->len++] = c;
+}
+
+static inline void kwasm_fmt_str(struct kwasm_fmt *f, const char *s)
+{
+	while (*s)
+		kwasm_fmt_char(f, *s++);
+}
+
+/* Append @v in decimal. */
+static inline void kwasm_fmt_u32(struct kwasm_fmt *f, uint32_t v)
+{
+	char digits[10];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		kwasm_fmt_char(f, digits[--n]);
+}
+
+/* Append a host-byte-order IPv4 address as a.b.c.d. */
+static inline void kwasm_fmt_ip4(struct kwasm_fmt *f, uint32_t addr)
+{
+	int shift;
+
+	for (shift = 24; shift >= 0; shift -= 8) {
+		kwasm_fmt_u32(f, (addr >> shift) & 0xff);
+		if (shift)
+			kwasm_fmt_char(f, '.');
+	}
+}
+
+/* Send the buffer to the kernel log. */
+static inline void kwasm_fmt_log(const struct kwasm_fmt *f)
+{
+	kwasm_log(f->buf, f->len);
+}
+
+/* ---- defining the entry points ---- */
+
+/*
+ * kwasm_alloc export: the kernel calls it once per instance, at load, for
+ * the record buffer (32 + snap length bytes). It hands out memory past the
+ * program's data and stack (__heap_base, placed by wasm-ld) and grows linear
+ * memory when needed, so any snap length fits. Returns 0 when memory cannot
+ * grow.
+ */
+#define KWASM_DEFINE_ALLOC()						\
+	__attribute__((export_name("kwasm_alloc")))			\
+	void *kwasm_alloc(uint32_t size)				\
+	{								\
+		extern unsigned char __heap_base;			\
+		static uintptr_t next = (uintptr_t)&__heap_base;	\
+		uintptr_t start = (next + 7) & ~(uintptr_t)7;		\
+		uintptr_t have = __builtin_wasm_memory_size(0) * 65536;	\
+									\
+		if (size > UINTPTR_MAX - start)				\
+			return NULL;					\
+		if (start + size > have &&				\
+		    __builtin_wasm_memory_grow(0,			\
+			(start + size - have + 65535) / 65536) == SIZE_MAX) \
+			return NULL;					\
+		next = start + size;					\
+		return (void *)start;					\
+	}
+
+/*
+ * Define the program's entry points around
+ *
+ *   static int fn(const struct kwasm_record *rec);
+ *
+ * which returns KWASM_ACCEPT or KWASM_DROP for the packet in *@rec.
+ */
+#define KWASM_FILTER(fn)						\
+	KWASM_DEFINE_ALLOC()						\
+	__attribute__((export_name("kwasm_filter")))			\
+	int32_t kwasm_filter(const struct kwasm_record *rec, uint32_t len) \
+	{								\
+		(void)len;						\
+		return fn(rec);						\
+	}
+
+/*
+ * Like KWASM_FILTER() for a program that reads the packet through the host
+ * functions only: no record, no kwasm_alloc. @fn is int fn(void).
+ */
+#define KWASM_FILTER_HOST_ONLY(fn)					\
+	__attribute__((export_name("kwasm_filter")))			\
+	int32_t kwasm_filter(uint32_t ctx, uint32_t len)		\
+	{								\
+		(void)ctx;						\
+		(void)len;						\
+		return fn();						\
+	}
+
+#endif /* KWASM_H */
