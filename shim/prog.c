@@ -10,6 +10,7 @@
  */
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/netfilter_ipv4.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
