@@ -16,7 +16,6 @@
 #include <linux/smp.h>
 
 #include "kwasm.h"
-#include "kwasm_m3_compat.h"
 
 static const char * const hook_names[NF_INET_NUMHOOKS] = {
 	[NF_INET_PRE_ROUTING] = "pre-routing",
@@ -39,7 +38,6 @@ void kwasm_run(struct kwasm_prog *prog, const struct kwasm_pkt *pkt,
 	       struct kwasm_run_result *res)
 {
 	local_bh_disable();
-	kwasm_m3_stack_guard_arm(KWASM_STACK_BUDGET);
 	kwasm_core_prog_run(prog, smp_processor_id(), pkt, res);
 	local_bh_enable();
 }

@@ -13,9 +13,6 @@
 #include "kwasm_core.h"
 #include "uapi/kwasm.h"
 
-/* Native stack the wasm3 interpreter may use below the point of entry. */
-#define KWASM_STACK_BUDGET	(6 * 1024)
-
 /* Load parameters: what the ioctl (or the write() path) asked for. */
 struct kwasm_load_params {
 	struct kwasm_prog_opts opts;

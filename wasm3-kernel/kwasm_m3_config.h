@@ -19,6 +19,25 @@
 #define d_m3MaxFunctionStackHeight	128
 #define d_m3MaxFunctionSlots		256
 
+/*
+ * Block nesting depth the validator accepts (m3_config.h's default for the
+ * stack height above, spelled out). It also bounds the compiler's recursion,
+ * ~330 bytes of kernel stack per level at load time. A C switch compiles to
+ * one nested block per case: larger ones are rejected.
+ */
+#define d_m3ValCtrlDepth		16
+
+/*
+ * Native stack budget of one call into wasm3, counted from the outermost
+ * m3_Call*() frame. Every wasm call (op_Call, op_CallIndirect) checks it and
+ * returns m3Err_trapStackOverflow ("[trap] stack overflow") once past it,
+ * instead of running off the kernel stack: unbounded recursion in a
+ * program is a trap, not a panic. 6 KiB leave room on a 16 KiB stack (task
+ * or IRQ) for the frames of the netfilter path above the call and, below
+ * the limit, for the last function's loops, a host call and interrupts.
+ */
+#define d_m3MaxNativeStack		(6 * 1024)
+
 /* No host printf tracing, no WASI, no extra proposals we do not offer. */
 #define d_m3LogOutput			0
 #define d_m3HasWASI			0
@@ -27,6 +46,9 @@
 #define d_m3HasTracer			0
 #define d_m3RecordBacktraces		0
 #define d_m3VerboseErrorMessages	1
+
+/* Heap from malloc() (m3_config.h's default, "false", trips -Wundef). */
+#define d_m3FixedHeap			0
 
 /* Code pages are allocated with the kernel allocator: keep them small. */
 #define d_m3CodePageAlignSize		4096
