@@ -44,14 +44,15 @@ CORE_TARGET := x86_64-unknown-none
 CORE_LIB := $(TOP)/target/$(CORE_TARGET)/release/libkwasm.a
 CORE_OBJ := $(TOP)/build/core/kwasm_core.o
 # The entry points the shim calls: every kwasm_core_* in the interface header.
-CORE_SYMS := $(shell grep -o 'kwasm_core_[a-z_]*(' $(TOP)/include/kwasm_core.h | tr -d '(' | sort -u)
+LPAREN := (
+CORE_SYMS := $(shell grep -o 'kwasm_core_[a-z_]*$(LPAREN)' $(TOP)/include/kwasm_core.h | tr -d '$(LPAREN)' | sort -u)
 # What the kernel needs of code linked into it: see docs/ARCHITECTURE.md.
 CORE_RUSTFLAGS := -Crelocation-model=static -Zplt=yes -Ccode-model=kernel \
 	-Cforce-frame-pointers=yes -Cjump-tables=n \
 	-Zretpoline-external-thunk -Zfunction-return=thunk-extern \
 	-Zcf-protection=branch -Zpatchable-function-entry=16,16 \
 	-Zmin-function-alignment=16 \
-	-Ctarget-feature=+harden-sls-ijmp,+harden-sls-ret
+	-Zunstable-options -Cpanic=immediate-abort
 
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
@@ -63,10 +64,14 @@ all: module
 core: $(CORE_OBJ)
 
 $(CORE_LIB): FORCE
+	@mkdir -p $(TOP)/build/core
 	RUSTC_BOOTSTRAP=1 KWASM_WASM3_SRC=$(WASM3_SRC) \
 	CARGO_TARGET_X86_64_UNKNOWN_NONE_RUSTFLAGS="$(CORE_RUSTFLAGS)" \
 		$(CARGO) build --quiet --release --lib -p kwasm \
-		-Zbuild-std=core,alloc --target $(CORE_TARGET)
+		-Zbuild-std=core,alloc --target $(CORE_TARGET) \
+		2>&1 | tee $(TOP)/build/core/cargo.log
+	@! grep -q '^warning' $(TOP)/build/core/cargo.log || \
+	  { echo "error: the Rust core build printed warnings (see above)"; exit 1; }
 
 # One relocatable object: bitcode sections the system linker cannot read
 # stripped, only what the entry points reach kept (not all of

@@ -247,40 +247,45 @@ static inline void kwasm_fmt_log(const struct kwasm_fmt *f)
 /* ---- defining the entry points ---- */
 
 /*
- * kwasm_alloc export: the kernel calls it once per instance, at load, for
- * the record buffer (32 + snap length bytes). It hands out memory past the
- * program's data and stack (__heap_base, placed by wasm-ld) and grows linear
- * memory when needed, so any snap length fits. Returns 0 when memory cannot
- * grow.
+ * Memory for the record buffer: past the program's data and stack
+ * (__heap_base, placed by wasm-ld), growing linear memory when needed, so any
+ * snap length fits. NULL when memory cannot grow. Used by KWASM_FILTER().
  */
-#define KWASM_DEFINE_ALLOC()						\
-	__attribute__((export_name("kwasm_alloc")))			\
-	void *kwasm_alloc(uint32_t size)				\
-	{								\
-		extern unsigned char __heap_base;			\
-		static uintptr_t next = (uintptr_t)&__heap_base;	\
-		uintptr_t start = (next + 7) & ~(uintptr_t)7;		\
-		uintptr_t have = __builtin_wasm_memory_size(0) * 65536;	\
-									\
-		if (size > UINTPTR_MAX - start)				\
-			return NULL;					\
-		if (start + size > have &&				\
-		    __builtin_wasm_memory_grow(0,			\
-			(start + size - have + 65535) / 65536) == SIZE_MAX) \
-			return NULL;					\
-		next = start + size;					\
-		return (void *)start;					\
-	}
+static inline void *kwasm_heap_alloc(uint32_t size)
+{
+	extern unsigned char __heap_base;
+	static uintptr_t next;
+	uintptr_t start, have;
+
+	if (!next)
+		next = (uintptr_t)&__heap_base;
+	start = (next + 7) & ~(uintptr_t)7;
+	have = __builtin_wasm_memory_size(0) * 65536;
+	if (size > UINTPTR_MAX - start)
+		return NULL;
+	if (start + size > have &&
+	    __builtin_wasm_memory_grow(0, (start + size - have + 65535) / 65536) ==
+	    SIZE_MAX)
+		return NULL;
+	next = start + size;
+	return (void *)start;
+}
 
 /*
  * Define the program's entry points around
  *
  *   static int fn(const struct kwasm_record *rec);
  *
- * which returns KWASM_ACCEPT or KWASM_DROP for the packet in *@rec.
+ * which returns KWASM_ACCEPT or KWASM_DROP for the packet in *@rec. The
+ * kernel calls kwasm_alloc once per instance, at load, for the record buffer
+ * (32 + snap length bytes).
  */
 #define KWASM_FILTER(fn)						\
-	KWASM_DEFINE_ALLOC()						\
+	__attribute__((export_name("kwasm_alloc")))			\
+	void *kwasm_alloc(uint32_t size)				\
+	{								\
+		return kwasm_heap_alloc(size);				\
+	}								\
 	__attribute__((export_name("kwasm_filter")))			\
 	int32_t kwasm_filter(const struct kwasm_record *rec, uint32_t len) \
 	{								\

@@ -1,0 +1,94 @@
+//! What a `#![no_std]` crate needs inside the kernel: a global allocator on
+//! the shim's kmalloc-backed services and a panic handler that stops the
+//! faulting context with a trap (BUG-style) after logging.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::fmt::Write;
+use core::panic::PanicInfo;
+
+use crate::fmtbuf::FmtBuf;
+use crate::services::{self, Level};
+use crate::sys::kwasm as k;
+
+/// kmalloc aligns every object to at least this; vmalloc to a page.
+const MIN_ALIGN: usize = 8;
+
+struct KernelAlloc;
+
+impl KernelAlloc {
+    /// Larger alignments: over-allocate, align inside, and keep the pointer
+    /// kmalloc returned just below the aligned block.
+    fn alloc_aligned(layout: Layout, zero: bool) -> *mut u8 {
+        let Some(size) = layout.size().checked_add(layout.align()) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: plain allocation call; a null return is handled below.
+        let raw = unsafe {
+            if zero {
+                k::kwasm_zalloc(size)
+            } else {
+                k::kwasm_alloc(size)
+            }
+        }
+        .cast::<u8>();
+        if raw.is_null() {
+            return raw;
+        }
+        // At least MIN_ALIGN bytes lie between raw and the aligned block,
+        // which ends inside the allocation: raw + size >= aligned + layout.size().
+        let offset = layout.align() - (raw as usize & (layout.align() - 1));
+        // SAFETY: offset <= align, so the aligned block and the slot below
+        // it (offset >= MIN_ALIGN as raw is MIN_ALIGN-aligned) are inside.
+        unsafe {
+            let aligned = raw.add(offset);
+            aligned.cast::<*mut u8>().sub(1).write(raw);
+            aligned
+        }
+    }
+}
+
+// SAFETY: memory comes from kmalloc/kvmalloc, aligned as Layout asks (see
+// alloc_aligned), and is returned to kvfree exactly once.
+unsafe impl GlobalAlloc for KernelAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= MIN_ALIGN {
+            // SAFETY: plain allocation call.
+            unsafe { k::kwasm_alloc(layout.size()).cast() }
+        } else {
+            Self::alloc_aligned(layout, false)
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= MIN_ALIGN {
+            // SAFETY: plain allocation call.
+            unsafe { k::kwasm_zalloc(layout.size()).cast() }
+        } else {
+            Self::alloc_aligned(layout, true)
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let raw = if layout.align() <= MIN_ALIGN {
+            ptr
+        } else {
+            // SAFETY: alloc_aligned stored the original pointer there.
+            unsafe { ptr.cast::<*mut u8>().sub(1).read() }
+        };
+        // SAFETY: raw came from kwasm_alloc/kwasm_zalloc.
+        unsafe { k::kwasm_free(raw.cast()) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: KernelAlloc = KernelAlloc;
+
+#[panic_handler]
+fn panic(info: &PanicInfo<'_>) -> ! {
+    let mut msg = FmtBuf::<192>::new();
+    let _ = write!(msg, "BUG: Rust core panicked: {info}");
+    services::log(Level::Err, msg.as_bytes());
+    // SAFETY: ud2 raises an invalid-opcode exception, which the kernel
+    // reports like BUG(); control never comes back here.
+    unsafe { core::arch::asm!("ud2", options(noreturn)) }
+}

@@ -1,0 +1,53 @@
+//! Safe wrappers around the kernel services the shim provides
+//! (declared in `include/kwasm_core.h`).
+
+use core::ffi::{c_char, CStr};
+
+use crate::sys::kwasm as k;
+
+pub use k::kwasm_pkt as Pkt;
+
+/// printk levels the shim understands.
+#[cfg(target_os = "none")]
+#[derive(Clone, Copy)]
+pub enum Level {
+    Err = 3,
+}
+
+/// A kernel log line "kwasm: <msg>" (used by the panic handler).
+#[cfg(target_os = "none")]
+pub fn log(level: Level, msg: &[u8]) {
+    // SAFETY: msg is valid for msg.len() bytes; the shim prints exactly
+    // that many and keeps no reference.
+    unsafe { k::kwasm_log(level as i32, msg.as_ptr().cast::<c_char>(), msg.len()) }
+}
+
+/// Rate-limited program output, prefixed with the program's name.
+pub fn log_prog(prog: &CStr, msg: &[u8]) {
+    // SAFETY: prog is NUL-terminated, msg is valid for msg.len() bytes.
+    unsafe { k::kwasm_log_prog(prog.as_ptr(), msg.as_ptr().cast::<c_char>(), msg.len()) }
+}
+
+pub fn nr_cpu_ids() -> u32 {
+    // SAFETY: no arguments, no side effects.
+    unsafe { k::kwasm_nr_cpu_ids() }
+}
+
+pub fn cpu_possible(cpu: u32) -> bool {
+    // SAFETY: takes any value.
+    unsafe { k::kwasm_cpu_possible(cpu) }
+}
+
+/// Copies `dst.len()` bytes of `pkt` from `off` on; `Err` when that range
+/// is not inside the packet (or the length does not fit in a u32).
+pub fn pkt_copy(pkt: &Pkt, off: u32, dst: &mut [u8]) -> Result<(), ()> {
+    let len = u32::try_from(dst.len()).map_err(|_| ())?;
+    // SAFETY: pkt is a valid packet descriptor for the duration of the
+    // call (the caller holds it), dst is writable for len bytes.
+    let rc = unsafe { k::kwasm_pkt_copy(pkt, off, dst.as_mut_ptr().cast(), len) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(())
+    }
+}

@@ -1,0 +1,55 @@
+//! Trap kinds, numbered as `enum kwasm_trap` in include/kwasm_core.h.
+
+use core::ffi::CStr;
+
+use crate::sys::kwasm as k;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Trap {
+    Unreachable = k::KWASM_TRAP_UNREACHABLE,
+    OutOfBounds = k::KWASM_TRAP_OUT_OF_BOUNDS,
+    DivByZero = k::KWASM_TRAP_DIV_BY_ZERO,
+    IntOverflow = k::KWASM_TRAP_INT_OVERFLOW,
+    InvalidConversion = k::KWASM_TRAP_INVALID_CONVERSION,
+    IndirectCall = k::KWASM_TRAP_INDIRECT_CALL,
+    StackOverflow = k::KWASM_TRAP_STACK_OVERFLOW,
+    Host = k::KWASM_TRAP_HOST,
+    Other = k::KWASM_TRAP_OTHER,
+}
+
+/// Names for `kwasm_core_trap_name()`, indexed by trap number.
+const NAMES: [&CStr; k::KWASM_TRAP_COUNT as usize] = [
+    c"none",
+    c"unreachable",
+    c"out of bounds",
+    c"divide by zero",
+    c"integer overflow",
+    c"invalid conversion",
+    c"indirect call",
+    c"stack overflow",
+    c"host",
+    c"other",
+];
+
+/// The name of a trap number; "unknown" for numbers out of range.
+pub fn name(trap: u32) -> &'static CStr {
+    usize::try_from(trap)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or(c"unknown")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_numbers() {
+        assert_eq!(name(0), c"none");
+        assert_eq!(name(Trap::Unreachable as u32), c"unreachable");
+        assert_eq!(name(Trap::Other as u32), c"other");
+        assert_eq!(name(k::KWASM_TRAP_COUNT), c"unknown");
+    }
+}

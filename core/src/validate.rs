@@ -1,0 +1,216 @@
+//! Load-time checks with wasmparser: the language level of docs/ABI.md,
+//! the exports that pick the ABI, and the imports against the host
+//! functions offered.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use wasmparser::types::{EntityType, Types};
+use wasmparser::{
+    BinaryReaderError, CompositeInnerType, FuncType, FuncValidatorAllocations, Parser, Payload,
+    TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
+};
+
+use crate::hostfns::{self, HostFn};
+use crate::load::{LoadError, EINVAL, ENOENT};
+
+/// The ABI a program picked by its exports (docs/ABI.md, "Two ABIs").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abi {
+    /// `kwasm_filter`, and `kwasm_alloc` when it wants the packet record.
+    Kwasm { alloc: bool },
+    /// `alloc` + `filter`.
+    Original,
+}
+
+/// What the loader needs to know about a valid module.
+pub struct Checked {
+    pub abi: Abi,
+    /// Host functions the module imports, each once.
+    pub imports: Vec<&'static HostFn>,
+}
+
+/// WebAssembly 1.0 integers plus the proposals docs/ABI.md lists; no floats.
+fn features() -> WasmFeatures {
+    WasmFeatures::MUTABLE_GLOBAL
+        | WasmFeatures::SIGN_EXTENSION
+        | WasmFeatures::BULK_MEMORY
+        | WasmFeatures::MULTI_VALUE
+}
+
+fn invalid(msg: String) -> LoadError {
+    LoadError::new(EINVAL, msg)
+}
+
+fn parse_error(e: &BinaryReaderError, func: Option<u32>) -> LoadError {
+    let at = match func {
+        Some(index) => format!("function {index} at offset {:#x}", e.offset()),
+        None => format!("at offset {:#x}", e.offset()),
+    };
+    invalid(format!("{at}: {}", e.message()))
+}
+
+pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
+    if wasm.is_empty() {
+        return Err(invalid("empty module".into()));
+    }
+    let mut validator = Validator::new_with_features(features());
+    let mut allocs = FuncValidatorAllocations::default();
+    let mut imports = Vec::new();
+    let mut types = None;
+
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| parse_error(&e, None))?;
+        if let Payload::ImportSection(section) = &payload {
+            for import in section.clone().into_imports() {
+                imports.push(import.map_err(|e| parse_error(&e, None))?);
+            }
+        }
+        match validator
+            .payload(&payload)
+            .map_err(|e| parse_error(&e, None))?
+        {
+            ValidPayload::Func(func, body) => {
+                let index = func.index;
+                let mut v = func.into_validator(allocs);
+                v.validate(&body)
+                    .map_err(|e| parse_error(&e, Some(index)))?;
+                allocs = v.into_allocations();
+            }
+            ValidPayload::End(t) => types = Some(t),
+            ValidPayload::Ok | ValidPayload::Parser(_) => {}
+        }
+    }
+    let types = types.ok_or_else(|| invalid("truncated module".into()))?;
+
+    let abi = detect_abi(&types)?;
+    let mut host_fns: Vec<&'static HostFn> = Vec::new();
+    for import in &imports {
+        let entity = types.as_ref().entity_type_from_import(import);
+        let func = check_import(&types, import.module, import.name, entity, &import.ty)?;
+        if !host_fns.iter().any(|f| core::ptr::eq(*f, func)) {
+            host_fns.push(func);
+        }
+    }
+    Ok(Checked {
+        abi,
+        imports: host_fns,
+    })
+}
+
+fn func_type(types: &Types, entity: Option<EntityType>) -> Option<&FuncType> {
+    match entity? {
+        EntityType::Func(id) => match &types[id].composite_type.inner {
+            CompositeInnerType::Func(f) => Some(f),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn export<'t>(types: &'t Types, name: &str) -> Option<Option<&'t FuncType>> {
+    let (_, entity) = types.as_ref().core_exports()?.find(|(n, _)| *n == name)?;
+    Some(func_type(types, Some(entity)))
+}
+
+fn has_memory_export(types: &Types, name: &str) -> bool {
+    types
+        .as_ref()
+        .core_exports()
+        .is_some_and(|mut e| e.any(|(n, t)| n == name && matches!(t, EntityType::Memory(_))))
+}
+
+/// Checks that export `name` is a function of type `params -> results`.
+fn check_export(
+    types: &Types,
+    name: &str,
+    params: &[ValType],
+    results: &[ValType],
+) -> Result<bool, LoadError> {
+    match export(types, name) {
+        None => Ok(false),
+        Some(Some(f)) if f.params() == params && f.results() == results => Ok(true),
+        Some(_) => Err(invalid(format!(
+            "export {name} must be a function {}",
+            show_type(params, results)
+        ))),
+    }
+}
+
+fn detect_abi(types: &Types) -> Result<Abi, LoadError> {
+    use ValType::{I32, I64};
+
+    if check_export(types, "kwasm_filter", &[I32, I32], &[I32])? {
+        let alloc = check_export(types, "kwasm_alloc", &[I32], &[I32])?;
+        if alloc && !has_memory_export(types, "memory") {
+            return Err(invalid(
+                "kwasm_alloc is exported but no memory named \"memory\"".into(),
+            ));
+        }
+        return Ok(Abi::Kwasm { alloc });
+    }
+    let has_alloc = export(types, "alloc").is_some();
+    let has_filter = export(types, "filter").is_some();
+    if has_alloc && has_filter {
+        check_export(types, "alloc", &[I64], &[I32])?;
+        check_export(types, "filter", &[], &[I32])?;
+        return Ok(Abi::Original);
+    }
+    Err(invalid(
+        "missing export kwasm_filter (or alloc + filter for the original ABI)".into(),
+    ))
+}
+
+fn check_import(
+    types: &Types,
+    module: &str,
+    name: &str,
+    entity: Option<EntityType>,
+    ty: &TypeRef,
+) -> Result<&'static HostFn, LoadError> {
+    let Some(func) = hostfns::find(module, name) else {
+        let what = match ty {
+            TypeRef::Func(_) | TypeRef::FuncExact(_) => "function",
+            TypeRef::Table(_) => "table",
+            TypeRef::Memory(_) => "memory",
+            TypeRef::Global(_) => "global",
+            TypeRef::Tag(_) => "tag",
+        };
+        return Err(LoadError::new(
+            ENOENT,
+            format!("unknown import {module}.{name} ({what}): kwasm offers no such host function"),
+        ));
+    };
+    let all_i32 = [ValType::I32; 3];
+    let params = all_i32.get(..func.params).unwrap_or(&[]);
+    let results: &[ValType] = if func.returns { &[ValType::I32] } else { &[] };
+    match func_type(types, entity) {
+        Some(f) if f.params() == params && f.results() == results => Ok(func),
+        _ => Err(LoadError::new(
+            ENOENT,
+            format!(
+                "import {module}.{name} must have type {}",
+                show_type(params, results)
+            ),
+        )),
+    }
+}
+
+/// "(i32, i32) -> i32" style.
+fn show_type(params: &[ValType], results: &[ValType]) -> String {
+    let list = |types: &[ValType]| {
+        let mut s = String::new();
+        for (i, t) in types.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            let _ = write!(s, "{sep}{t}");
+        }
+        s
+    };
+    match results {
+        [] => format!("({})", list(params)),
+        [one] => format!("({}) -> {one}", list(params)),
+        _ => format!("({}) -> ({})", list(params), list(results)),
+    }
+}

@@ -1,0 +1,412 @@
+//! Programs loaded and run through the real wasm3, as the shim would.
+
+mod common;
+
+use common::*;
+
+const ACCEPT_ALL: &str =
+    r#"(module (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#;
+
+/// Drops TCP to port 23557, reading the destination port from the record.
+const DROP_PORT_RECORD: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "kwasm_alloc") (param i32) (result i32) i32.const 1024)
+  (func (export "kwasm_filter") (param $ctx i32) (param $len i32) (result i32)
+    ;; ip_proto at 28; packet at 32; TCP dport at 32 + 20 + 2, big-endian
+    (if (i32.ne (i32.load8_u offset=28 (local.get $ctx)) (i32.const 6))
+      (then (return (i32.const 1))))
+    (i32.ne
+      (i32.or
+        (i32.shl (i32.load8_u offset=54 (local.get $ctx)) (i32.const 8))
+        (i32.load8_u offset=55 (local.get $ctx)))
+      (i32.const 23557))))
+"#;
+
+/// The same through host functions only.
+const DROP_PORT_HOST: &str = r#"
+(module
+  (import "kwasm" "pkt_protocol" (func $proto (result i32)))
+  (import "kwasm" "pkt_dport" (func $dport (result i32)))
+  (func (export "kwasm_filter") (param i32 i32) (result i32)
+    (if (i32.ne (call $proto) (i32.const 6)) (then (return (i32.const 1))))
+    (i32.ne (call $dport) (i32.const 23557))))
+"#;
+
+/// The original ABI: struct packet_info at the allocated address.
+const ORIGINAL_DROP_PORT: &str = r#"
+(module
+  (import "custom" "print_int" (func $print (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "alloc") (param i64) (result i32) i32.const 64)
+  (func (export "filter") (result i32)
+    (if (i32.eq (i32.load8_u offset=14 (i32.const 64)) (i32.const 0))
+      (then (if (i32.eq (i32.load16_u offset=10 (i32.const 64)) (i32.const 23557))
+        (then (return (i32.const 0))))))
+    i32.const 1))
+"#;
+
+fn filter_body(body: &str) -> String {
+    format!(
+        r#"(module (import "kwasm" "log" (func $log (param i32 i32)))
+             (memory (export "memory") 1) (table 2 funcref)
+             (type $t (func (result i32)))
+             (elem (i32.const 0) $f)
+             (func $f (param i32) (result i32) i32.const 0)
+             (func $rec (result i32) call $rec)
+             (func (export "kwasm_filter") (param i32 i32) (result i32) {body}))"#
+    )
+}
+
+#[test]
+fn accept_all() {
+    let p = load_ok(ACCEPT_ALL);
+    let r = p.run(&ipv4(6, 1, 2, b""));
+    assert_eq!(
+        (r.verdict, r.outcome, r.retval),
+        (KWASM_VERDICT_ACCEPT, KWASM_OUTCOME_OK, 1)
+    );
+    let s = p.stats();
+    assert_eq!((s.runs, s.accepted, s.dropped), (1, 1, 0));
+}
+
+#[test]
+fn drop_by_port_via_record() {
+    let p = load_ok(DROP_PORT_RECORD);
+    assert_eq!(
+        p.run(&ipv4(6, 40000, 23557, b"x")).verdict,
+        KWASM_VERDICT_DROP
+    );
+    assert_eq!(
+        p.run(&ipv4(6, 40000, 80, b"x")).verdict,
+        KWASM_VERDICT_ACCEPT
+    );
+    assert_eq!(
+        p.run(&ipv4(17, 40000, 23557, b"x")).verdict,
+        KWASM_VERDICT_ACCEPT
+    );
+    let s = p.stats();
+    assert_eq!((s.runs, s.accepted, s.dropped), (3, 2, 1));
+}
+
+#[test]
+fn drop_by_port_via_host_calls() {
+    let p = load_ok(DROP_PORT_HOST);
+    assert_eq!(p.run(&ipv4(6, 1, 23557, b"")).verdict, KWASM_VERDICT_DROP);
+    assert_eq!(p.run(&ipv4(6, 1, 23558, b"")).verdict, KWASM_VERDICT_ACCEPT);
+    // A non-first fragment has no ports: dport is -1.
+    let mut frag = ipv4(6, 1, 23557, b"");
+    frag[7] = 8;
+    assert_eq!(p.run(&frag).verdict, KWASM_VERDICT_ACCEPT);
+}
+
+#[test]
+fn original_abi_drops_port_23557() {
+    let p = load_ok(ORIGINAL_DROP_PORT);
+    assert_eq!(p.info().abi, KWASM_ABI_ORIGINAL);
+    assert_eq!(p.run(&ipv4(6, 5, 23557, b"")).verdict, KWASM_VERDICT_DROP);
+    assert_eq!(p.run(&ipv4(6, 5, 23558, b"")).verdict, KWASM_VERDICT_ACCEPT);
+    // UDP is proto 1 in packet_info: not dropped by this filter.
+    assert_eq!(
+        p.run(&ipv4(17, 5, 23557, b"")).verdict,
+        KWASM_VERDICT_ACCEPT
+    );
+    let icmp = p.run(&ipv4(1, 0, 0, b""));
+    assert_eq!(
+        (icmp.verdict, icmp.outcome),
+        (KWASM_VERDICT_ACCEPT, KWASM_OUTCOME_SKIPPED)
+    );
+    let s = p.stats();
+    assert_eq!((s.runs, s.dropped, s.skipped), (3, 1, 1));
+}
+
+#[test]
+fn record_fields() {
+    // Returns ctx-relative facts: len argument, pkt_len, hook, mark, cap_len.
+    let p = load_bytes(
+        &wat::parse_str(
+            r#"(module (memory (export "memory") 1)
+              (func (export "kwasm_alloc") (param i32) (result i32) i32.const 16)
+              (func (export "kwasm_filter") (param $ctx i32) (param $len i32) (result i32)
+                (i32.add (i32.mul (local.get $len) (i32.const 1000))
+                  (i32.add (i32.load offset=8 (local.get $ctx))
+                    (i32.mul (i32.load offset=24 (local.get $ctx)) (i32.const 0))))))"#,
+        )
+        .unwrap(),
+        &opts(40, KWASM_VERDICT_ACCEPT),
+    )
+    .unwrap();
+    // 100-byte packet, snaplen 40: len 72, cap_len 40.
+    let r = p.run(&ipv4(17, 1, 2, &[0; 72]));
+    assert_eq!(r.outcome, KWASM_OUTCOME_INVALID);
+    assert_eq!(r.retval, 72 * 1000 + 40);
+}
+
+#[test]
+fn invalid_return_value_gets_default_verdict() {
+    let wasm = wat::parse_str(
+        r#"(module (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 7))"#,
+    )
+    .unwrap();
+    let p = load_bytes(&wasm, &opts(256, KWASM_VERDICT_DROP)).unwrap();
+    let r = p.run(&ipv4(6, 1, 2, b""));
+    assert_eq!(
+        (r.verdict, r.outcome, r.retval),
+        (KWASM_VERDICT_DROP, KWASM_OUTCOME_INVALID, 7)
+    );
+    let s = p.stats();
+    assert_eq!((s.runs, s.invalid, s.dropped), (1, 1, 1));
+}
+
+#[test]
+fn traps() {
+    let cases: [(&str, u32); 7] = [
+        ("unreachable", KWASM_TRAP_UNREACHABLE),
+        (
+            "(i32.div_s (i32.const 1) (i32.const 0))",
+            KWASM_TRAP_DIV_BY_ZERO,
+        ),
+        (
+            "(i32.div_s (i32.const 0x80000000) (i32.const -1))",
+            KWASM_TRAP_INT_OVERFLOW,
+        ),
+        ("(i32.load (i32.const 65535))", KWASM_TRAP_OUT_OF_BOUNDS),
+        (
+            "(call_indirect (type $t) (i32.const 5))",
+            KWASM_TRAP_INDIRECT_CALL,
+        ),
+        (
+            "(call_indirect (type $t) (i32.const 0))",
+            KWASM_TRAP_INDIRECT_CALL,
+        ),
+        (
+            "(call $log (i32.const 65000) (i32.const 1000)) i32.const 1",
+            KWASM_TRAP_HOST,
+        ),
+    ];
+    for (body, trap) in cases {
+        let p = load_ok(&filter_body(body));
+        let r = p.run(&ipv4(6, 1, 2, b""));
+        assert_trap(&r, trap);
+        let s = p.stats();
+        assert_eq!((s.traps, s.trap_kind[trap as usize]), (1, 1), "{body}");
+        // The instance keeps working after a trap.
+        assert_trap(&p.run(&ipv4(6, 1, 2, b"")), trap);
+    }
+}
+
+#[test]
+fn stack_overflow_traps() {
+    let p = load_ok(&filter_body("call $rec"));
+    assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_STACK_OVERFLOW);
+}
+
+#[test]
+fn host_functions_check_pointers() {
+    let p = load_ok(
+        r#"(module
+            (import "kwasm" "pkt_load_bytes" (func $load (param i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "kwasm_filter") (param i32 i32) (result i32)
+              ;; 4 bytes at packet offset 12 (saddr) -> memory 100
+              (if (i32.ne (call $load (i32.const 12) (i32.const 100) (i32.const 4)) (i32.const 4))
+                (then (return (i32.const 9))))
+              ;; past the packet end: -1
+              (if (i32.ne (call $load (i32.const 20) (i32.const 100) (i32.const 100)) (i32.const -1))
+                (then (return (i32.const 8))))
+              (if (i32.ne (i32.load (i32.const 100)) (i32.const 0x0100000a))
+                (then (return (i32.const 7))))
+              ;; destination outside memory: trap
+              (drop (call $load (i32.const 0) (i32.const 65534) (i32.const 4)))
+              i32.const 1))"#,
+    );
+    assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_HOST);
+}
+
+#[test]
+fn log_and_print_int() {
+    let p = load_ok(
+        r#"(module
+            (import "kwasm" "log" (func $log (param i32 i32)))
+            (import "kwasm" "print_int" (func $pi (param i32)))
+            (import "kwasm" "pkt_saddr" (func $saddr (result i32)))
+            (memory (export "memory") 1) (data (i32.const 8) "hello")
+            (global $n (mut i32) (i32.const 0))
+            (func (export "kwasm_filter") (param i32 i32) (result i32)
+              (global.set $n (i32.add (global.get $n) (i32.const 1)))
+              (if (i32.eq (global.get $n) (i32.const 1))
+                (then (call $log (i32.const 8) (i32.const 5)))
+                (else (call $pi (call $saddr))))
+              i32.const 1))"#,
+    );
+    p.run(&ipv4(6, 1, 2, b""));
+    assert_eq!(last_prog_log(), "test: hello");
+    p.run(&ipv4(6, 1, 2, b""));
+    assert_eq!(last_prog_log(), "test: 167772161");
+}
+
+#[test]
+fn memory_grow_between_runs() {
+    let p = load_ok(
+        r#"(module (memory (export "memory") 1)
+            (func (export "kwasm_alloc") (param i32) (result i32) i32.const 0)
+            (func (export "kwasm_filter") (param $ctx i32) (param i32) (result i32)
+              (drop (memory.grow (i32.const 4)))
+              ;; 1 for TCP, 0 otherwise, read from the record each time
+              (i32.eq (i32.load8_u offset=28 (local.get $ctx)) (i32.const 6))))"#,
+    );
+    let before = p.info().memory_bytes;
+    for _ in 0..5 {
+        assert_eq!(
+            p.run(&ipv4(6, 1, 2, &[1; 500])).verdict,
+            KWASM_VERDICT_ACCEPT
+        );
+        assert_eq!(
+            p.run(&ipv4(17, 1, 2, &[1; 500])).verdict,
+            KWASM_VERDICT_DROP
+        );
+    }
+    // Only CPU 0's instance ran: 10 grows of 4 pages.
+    assert_eq!(p.info().memory_bytes, before + 10 * 4 * 65536);
+}
+
+#[test]
+fn info_and_non_contiguous_cpus() {
+    let wasm = wat::parse_str(ACCEPT_ALL).unwrap();
+    let p = load_bytes(&wasm, &opts(128, KWASM_VERDICT_DROP)).unwrap();
+    let info = p.info();
+    assert_eq!(info.instances, 3, "CPUs 0, 1 and 3");
+    assert_eq!(info.size as usize, wasm.len());
+    assert_eq!(
+        (info.snaplen, info.default_verdict, info.abi),
+        (128, KWASM_VERDICT_DROP, KWASM_ABI_KWASM)
+    );
+    assert_eq!(
+        info.name[..5].iter().map(|&c| c as u8).collect::<Vec<_>>(),
+        b"test\0"
+    );
+    assert_eq!(info.memory_bytes, 0);
+    assert_ne!(info.sha256, [0; 32]);
+
+    assert_eq!(p.run_on(3, &ipv4(6, 1, 2, b"")).outcome, KWASM_OUTCOME_OK);
+    let absent = p.run_on(2, &ipv4(6, 1, 2, b""));
+    assert_eq!(
+        (absent.outcome, absent.verdict),
+        (KWASM_OUTCOME_BUSY, KWASM_VERDICT_DROP)
+    );
+    assert_eq!(p.run_on(4, &ipv4(6, 1, 2, b"")).outcome, KWASM_OUTCOME_BUSY);
+    p.run_on(1, &ipv4(6, 1, 2, b""));
+    assert_eq!(p.stats().runs, 2);
+}
+
+#[test]
+fn sha256_of_module() {
+    use sha2::Digest;
+    let wasm = wat::parse_str(ACCEPT_ALL).unwrap();
+    let p = load_bytes(&wasm, &opts(0, KWASM_VERDICT_ACCEPT)).unwrap();
+    assert_eq!(
+        p.info().sha256,
+        <[u8; 32]>::from(sha2::Sha256::digest(&wasm))
+    );
+}
+
+#[test]
+fn load_errors() {
+    let o = opts(256, KWASM_VERDICT_ACCEPT);
+    let (errno, msg) = load_bytes(b"", &o).err().unwrap();
+    assert_eq!((errno, msg.as_str()), (EINVAL, "empty module"));
+    let (errno, msg) = load_bytes(b"garbage!", &o).err().unwrap();
+    assert_eq!(errno, EINVAL);
+    assert!(msg.starts_with("at offset 0x0:"), "{msg}");
+    let full = wat::parse_str(ACCEPT_ALL).unwrap();
+    let (errno, msg) = load_bytes(&full[..full.len() - 3], &o).err().unwrap();
+    assert_eq!(errno, EINVAL, "{msg}");
+    let (errno, _) = load_bytes(&vec![0; (4 << 20) + 1], &o).err().unwrap();
+    assert_eq!(errno, EFBIG);
+    let (errno, msg) = load_bytes(&full, &opts(65536, KWASM_VERDICT_ACCEPT))
+        .err()
+        .unwrap();
+    assert_eq!(errno, EINVAL, "{msg}");
+    let (errno, _) = load_bytes(&full, &opts(256, 2)).err().unwrap();
+    assert_eq!(errno, EINVAL);
+}
+
+#[test]
+fn float_is_rejected_with_function_and_offset() {
+    let (errno, msg) = load_err(
+        r#"(module (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1)
+                   (func (result i32) (i32.trunc_f32_s (f32.const 1))))"#,
+    );
+    assert_eq!(errno, EINVAL);
+    assert!(msg.starts_with("function 1 at offset 0x"), "{msg}");
+    assert!(msg.contains("floating-point"), "{msg}");
+}
+
+#[test]
+fn missing_and_mistyped_exports() {
+    let (errno, msg) = load_err(r#"(module (func (export "other") (result i32) i32.const 1))"#);
+    assert_eq!(errno, EINVAL);
+    assert_eq!(
+        msg,
+        "missing export kwasm_filter (or alloc + filter for the original ABI)"
+    );
+    let (errno, msg) =
+        load_err(r#"(module (func (export "kwasm_filter") (result i32) i32.const 1))"#);
+    assert_eq!(errno, EINVAL);
+    assert_eq!(
+        msg,
+        "export kwasm_filter must be a function (i32, i32) -> i32"
+    );
+    let (_, msg) = load_err(
+        r#"(module (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1)
+                   (func (export "kwasm_alloc") (param i32) (result i32) i32.const 0))"#,
+    );
+    assert!(msg.contains("memory"), "{msg}");
+}
+
+#[test]
+fn unknown_and_mistyped_imports() {
+    let (errno, msg) = load_err(
+        r#"(module (import "env" "socket" (func (param i32) (result i32)))
+                   (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
+    );
+    assert_eq!(errno, ENOENT);
+    assert!(msg.contains("env.socket"), "{msg}");
+    let (errno, msg) = load_err(
+        r#"(module (import "kwasm" "pkt_dport" (func (param i32) (result i32)))
+                   (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
+    );
+    assert_eq!(errno, ENOENT);
+    assert_eq!(msg, "import kwasm.pkt_dport must have type () -> i32");
+}
+
+#[test]
+fn allocator_result_is_checked() {
+    let (errno, msg) = load_err(
+        r#"(module (memory (export "memory") 1)
+            (func (export "kwasm_alloc") (param i32) (result i32) i32.const 65500)
+            (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
+    );
+    assert_eq!(errno, EINVAL);
+    assert_eq!(
+        msg,
+        "kwasm_alloc(288) returned 0xffdc, outside the 65536 bytes of linear memory"
+    );
+    let (errno, msg) = load_err(
+        r#"(module (memory (export "memory") 1)
+            (func (export "kwasm_alloc") (param i32) (result i32) unreachable)
+            (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
+    );
+    assert_eq!(errno, EINVAL);
+    assert!(
+        msg.starts_with("calling kwasm_alloc(288): [trap] unreachable"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn trap_names() {
+    assert_eq!(trap_name(KWASM_TRAP_NONE), "none");
+    assert_eq!(trap_name(KWASM_TRAP_DIV_BY_ZERO), "divide by zero");
+    assert_eq!(trap_name(KWASM_TRAP_COUNT), "unknown");
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Everything `make check` runs: host tests, the static tools and example
+# programs, then every VM test case on each Debian kernel, one VM per case.
+#
+#   tests/check.sh [--kernels "6.1 6.12"] [--cases REGEX] [--no-host] [--jobs N]
+#
+# --cases selects cases whose name (file name without .sh) matches the
+# extended regex. --jobs sets how many VMs run at once (default 2). Console
+# logs go to build/vm-logs/<kernel>/<case>.log. Ends with "N passed, N failed"
+# and exits non-zero if anything failed.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+kernels="6.1 6.12"
+cases_re=.
+host=1
+jobs=2
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernels) kernels=$2; shift ;;
+	--cases) cases_re=$2; shift ;;
+	--no-host) host= ;;
+	--jobs) jobs=$2; shift ;;
+	*) sed -n '7,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+export RUSTC=/usr/bin/rustc
+cargo=/usr/bin/cargo
+target=x86_64-unknown-linux-gnu
+passed=0
+failed=0
+failures=()
+
+now() { date +%s.%N; }
+since() { printf '%.1fs' "$(echo "$(now) - $1" | bc)"; }
+
+result() { # result <PASS|FAIL> <what> <start> [detail]
+	printf '%-4s %-32s %8s%s\n' "$1" "$2" "$(since "$3")" "${4:+  $4}"
+	if [ "$1" = PASS ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$2")
+	fi
+}
+
+# step <name> <cmd...>: a build or host step; its output is shown on failure.
+step() {
+	local name=$1 start out
+	shift
+	start=$(now)
+	if out=$("$@" 2>&1); then
+		result PASS "$name" "$start"
+	else
+		result FAIL "$name" "$start"
+		printf '%s\n' "$out" | tail -n 40 | sed 's/^/    /'
+		return 1
+	fi
+}
+
+summary() {
+	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[*]}"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+if [ -n "$host" ]; then
+	step "host: cargo test" "$cargo" test --workspace || true
+fi
+tools_ok=1
+step "build: kwasmctl, nettool (static)" env RUSTFLAGS="-C target-feature=+crt-static" \
+	"$cargo" build --release --target "$target" -p kwasmctl -p nettool || tools_ok=
+step "build: wasm examples" make -C wasm CARGO="$cargo" RUSTC="$RUSTC" || tools_ok=
+if [ -z "$tools_ok" ]; then
+	echo "check: the tools or examples did not build, skipping the VM tests"
+	summary
+	exit 1
+fi
+
+cases=()
+for f in tests/vm/cases/*.sh; do
+	name=$(basename "$f" .sh)
+	if echo "$name" | grep -Eq -- "$cases_re"; then cases+=("$name"); fi
+done
+[ ${#cases[@]} -gt 0 ] || { echo "check: no case matches '$cases_re'" >&2; exit 2; }
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+# run_case <kernel> <case>: one VM boot; leaves "<status> <seconds>" behind.
+run_case() {
+	local k=$1 name=$2 start status=0
+	start=$(now)
+	tests/vm/run.sh --kernel "$k" --module "build/$k/kwasm.ko" \
+		--script "tests/vm/cases/$name.sh" --quiet \
+		--log "build/vm-logs/$k/$name.log" >"$results/$k-$name.out" 2>&1 || status=$?
+	echo "$status $start" >"$results/$k-$name.status"
+}
+
+# report <kernel> <case>: one PASS/FAIL line, with the runner's story on failure.
+report() {
+	local k=$1 name=$2 status start what
+	read -r status start <"$results/$k-$name.status"
+	case $status in
+	0) result PASS "$k $name" "$start"; return ;;
+	123) what="kernel reported a problem" ;;
+	124) what="guest did not finish" ;;
+	125) what="runner error" ;;
+	*) what="test failed (status $status)" ;;
+	esac
+	result FAIL "$k $name" "$start" "$what: build/vm-logs/$k/$name.log"
+	grep -E '^(FAIL|run\.sh)|^    ' "$results/$k-$name.out" | head -n 30 | sed 's/^/    /'
+}
+
+for k in $kernels; do
+	step "build: kwasm.ko for $k" make KVER="$k" || continue
+	mkdir -p "build/vm-logs/$k"
+	running=()
+	running_names=()
+	for name in "${cases[@]}"; do
+		if [ ${#running[@]} -ge "$jobs" ]; then
+			wait "${running[0]}" || true
+			report "$k" "${running_names[0]}"
+			running=("${running[@]:1}")
+			running_names=("${running_names[@]:1}")
+		fi
+		run_case "$k" "$name" &
+		running+=($!)
+		running_names+=("$name")
+	done
+	for i in "${!running[@]}"; do
+		wait "${running[$i]}" || true
+		report "$k" "${running_names[$i]}"
+	done
+done
+
+summary

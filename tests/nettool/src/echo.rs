@@ -1,0 +1,157 @@
+//! TCP and UDP echo servers, and clients that check the echo comes back.
+
+use crate::daemon;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How often a UDP client repeats its datagram while waiting for the echo.
+const UDP_RETRY: Duration = Duration::from_millis(200);
+
+/// What a client saw.
+pub enum Outcome {
+    Echoed { bytes: usize, elapsed: Duration },
+    TimedOut,
+    Refused,
+    Mismatch,
+    Failed(io::Error),
+}
+
+impl From<io::Error> for Outcome {
+    fn from(e: io::Error) -> Self {
+        match e.kind() {
+            ErrorKind::TimedOut | ErrorKind::WouldBlock => Outcome::TimedOut,
+            ErrorKind::ConnectionRefused => Outcome::Refused,
+            _ => Outcome::Failed(e),
+        }
+    }
+}
+
+/// Prints what happened; exit 0 only when the echo came back intact.
+pub fn report(command: &str, addr: SocketAddr, outcome: Outcome) -> ExitCode {
+    match outcome {
+        Outcome::Echoed { bytes, elapsed } => {
+            println!("{command} {addr}: ok, {bytes} bytes echoed in {elapsed:.1?}");
+            return ExitCode::SUCCESS;
+        }
+        Outcome::TimedOut => println!("{command} {addr}: timeout"),
+        Outcome::Refused => println!("{command} {addr}: refused"),
+        Outcome::Mismatch => println!("{command} {addr}: echo differs from what was sent"),
+        Outcome::Failed(e) => println!("{command} {addr}: failed: {e}"),
+    }
+    ExitCode::FAILURE
+}
+
+fn payload() -> Vec<u8> {
+    format!("kwasm nettool echo from pid {}", std::process::id()).into_bytes()
+}
+
+fn bind_failed(what: &str, addr: SocketAddr, e: io::Error) -> ExitCode {
+    daemon::warn(&format!("cannot bind {what} {addr}: {e}"));
+    ExitCode::FAILURE
+}
+
+pub fn tcp_server(addr: SocketAddr) -> ExitCode {
+    let listener = match TcpListener::bind(addr) {
+        Ok(listener) => listener,
+        Err(e) => return bind_failed("tcp", addr, e),
+    };
+    daemon::ready(&format!("tcp echo server listening on {addr}"));
+    for conn in listener.incoming() {
+        match conn {
+            Ok(stream) => {
+                thread::spawn(move || {
+                    let _ = echo_stream(stream);
+                });
+            }
+            Err(e) => daemon::warn(&format!("tcp echo server {addr}: accept: {e}")),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn echo_stream(stream: TcpStream) -> io::Result<u64> {
+    let mut reader = stream.try_clone()?;
+    let mut writer = stream;
+    io::copy(&mut reader, &mut writer)
+}
+
+pub fn udp_server(addr: SocketAddr) -> ExitCode {
+    let socket = match UdpSocket::bind(addr) {
+        Ok(socket) => socket,
+        Err(e) => return bind_failed("udp", addr, e),
+    };
+    daemon::ready(&format!("udp echo server listening on {addr}"));
+    let mut buf = [0u8; 65536];
+    loop {
+        match socket.recv_from(&mut buf) {
+            Ok((n, peer)) => {
+                if let Err(e) = socket.send_to(&buf[..n], peer) {
+                    daemon::warn(&format!("udp echo server {addr}: send to {peer}: {e}"));
+                }
+            }
+            Err(e) => daemon::warn(&format!("udp echo server {addr}: receive: {e}")),
+        }
+    }
+}
+
+fn left(deadline: Instant) -> Option<Duration> {
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+}
+
+pub fn tcp_client(addr: SocketAddr, timeout: Duration) -> Outcome {
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let exchange = || -> io::Result<Outcome> {
+        let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+        let sent = payload();
+        let remaining = left(deadline).ok_or(ErrorKind::TimedOut)?;
+        stream.set_write_timeout(Some(remaining))?;
+        stream.set_read_timeout(Some(remaining))?;
+        stream.write_all(&sent)?;
+        let mut echoed = vec![0; sent.len()];
+        stream.read_exact(&mut echoed)?;
+        Ok(if echoed == sent {
+            Outcome::Echoed {
+                bytes: sent.len(),
+                elapsed: start.elapsed(),
+            }
+        } else {
+            Outcome::Mismatch
+        })
+    };
+    exchange().unwrap_or_else(Outcome::from)
+}
+
+pub fn udp_client(addr: SocketAddr, timeout: Duration) -> Outcome {
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let exchange = || -> io::Result<Outcome> {
+        let socket = UdpSocket::bind(crate::wildcard(addr))?;
+        socket.connect(addr)?;
+        let sent = payload();
+        let mut buf = [0u8; 2048];
+        // Datagrams may be lost: repeat until the echo or the deadline.
+        while let Some(remaining) = left(deadline) {
+            socket.send(&sent)?;
+            socket.set_read_timeout(Some(remaining.min(UDP_RETRY)))?;
+            match socket.recv(&mut buf) {
+                Ok(n) if buf[..n] == sent[..] => {
+                    return Ok(Outcome::Echoed {
+                        bytes: n,
+                        elapsed: start.elapsed(),
+                    })
+                }
+                Ok(_) => return Ok(Outcome::Mismatch),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Outcome::TimedOut)
+    };
+    exchange().unwrap_or_else(Outcome::from)
+}

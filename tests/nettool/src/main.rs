@@ -1,0 +1,158 @@
+//! nettool: the network side of the kwasm VM tests.
+//!
+//! Echo servers and clients that say whether traffic got through, and a UDP
+//! traffic generator. Clients exit 0 when the echo came back and 1 when it
+//! did not (timeout, refused, mismatch); usage errors exit 2.
+
+mod daemon;
+mod echo;
+mod flood;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: nettool tcp-echo-server ADDR [--daemon]
+       nettool tcp-echo ADDR [--timeout-ms N]
+       nettool udp-echo-server ADDR [--daemon]
+       nettool udp-echo ADDR [--timeout-ms N]
+       nettool flood ADDR --udp [--seconds S | --count N] [--size BYTES] [--daemon]
+
+--daemon returns once the socket is ready and keeps serving in the background.
+Clients exit 0 when the echo came back, 1 when it did not, 2 on usage errors.";
+
+/// Command-line options after the command and its address.
+#[derive(Default)]
+struct Options {
+    daemon: bool,
+    udp: bool,
+    timeout_ms: Option<u64>,
+    seconds: Option<u64>,
+    count: Option<u64>,
+    size: Option<usize>,
+}
+
+fn parse_number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
+    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: '{value}' is not a valid number"))
+}
+
+fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut opts = Options::default();
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--daemon" => opts.daemon = true,
+            "--udp" => opts.udp = true,
+            "--timeout-ms" => opts.timeout_ms = Some(parse_number(&arg, args.next())?),
+            "--seconds" => opts.seconds = Some(parse_number(&arg, args.next())?),
+            "--count" => opts.count = Some(parse_number(&arg, args.next())?),
+            "--size" => opts.size = Some(parse_number(&arg, args.next())?),
+            _ => return Err(format!("unknown option '{arg}'")),
+        }
+    }
+    Ok(opts)
+}
+
+fn resolve(addr: &str) -> Result<SocketAddr, String> {
+    addr.to_socket_addrs()
+        .map_err(|e| format!("bad address '{addr}': {e}"))?
+        .next()
+        .ok_or_else(|| format!("address '{addr}' resolves to nothing"))
+}
+
+/// The any-address with an ephemeral port, in the family of `peer`.
+fn wildcard(peer: SocketAddr) -> SocketAddr {
+    let ip = match peer {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    SocketAddr::new(ip, 0)
+}
+
+/// Checks that only the options a command takes were given.
+fn allow(command: &str, given: &[(&str, bool)]) -> Result<(), String> {
+    match given.iter().find(|(_, set)| *set) {
+        Some((flag, _)) => Err(format!("{command} does not take {flag}")),
+        None => Ok(()),
+    }
+}
+
+/// Runs one command. Usage errors come back as `Err` (exit 2); the commands
+/// report their own runtime errors and return their exit code.
+fn run(args: Vec<String>) -> Result<ExitCode, String> {
+    let mut args = args.into_iter();
+    let command = args.next().ok_or("missing command")?;
+    if command == "-h" || command == "--help" {
+        println!("{USAGE}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let addr = resolve(&args.next().ok_or("missing address")?)?;
+    let opts = parse_options(args)?;
+    let timeout = Duration::from_millis(opts.timeout_ms.unwrap_or(1000));
+    let flood_only = [
+        ("--udp", opts.udp),
+        ("--seconds", opts.seconds.is_some()),
+        ("--count", opts.count.is_some()),
+        ("--size", opts.size.is_some()),
+    ];
+    let server_only = [("--daemon", opts.daemon)];
+    let client_only = [("--timeout-ms", opts.timeout_ms.is_some())];
+
+    match command.as_str() {
+        "tcp-echo-server" | "udp-echo-server" => {
+            allow(&command, &flood_only)?;
+            allow(&command, &client_only)?;
+            if opts.daemon {
+                return Ok(daemon::spawn());
+            }
+            Ok(if command == "tcp-echo-server" {
+                echo::tcp_server(addr)
+            } else {
+                echo::udp_server(addr)
+            })
+        }
+        "tcp-echo" | "udp-echo" => {
+            allow(&command, &flood_only)?;
+            allow(&command, &server_only)?;
+            let outcome = if command == "tcp-echo" {
+                echo::tcp_client(addr, timeout)
+            } else {
+                echo::udp_client(addr, timeout)
+            };
+            Ok(echo::report(&command, addr, outcome))
+        }
+        "flood" => {
+            allow(&command, &client_only)?;
+            if !opts.udp {
+                return Err("flood needs --udp (the only kind of traffic it makes)".into());
+            }
+            if opts.seconds.is_some() && opts.count.is_some() {
+                return Err("flood takes --seconds or --count, not both".into());
+            }
+            if opts.daemon {
+                return Ok(daemon::spawn());
+            }
+            let limit = match (opts.seconds, opts.count) {
+                (Some(s), _) => flood::Limit::Time(Duration::from_secs(s)),
+                (_, Some(n)) => flood::Limit::Count(n),
+                _ => flood::Limit::Forever,
+            };
+            Ok(flood::udp(addr, limit, opts.size.unwrap_or(64)))
+        }
+        _ => Err(format!("unknown command '{command}'")),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("nettool: {msg}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Programs load with a plain write: cat prog.wasm > /dev/kwasm.
+. /lib.sh
+
+module_load || fail "module loads"
+expect_ok nettool tcp-echo-server 127.0.0.1:23557 --daemon
+
+check "cat accept_all.wasm > /dev/kwasm" sh -c 'cat /wasm/accept_all.wasm >/dev/kwasm'
+check "status names accept_all" [ -n "$(status_field name)" ]
+tcp_passes 23557
+check "cat drop_port.wasm > /dev/kwasm" sh -c 'cat /wasm/drop_port.wasm >/dev/kwasm'
+tcp_blocked 23557
+check "sha256 in status matches the file" \
+	[ "$(status_field sha256)" = "$(sha256sum /wasm/drop_port.wasm | cut -d' ' -f1)" ]
+finish

@@ -1,0 +1,35 @@
+#!/bin/sh
+# 20 loads, alternating two programs, while a flood runs through the hook;
+# each program's counters add up.
+. /lib.sh
+
+module_load || fail "module loads"
+expect_ok nettool udp-echo-server 127.0.0.1:23558 --daemon
+nettool flood 127.0.0.1:23558 --udp >/tmp/flood.out 2>&1 &
+flood=$!
+
+loads=0
+i=0
+while [ $i -lt 20 ]; do
+	if [ $((i % 2)) -eq 0 ]; then prog=accept_all; else prog=udp_drop_port; fi
+	kwasmctl load /wasm/$prog.wasm --name "$prog-$i" && loads=$((loads + 1))
+	i=$((i + 1))
+done
+check "20 loads under traffic succeeded ($loads)" [ $loads -eq 20 ]
+check "status names the last program" [ "$(status_field name)" = udp_drop_port-19 ]
+check "the last program sees the flood" wait_for "counter_above runs 100" 5
+kill $flood
+wait $flood
+runs=$(status_field runs)
+accepted=$(status_field accepted)
+dropped=$(status_field dropped)
+check "counters add up: runs $runs = accepted $accepted + dropped $dropped" \
+	[ "$runs" -eq $((accepted + dropped)) ]
+check "udp_drop_port dropped the flood ($dropped)" [ "$dropped" -gt 0 ]
+check "no traps ($(status_field traps))" [ "$(status_field traps)" = 0 ]
+check "no invalid verdicts ($(status_field invalid))" [ "$(status_field invalid)" = 0 ]
+udp_blocked 23558
+expect_ok kwasmctl unload
+udp_passes 23558
+expect_ok rmmod kwasm
+finish

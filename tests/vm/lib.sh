@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Helpers for the guest test scripts (busybox ash). Source it with
+# `. /lib.sh`, call the checks, and end with `finish`, which prints
+# "N passed, N failed" (", N skipped" when any were) and exits non-zero if
+# anything failed.
+
+KWASM_PASSED=0
+KWASM_FAILED=0
+KWASM_SKIPPED=0
+
+pass() {
+	KWASM_PASSED=$((KWASM_PASSED + 1))
+	echo "PASS: $*"
+}
+
+fail() {
+	KWASM_FAILED=$((KWASM_FAILED + 1))
+	echo "FAIL: $*"
+}
+
+skip() {
+	KWASM_SKIPPED=$((KWASM_SKIPPED + 1))
+	echo "SKIP: $*"
+}
+
+# check <name> <cmd...>: pass when the command succeeds (quietly).
+check() {
+	_name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then pass "$_name"; else fail "$_name"; fi
+}
+
+# expect_ok <cmd...>: the command succeeds; its output is shown on failure.
+expect_ok() {
+	if _out=$("$@" 2>&1); then
+		pass "$*"
+	else
+		fail "$* (exit $?)"
+		printf '%s\n' "$_out" | sed 's/^/    /'
+	fi
+}
+
+# Symbolic name of an errno, and the text strerror() gives for it.
+errno_text() {
+	case $1 in
+	EPERM) echo "Operation not permitted" ;;
+	ENOENT) echo "No such file or directory" ;;
+	ENOMEM) echo "Cannot allocate memory" ;;
+	EINVAL) echo "Invalid argument" ;;
+	EFBIG) echo "File too large" ;;
+	EBUSY) echo "Device or resource busy" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# expect_fail_with <errno> <cmd...>: the command fails and says why, naming
+# the errno either symbolically (EINVAL) or as strerror() text.
+expect_fail_with() {
+	_errno=$1
+	shift
+	if _out=$("$@" 2>&1); then
+		fail "$* succeeded, expected $_errno"
+	elif printf '%s' "$_out" | grep -qiF -e "$_errno" -e "$(errno_text "$_errno")"; then
+		pass "$* fails with $_errno"
+		printf '%s\n' "$_out" | sed 's/^/    /'
+		return 0
+	else
+		fail "$* failed, but not with $_errno"
+	fi
+	printf '%s\n' "$_out" | sed 's/^/    /'
+	return 1
+}
+
+# expect_dmesg <extended regex> [name]: the kernel log has a matching line.
+expect_dmesg() {
+	if dmesg | grep -Eq -- "$1"; then
+		pass "${2:-dmesg has /$1/}"
+	else
+		fail "${2:-dmesg has /$1/}"
+		dmesg | tail -n 20 | sed 's/^/    /'
+	fi
+}
+
+# wait_for <condition> <seconds>: evaluate the shell condition every 0.1 s
+# until it holds (status 0) or the time runs out (status 1).
+wait_for() {
+	_tries=$(($2 * 10))
+	while [ "$_tries" -gt 0 ]; do
+		eval "$1" >/dev/null 2>&1 && return 0
+		_tries=$((_tries - 1))
+		sleep 0.1
+	done
+	return 1
+}
+
+# status_field <name>: the value of "<name>: <value>" in /proc/kwasm, the one
+# place that knows the status file's format.
+status_field() {
+	sed -n "s/^$1: *//p" /proc/kwasm 2>/dev/null | head -n 1
+}
+
+# expect_verdict <accept|drop> <kwasmctl test-run options...>: a test run
+# of a crafted packet gives that verdict with a clean outcome.
+expect_verdict() {
+	_want=$1
+	shift
+	_out=$(kwasmctl test-run "$@" 2>&1)
+	_verdict=$(printf '%s\n' "$_out" | sed -n 's/^verdict: //p')
+	_outcome=$(printf '%s\n' "$_out" | sed -n 's/^outcome: //p')
+	if [ "$_verdict" = "$_want" ] && [ "$_outcome" = ok ]; then
+		pass "test-run $* -> $_want"
+	else
+		fail "test-run $*: wanted $_want/ok, got ${_verdict:-?}/${_outcome:-?}"
+		printf '%s\n' "$_out" | sed 's/^/    /'
+	fi
+}
+
+# counter_above <name> <n>: the /proc/kwasm counter is above n (for wait_for).
+counter_above() {
+	[ "$(status_field "$1")" -gt "$2" ]
+}
+
+# module_load: insert kwasm and wait for its device.
+module_load() {
+	modprobe kwasm || return 1
+	wait_for '[ -c /dev/kwasm ]' 5
+}
+
+# load_prog <file> [kwasmctl load options]: load a program, or fail the test.
+load_prog() {
+	expect_ok kwasmctl load "$@"
+}
+
+# tcp_passes / tcp_blocked <port>: whether a TCP echo to 127.0.0.1:<port>
+# gets through (the echo server must be running).
+tcp_passes() {
+	expect_ok nettool tcp-echo "127.0.0.1:$1" --timeout-ms 2000
+}
+
+tcp_blocked() {
+	if _out=$(nettool tcp-echo "127.0.0.1:$1" --timeout-ms 1000 2>&1); then
+		fail "tcp to port $1 is blocked, but: $_out"
+	elif printf '%s' "$_out" | grep -q timeout; then
+		pass "tcp to port $1 is blocked: $_out"
+	else
+		fail "tcp to port $1 should time out: $_out"
+	fi
+}
+
+udp_passes() {
+	expect_ok nettool udp-echo "127.0.0.1:$1" --timeout-ms 2000
+}
+
+udp_blocked() {
+	if _out=$(nettool udp-echo "127.0.0.1:$1" --timeout-ms 1000 2>&1); then
+		fail "udp to port $1 is blocked, but: $_out"
+	elif printf '%s' "$_out" | grep -q timeout; then
+		pass "udp to port $1 is blocked: $_out"
+	else
+		fail "udp to port $1 should time out: $_out"
+	fi
+}
+
+# finish: print the summary and exit with the verdict.
+finish() {
+	_summary="$KWASM_PASSED passed, $KWASM_FAILED failed"
+	[ "$KWASM_SKIPPED" -eq 0 ] || _summary="$_summary, $KWASM_SKIPPED skipped"
+	echo "$_summary"
+	[ "$KWASM_FAILED" -eq 0 ] && [ "$KWASM_PASSED" -gt 0 ]
+	exit $?
+}

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a throw-away QEMU VM on one of Debian's packaged kernels, run a guest
+# script in a busybox initramfs, and report how it went.
+#
+#   tests/vm/run.sh --kernel 6.1|6.12 --module build/6.1/kwasm.ko \
+#       --script tests/vm/cases/load.sh [--files "f1 f2"] [--cpus 2] \
+#       [--mem 512] [--timeout 300] [--log console.log] [--kwasmctl path] \
+#       [--nettool path] [--quiet]
+#
+# Exit status: the guest script's status (0..122) when the kernel stayed
+# healthy, otherwise
+#   123  the kernel reported a problem (oops, BUG, WARNING, KFENCE, slub ...)
+#   124  the guest never finished (timeout, hang, panic)
+#   125  the runner itself failed (usage, missing file, build step)
+#
+# The guest console streams to stdout (unless --quiet) and is always kept in
+# the --log file (a temporary one when not given). KWASM_VM_ACCEL=kvm tries
+# KVM instead of TCG; nested KVM is unreliable, so TCG is the default.
+set -euo pipefail
+
+readonly E_KERNEL=123 E_HANG=124 E_RUNNER=125
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+vmdir=$top/tests/vm
+cache=${KWASM_CACHE:-$top/.cache}/vm
+
+die() {
+	echo "run.sh: $*" >&2
+	exit $E_RUNNER
+}
+
+usage() {
+	sed -n '5,10s/^# \{0,1\}//p' "$0" >&2
+	exit $E_RUNNER
+}
+
+kver='' module='' script='' files='' log='' quiet=''
+cpus=2 mem=512 timeout=300
+kwasmctl=$top/target/x86_64-unknown-linux-gnu/release/kwasmctl
+nettool=$top/target/x86_64-unknown-linux-gnu/release/nettool
+
+while [ $# -gt 0 ]; do
+	[ $# -ge 2 ] || case $1 in --quiet | -h | --help) ;; *) usage ;; esac
+	case $1 in
+	--kernel) kver=$2 ;;
+	--module) module=$2 ;;
+	--script) script=$2 ;;
+	--files) files=$2 ;;
+	--cpus) cpus=$2 ;;
+	--mem) mem=$2 ;;
+	--timeout) timeout=$2 ;;
+	--log) log=$2 ;;
+	--kwasmctl) kwasmctl=$2 ;;
+	--nettool) nettool=$2 ;;
+	--quiet) quiet=1; shift; continue ;;
+	-h | --help) usage ;;
+	*) echo "run.sh: unknown option '$1'" >&2; usage ;;
+	esac
+	shift 2
+done
+
+[ -n "$kver" ] && [ -n "$module" ] && [ -n "$script" ] || usage
+for f in "$module" "$script"; do
+	[ -f "$f" ] || die "no such file: $f"
+done
+
+# A console log nobody asked for is kept only when the run fails.
+temp_log=''
+[ -n "$log" ] || temp_log=$(mktemp "${TMPDIR:-/tmp}/kwasm-console.XXXXXX")
+log=${log:-$temp_log}
+work=$(mktemp -d "${TMPDIR:-/tmp}/kwasm-vm.XXXXXX")
+# shellcheck disable=SC2329 # called by the EXIT trap
+cleanup() {
+	local status=$?
+	rm -rf "$work"
+	[ "$status" != 0 ] || [ -z "$temp_log" ] || rm -f "$temp_log"
+}
+trap cleanup EXIT
+
+image=$("$top/scripts/debian-kernel.sh" image "$kver") ||
+	die "cannot fetch the Debian $kver kernel image"
+bzimage=$(find "$image/boot" -name 'vmlinuz-*' | head -n1)
+release=$(basename "$(find "$image/lib/modules" -mindepth 1 -maxdepth 1 | head -n1)")
+mkdir -p "$cache"
+
+# The uncompressed vmlinux boots through its PVH entry point, skipping the
+# bzImage decompressor, which is slow under TCG. Find the payload by its
+# compression magic, decompress it (the trailing bzImage bytes make the
+# decompressor complain: ignore that, check the result instead), and cache it.
+extract_vmlinux() {
+	local out=$1 magic tool off
+	for magic in 'xz:\xfd7zXZ\x00' 'zstd:\x28\xb5\x2f\xfd'; do
+		tool=${magic%%:*}
+		off=$(LC_ALL=C grep -obUaP "${magic#*:}" "$bzimage" | head -n1 | cut -d: -f1)
+		[ -n "$off" ] || continue
+		tail -c +$((off + 1)) "$bzimage" | "$tool" -dcq >"$out.tmp" 2>/dev/null || true
+		# XEN_ELFNOTE_PHYS32_ENTRY (18): the PVH entry point QEMU needs.
+		if readelf -n "$out.tmp" 2>/dev/null | grep -q 'Xen.*(0x00000012)'; then
+			mv "$out.tmp" "$out"
+			return 0
+		fi
+	done
+	rm -f "$out.tmp"
+	return 1
+}
+
+kernel=$cache/vmlinux-$release
+if [ ! -f "$kernel" ] && ! extract_vmlinux "$kernel"; then
+	echo "run.sh: no PVH vmlinux in $bzimage, booting the bzImage" >&2
+	kernel=$bzimage
+fi
+
+# The initramfs is two concatenated cpio archives: busybox with its applet
+# links (cached), then everything specific to this run.
+busybox=$(command -v busybox) || die "busybox (busybox-static) is not installed"
+! readelf -l "$busybox" | grep -q 'INTERP' || die "$busybox is not static"
+base=$cache/busybox-$(sha256sum "$busybox" | cut -c1-16).cpio
+if [ ! -f "$base" ]; then
+	root=$work/base
+	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin"
+	cp "$busybox" "$root/bin/busybox"
+	for applet in $("$busybox" --list-full); do
+		[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+	done
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$base.tmp"
+	mv "$base.tmp" "$base"
+fi
+
+root=$work/root
+mkdir -p "$root"/{proc,sys,dev,tmp,run,files,fixtures,wasm,lib/modules/"$release"/extra}
+install -m 0755 "$vmdir/init.sh" "$root/init"
+install -m 0644 "$vmdir/lib.sh" "$root/lib.sh"
+install -m 0755 "$script" "$root/test.sh"
+install -m 0644 "$module" "$root/kwasm.ko"
+ln "$root/kwasm.ko" "$root/lib/modules/$release/extra/kwasm.ko"
+depmod -b "$root" "$release" 2>"$work/depmod.err" ||
+	die "depmod failed: $(cat "$work/depmod.err")"
+vermagic=$(modinfo -F vermagic "$module" | cut -d' ' -f1)
+[ "$vermagic" = "$release" ] ||
+	echo "run.sh: warning: $module is built for '$vermagic', the kernel is '$release'" >&2
+
+mkdir -p "$root/usr/bin"
+for tool in "$kwasmctl" "$nettool"; do
+	if [ -f "$tool" ]; then
+		install -m 0755 "$tool" "$root/usr/bin/$(basename "$tool")"
+	else
+		echo "run.sh: warning: $tool not built, the guest will lack it" >&2
+	fi
+done
+for prog in "$top"/wasm/build/*.wasm; do
+	[ -f "$prog" ] && cp "$prog" "$root/wasm/"
+done
+cp "$vmdir"/fixtures/* "$root/fixtures/" 2>/dev/null || true
+for f in $files; do
+	[ -f "$f" ] || die "no such file: $f"
+	cp "$f" "$root/files/"
+done
+
+# A marker the guest script cannot print by accident.
+token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+echo "$token" >"$root/token"
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$work/run.cpio"
+cat "$base" "$work/run.cpio" >"$work/initramfs.cpio"
+
+accel=${KWASM_VM_ACCEL:-tcg}
+case $accel in
+tcg) cpu=max ;;
+kvm) cpu=host ;;
+*) die "KWASM_VM_ACCEL must be tcg or kvm" ;;
+esac
+
+# panic_on_warn and oops=panic stop the guest at the first kernel problem
+# (-no-reboot turns the panic into a QEMU exit); slub_debug and KFENCE catch
+# memory corruption. The guest raises the console log level once booted.
+cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 slub_debug=FZPU"
+cmdline+=" kfence.sample_interval=10 quiet"
+
+start=$(date +%s.%N)
+set +e
+timeout -k 5 "$timeout" qemu-system-x86_64 \
+	-M q35 -accel "$accel" -cpu "$cpu" -smp "$cpus" -m "$mem" \
+	-no-reboot -nographic -monitor none -serial stdio -nic none \
+	-kernel "$kernel" -initrd "$work/initramfs.cpio" -append "$cmdline" \
+	</dev/null 2>&1 | tr -d '\r' | if [ -n "$quiet" ]; then cat >"$log"; else tee "$log"; fi
+qemu_status=${PIPESTATUS[0]}
+set -e
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+
+show_console() {
+	[ -n "$quiet" ] || return 0
+	echo "--- guest console (last 60 lines of $log) ---"
+	tail -n 60 "$log"
+	echo "---"
+}
+
+# Kernel reports of trouble, wherever they appear in the console.
+bugs='(BUG:|BUG [a-z]|Oops|WARNING:|KFENCE:|Call Trace:|general protection fault'
+bugs+='|Kernel panic|UBSAN:|INFO: task .* blocked|rcu: .* stall)'
+if grep -Eq "$bugs" "$log"; then
+	show_console
+	echo "run.sh: the $release kernel reported a problem:" >&2
+	grep -E "$bugs" "$log" | head -n 5 | sed 's/^/    /' >&2
+	echo "run.sh: console log: $log" >&2
+	exit $E_KERNEL
+fi
+
+marker=$(sed -n "s/^KWASM-VM-DONE $token status=\([0-9]*\)$/\1/p" "$log")
+if [ -z "$marker" ]; then
+	show_console
+	if [ "$qemu_status" = 124 ]; then
+		echo "run.sh: the guest timed out after ${timeout}s" >&2
+	else
+		echo "run.sh: the guest stopped without finishing (qemu status $qemu_status)" >&2
+	fi
+	echo "run.sh: console log: $log" >&2
+	exit $E_HANG
+fi
+
+printf 'run.sh: %s: guest exited with status %s after %.1fs\n' \
+	"$release" "$marker" "$elapsed" >&2
+if [ "$marker" != 0 ]; then
+	show_console
+	echo "run.sh: console log: $log" >&2
+fi
+[ "$marker" -lt $E_KERNEL ] || marker=1
+exit "$marker"

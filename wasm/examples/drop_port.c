@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * drop_port: drops TCP packets to one destination port, accepts the rest.
+ *
+ * The port is fixed at compile time: -DPORT=8080 (default 23557, the port of
+ * the original project's echo test). The program reads the packet record the
+ * kernel writes into its memory: no host call is needed per packet.
+ */
+#include "kwasm.h"
+
+#ifndef PORT
+#define PORT 23557
+#endif
+
+static int drop_port(const struct kwasm_record *rec)
+{
+	struct kwasm_ip4 ip;
+
+	/* A header the snap length cut short cannot match: let it through. */
+	if (kwasm_ip4_parse(rec, &ip))
+		return KWASM_ACCEPT;
+	if (ip.proto == KWASM_PROTO_TCP && ip.dport == PORT)
+		return KWASM_DROP;
+	return KWASM_ACCEPT;
+}
+
+KWASM_FILTER(drop_port)

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+//! rust_drop_port: drops TCP and UDP packets to port 23557 and logs the
+//! first drop and every 100th after it, e.g.
+//!
+//! ```text
+//! kwasm: rust_drop_port: drop #1: tcp 10.0.0.1:40812 -> 127.0.0.1:23557
+//! ```
+//!
+//! It reads the packet record the kernel writes into the program's memory.
+//! Each CPU runs its own instance, so the count is per CPU.
+#![no_std]
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use kwasm_sdk::{kwasm_filter, log, proto, Record, Verdict};
+
+/// The port the original project's echo test uses.
+const PORT: u16 = 23557;
+const LOG_EVERY: u32 = 100;
+
+static DROPS: AtomicU32 = AtomicU32::new(0);
+
+fn drop_port(rec: &Record) -> Verdict {
+    let Some(ip) = rec.ip4() else {
+        return Verdict::Accept;
+    };
+    let name = match ip.proto {
+        proto::TCP => "tcp",
+        proto::UDP => "udp",
+        _ => return Verdict::Accept,
+    };
+    let (Some(sport), Some(PORT)) = (ip.sport, ip.dport) else {
+        return Verdict::Accept;
+    };
+
+    let n = DROPS.fetch_add(1, Ordering::Relaxed) + 1;
+    if n % LOG_EVERY == 1 {
+        let (src, dst) = (ip.saddr, ip.daddr);
+        log!("drop #{n}: {name} {src}:{sport} -> {dst}:{PORT}");
+    }
+    Verdict::Drop
+}
+
+kwasm_filter!(drop_port);

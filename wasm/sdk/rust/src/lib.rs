@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Write kwasm packet filters in Rust.
+//!
+//! A kwasm program is a WebAssembly module the kernel runs for every IPv4
+//! packet at a netfilter hook (see `docs/ABI.md` in the kwasm repository).
+//! This crate wraps that ABI: the packet [`Record`] the kernel writes into the
+//! program's memory, the [`host`] functions it offers, and the
+//! [`kwasm_filter!`] macro that defines the exports.
+//!
+//! ```ignore
+//! #![no_std]
+//! use kwasm_sdk::{kwasm_filter, proto, Record, Verdict};
+//!
+//! fn filter(rec: &Record) -> Verdict {
+//!     match rec.ip4() {
+//!         Some(ip) if ip.proto == proto::TCP && ip.dport == Some(23) => Verdict::Drop,
+//!         _ => Verdict::Accept,
+//!     }
+//! }
+//! kwasm_filter!(filter);
+//! ```
+//!
+//! Build the program as a `cdylib` for `wasm32-unknown-unknown` with
+//! `-Ctarget-cpu=mvp -Ctarget-feature=+bulk-memory`: the kernel accepts the
+//! WebAssembly MVP plus a few proposals, and no floating point.
+#![cfg_attr(not(test), no_std)]
+
+pub mod host;
+mod log;
+mod record;
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod heap;
+
+pub use log::{log_fmt, LogLine};
+pub use record::{Ip4, Record, HDR_LEN};
+
+/// What a filter decides for a packet.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Drop = 0,
+    Accept = 1,
+}
+
+/// Netfilter hook numbers, as in [`Record::hook`] and [`host::hook`].
+pub mod hook {
+    pub const PRE_ROUTING: u32 = 0;
+    pub const LOCAL_IN: u32 = 1;
+    pub const FORWARD: u32 = 2;
+    pub const LOCAL_OUT: u32 = 3;
+    pub const POST_ROUTING: u32 = 4;
+}
+
+/// IPv4 protocol numbers.
+pub mod proto {
+    pub const ICMP: u8 = 1;
+    pub const TCP: u8 = 6;
+    pub const UDP: u8 = 17;
+}
+
+/// Returned for a record the kernel would never write: not a verdict, so the
+/// kernel counts it invalid and applies the program's default verdict.
+#[doc(hidden)]
+pub const BAD_RECORD: i32 = -1;
+
+/// Defines the program's exports around `fn(&Record) -> Verdict`:
+/// `kwasm_filter`, and `kwasm_alloc` for the record buffer.
+#[macro_export]
+macro_rules! kwasm_filter {
+    ($filter:path) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn kwasm_alloc(size: u32) -> *mut u8 {
+            $crate::heap::alloc(size)
+        }
+
+        #[unsafe(no_mangle)]
+        pub extern "C" fn kwasm_filter(ctx: *const u8, len: u32) -> i32 {
+            let filter: fn(&$crate::Record) -> $crate::Verdict = $filter;
+            // SAFETY: the kernel passes the address kwasm_alloc returned
+            // and the length of the record it wrote there.
+            match unsafe { $crate::Record::from_raw(ctx, len) } {
+                Some(rec) => filter(&rec) as i32,
+                None => $crate::BAD_RECORD,
+            }
+        }
+    };
+}
+
+/// Defines the `kwasm_filter` export around `fn() -> Verdict`, for a program
+/// that reads the packet through [`host`] functions only. It exports no
+/// `kwasm_alloc`, so the kernel copies no record before each call.
+#[macro_export]
+macro_rules! kwasm_filter_host_only {
+    ($filter:path) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn kwasm_filter(_ctx: u32, _len: u32) -> i32 {
+            let filter: fn() -> $crate::Verdict = $filter;
+            filter() as i32
+        }
+    };
+}
+
+/// Log a formatted line (at most 256 bytes) through [`host::log`].
+#[macro_export]
+macro_rules! log {
+    ($($arg:tt)*) => {
+        $crate::log_fmt(::core::format_args!($($arg)*))
+    };
+}
+
+#[cfg(all(feature = "panic-handler", target_arch = "wasm32"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
