@@ -53,4 +53,11 @@
 /* Code pages are allocated with the kernel allocator: keep them small. */
 #define d_m3CodePageAlignSize		4096
 
+/*
+ * Linear memory of one instance, in 64 KiB pages: 16 MiB. There is one
+ * instance per possible CPU; a module asking for more initial memory fails
+ * to load, and memory.grow past it returns -1.
+ */
+#define d_m3MaxLinearMemoryPages	256
+
 #endif /* KWASM_M3_CONFIG_H */

@@ -22,12 +22,12 @@ pub enum Trap {
 const NAMES: [&CStr; k::KWASM_TRAP_COUNT as usize] = [
     c"none",
     c"unreachable",
-    c"out of bounds",
-    c"divide by zero",
-    c"integer overflow",
-    c"invalid conversion",
-    c"indirect call",
-    c"stack overflow",
+    c"out_of_bounds",
+    c"divide_by_zero",
+    c"integer_overflow",
+    c"invalid_conversion",
+    c"indirect_call",
+    c"stack_overflow",
     c"host",
     c"other",
 ];

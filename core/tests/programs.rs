@@ -407,6 +407,6 @@ fn allocator_result_is_checked() {
 #[test]
 fn trap_names() {
     assert_eq!(trap_name(KWASM_TRAP_NONE), "none");
-    assert_eq!(trap_name(KWASM_TRAP_DIV_BY_ZERO), "divide by zero");
+    assert_eq!(trap_name(KWASM_TRAP_DIV_BY_ZERO), "divide_by_zero");
     assert_eq!(trap_name(KWASM_TRAP_COUNT), "unknown");
 }

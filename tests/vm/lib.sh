@@ -42,6 +42,20 @@ expect_ok() {
 	fi
 }
 
+# expect_status <n> <cmd...>: the command exits with status n.
+expect_status() {
+	_want=$1
+	shift
+	_out=$("$@" 2>&1)
+	_status=$?
+	if [ "$_status" -eq "$_want" ]; then
+		pass "$* exits $_want"
+	else
+		fail "$* exits $_status, expected $_want"
+	fi
+	printf '%s\n' "$_out" | sed 's/^/    /'
+}
+
 # Symbolic name of an errno, and the text strerror() gives for it.
 errno_text() {
 	case $1 in
@@ -95,8 +109,10 @@ wait_for() {
 	return 1
 }
 
-# status_field <name>: the value of "<name>: <value>" in /proc/kwasm, the one
-# place that knows the status file's format.
+# status_field <key>: the value of "<key>: <value>" in /proc/kwasm, the one
+# place that knows the status file's format. Keys: program (name or "none"),
+# size, sha256, hook, runs, accepted, dropped, invalid, traps, skipped,
+# last_load ("<name>: ok" or "<name>: error <errno>: <reason>").
 status_field() {
 	sed -n "s/^$1: *//p" /proc/kwasm 2>/dev/null | head -n 1
 }

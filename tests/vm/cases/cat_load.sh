@@ -6,7 +6,8 @@ module_load || fail "module loads"
 expect_ok nettool tcp-echo-server 127.0.0.1:23557 --daemon
 
 check "cat accept_all.wasm > /dev/kwasm" sh -c 'cat /wasm/accept_all.wasm >/dev/kwasm'
-check "status names accept_all" [ -n "$(status_field name)" ]
+check "status names the program \"write\"" [ "$(status_field program)" = write ]
+check "last_load says ok" [ "$(status_field last_load)" = "write: ok" ]
 tcp_passes 23557
 check "cat drop_port.wasm > /dev/kwasm" sh -c 'cat /wasm/drop_port.wasm >/dev/kwasm'
 tcp_blocked 23557

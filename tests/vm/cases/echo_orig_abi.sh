@@ -12,7 +12,7 @@ tcp_passes 23557
 load_prog /wasm/orig_drop_port.wasm
 tcp_blocked 23557
 tcp_passes 23559
-check "status names orig_drop_port" [ "$(status_field name)" = orig_drop_port ]
+check "status names orig_drop_port" [ "$(status_field program)" = orig_drop_port ]
 expect_ok kwasmctl unload
 tcp_passes 23557
 finish

@@ -16,7 +16,7 @@ while [ $i -lt 20 ]; do
 	i=$((i + 1))
 done
 check "20 loads under traffic succeeded ($loads)" [ $loads -eq 20 ]
-check "status names the last program" [ "$(status_field name)" = udp_drop_port-19 ]
+check "status names the last program" [ "$(status_field program)" = udp_drop_port-19 ]
 check "the last program sees the flood" wait_for "counter_above runs 100" 5
 kill $flood
 wait $flood
