@@ -56,8 +56,8 @@ CORE_RUSTFLAGS := -Crelocation-model=static -Zplt=yes -Ccode-model=kernel \
 
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
-.PHONY: all module core wasm kwasmctl check demo vm-run install load remove \
-	clean distclean kernel-check FORCE
+.PHONY: all module core wasm kwasmctl vm-tools check demo vm-run install load \
+	remove clean distclean FORCE
 
 all: module
 
@@ -105,7 +105,7 @@ $(MODULE): $(CORE_OBJ) FORCE
 # ---- user-space tools and programs -----------------------------------------
 
 wasm:
-	$(MAKE) -C wasm
+	$(MAKE) -C wasm CARGO=$(CARGO) RUSTC=$(RUSTC)
 
 kwasmctl:
 	$(CARGO) build --release -p kwasmctl
@@ -115,14 +115,23 @@ kwasmctl:
 check:
 	$(TOP)/tests/check.sh
 
-demo:
-	$(TOP)/tests/demo.sh
+# What a VM needs besides the module: static kwasmctl and nettool for its
+# initramfs, and the example programs.
+vm-tools: wasm
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --quiet \
+		--release --target x86_64-unknown-linux-gnu -p kwasmctl -p nettool
 
-vm-run:
+VM_KVER := $(or $(KVER),6.12)
+
+demo: vm-tools
+	$(MAKE) KVER=$(VM_KVER) module
+	$(TOP)/tests/demo.sh --kernel $(VM_KVER)
+
+vm-run: vm-tools
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=file [FILES='a b'] [KVER=6.12]"; exit 2; }
-	$(MAKE) KVER=$(or $(KVER),6.12) module
-	$(TOP)/tests/vm/run.sh --kernel $(or $(KVER),6.12) \
-		--module $(TOP)/build/$(or $(KVER),6.12)/kwasm.ko \
+	$(MAKE) KVER=$(VM_KVER) module
+	$(TOP)/tests/vm/run.sh --kernel $(VM_KVER) \
+		--module $(TOP)/build/$(VM_KVER)/kwasm.ko \
 		--script $(SCRIPT) --files "$(FILES)"
 
 # ---- installing on this machine --------------------------------------------

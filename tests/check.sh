@@ -38,10 +38,10 @@ failed=0
 failures=()
 
 now() { date +%s.%N; }
-since() { printf '%.1fs' "$(echo "$(now) - $1" | bc)"; }
+since() { echo "$(now) - $1" | bc; }
 
-result() { # result <PASS|FAIL> <what> <start> [detail]
-	printf '%-4s %-32s %8s%s\n' "$1" "$2" "$(since "$3")" "${4:+  $4}"
+result() { # result <PASS|FAIL> <what> <seconds> [detail]
+	printf '%-4s %-32s %7.1fs%s\n' "$1" "$2" "$3" "${4:+  $4}"
 	if [ "$1" = PASS ]; then
 		passed=$((passed + 1))
 	else
@@ -56,16 +56,16 @@ step() {
 	shift
 	start=$(now)
 	if out=$("$@" 2>&1); then
-		result PASS "$name" "$start"
+		result PASS "$name" "$(since "$start")"
 	else
-		result FAIL "$name" "$start"
+		result FAIL "$name" "$(since "$start")"
 		printf '%s\n' "$out" | tail -n 40 | sed 's/^/    /'
 		return 1
 	fi
 }
 
 summary() {
-	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[*]}"
+	[ ${#failures[@]} -eq 0 ] || (IFS=,; echo "failed:${failures[*]/#/ }")
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 }
@@ -100,44 +100,42 @@ run_case() {
 	tests/vm/run.sh --kernel "$k" --module "build/$k/kwasm.ko" \
 		--script "tests/vm/cases/$name.sh" --quiet \
 		--log "build/vm-logs/$k/$name.log" >"$results/$k-$name.out" 2>&1 || status=$?
-	echo "$status $start" >"$results/$k-$name.status"
+	echo "$status $(since "$start")" >"$results/$k-$name.status"
 }
 
 # report <kernel> <case>: one PASS/FAIL line, with the runner's story on failure.
 report() {
-	local k=$1 name=$2 status start what
-	read -r status start <"$results/$k-$name.status"
+	local k=$1 name=$2 status seconds what
+	read -r status seconds <"$results/$k-$name.status"
 	case $status in
-	0) result PASS "$k $name" "$start"; return ;;
+	0) result PASS "$k $name" "$seconds"; return ;;
 	123) what="kernel reported a problem" ;;
 	124) what="guest did not finish" ;;
 	125) what="runner error" ;;
 	*) what="test failed (status $status)" ;;
 	esac
-	result FAIL "$k $name" "$start" "$what: build/vm-logs/$k/$name.log"
+	result FAIL "$k $name" "$seconds" "$what: build/vm-logs/$k/$name.log"
 	grep -E '^(FAIL|run\.sh)|^    ' "$results/$k-$name.out" | head -n 30 | sed 's/^/    /'
+}
+
+# Cases run $jobs at a time; each is reported as soon as it ends.
+declare -A running=() # pid -> case
+reap() {
+	local pid
+	wait -n -p pid "${!running[@]}" || true
+	report "$k" "${running[$pid]}"
+	unset "running[$pid]"
 }
 
 for k in $kernels; do
 	step "build: kwasm.ko for $k" make KVER="$k" || continue
 	mkdir -p "build/vm-logs/$k"
-	running=()
-	running_names=()
 	for name in "${cases[@]}"; do
-		if [ ${#running[@]} -ge "$jobs" ]; then
-			wait "${running[0]}" || true
-			report "$k" "${running_names[0]}"
-			running=("${running[@]:1}")
-			running_names=("${running_names[@]:1}")
-		fi
+		while [ ${#running[@]} -ge "$jobs" ]; do reap; done
 		run_case "$k" "$name" &
-		running+=($!)
-		running_names+=("$name")
+		running[$!]=$name
 	done
-	for i in "${!running[@]}"; do
-		wait "${running[$i]}" || true
-		report "$k" "${running_names[$i]}"
-	done
+	while [ ${#running[@]} -gt 0 ]; do reap; done
 done
 
 summary

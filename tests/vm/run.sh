@@ -5,7 +5,7 @@
 # script in a busybox initramfs, and report how it went.
 #
 #   tests/vm/run.sh --kernel 6.1|6.12 --module build/6.1/kwasm.ko \
-#       --script tests/vm/cases/load.sh [--files "f1 f2"] [--cpus 2] \
+#       --script tests/vm/cases/module.sh [--files "f1 f2"] [--cpus 2] \
 #       [--mem 512] [--timeout 300] [--log console.log] [--kwasmctl path] \
 #       [--nettool path] [--quiet]
 #
@@ -15,8 +15,13 @@
 #   124  the guest never finished (timeout, hang, panic)
 #   125  the runner itself failed (usage, missing file, build step)
 #
+# The guest gets busybox, /init (tests/vm/init.sh), the script as /test.sh,
+# tests/vm/lib.sh as /lib.sh, the module as /kwasm.ko and for modprobe,
+# kwasmctl and nettool in /usr/bin, wasm/build/*.wasm in /wasm,
+# tests/vm/fixtures in /fixtures, and the --files in /files.
+#
 # The guest console streams to stdout (unless --quiet) and is always kept in
-# the --log file (a temporary one when not given). KWASM_VM_ACCEL=kvm tries
+# the --log file (a temporary one, kept only on failure, when not given). KWASM_VM_ACCEL=kvm tries
 # KVM instead of TCG; nested KVM is unreliable, so TCG is the default.
 set -euo pipefail
 
@@ -32,7 +37,7 @@ die() {
 }
 
 usage() {
-	sed -n '5,10s/^# \{0,1\}//p' "$0" >&2
+	sed -n '7,10s/^# \{0,1\}//p' "$0" >&2
 	exit $E_RUNNER
 }
 
@@ -90,19 +95,20 @@ mkdir -p "$cache"
 # compression magic, decompress it (the trailing bzImage bytes make the
 # decompressor complain: ignore that, check the result instead), and cache it.
 extract_vmlinux() {
-	local out=$1 magic tool off
+	local out=$1 magic tool off tmp
+	tmp=$(mktemp "$out.XXXXXX")
 	for magic in 'xz:\xfd7zXZ\x00' 'zstd:\x28\xb5\x2f\xfd'; do
 		tool=${magic%%:*}
 		off=$(LC_ALL=C grep -obUaP "${magic#*:}" "$bzimage" | head -n1 | cut -d: -f1)
 		[ -n "$off" ] || continue
-		tail -c +$((off + 1)) "$bzimage" | "$tool" -dcq >"$out.tmp" 2>/dev/null || true
+		tail -c +$((off + 1)) "$bzimage" | "$tool" -dcq >"$tmp" 2>/dev/null || true
 		# XEN_ELFNOTE_PHYS32_ENTRY (18): the PVH entry point QEMU needs.
-		if readelf -n "$out.tmp" 2>/dev/null | grep -q 'Xen.*(0x00000012)'; then
-			mv "$out.tmp" "$out"
+		if readelf -n "$tmp" 2>/dev/null | grep -q 'Xen.*(0x00000012)'; then
+			mv "$tmp" "$out"
 			return 0
 		fi
 	done
-	rm -f "$out.tmp"
+	rm -f "$tmp"
 	return 1
 }
 
@@ -124,8 +130,9 @@ if [ ! -f "$base" ]; then
 	for applet in $("$busybox" --list-full); do
 		[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
 	done
-	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$base.tmp"
-	mv "$base.tmp" "$base"
+	tmp=$(mktemp "$base.XXXXXX")
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp"
+	mv "$tmp" "$base"
 fi
 
 root=$work/root
@@ -142,6 +149,7 @@ vermagic=$(modinfo -F vermagic "$module" | cut -d' ' -f1)
 	echo "run.sh: warning: $module is built for '$vermagic', the kernel is '$release'" >&2
 
 mkdir -p "$root/usr/bin"
+shopt -s nullglob
 for tool in "$kwasmctl" "$nettool"; do
 	if [ -f "$tool" ]; then
 		install -m 0755 "$tool" "$root/usr/bin/$(basename "$tool")"
@@ -149,10 +157,12 @@ for tool in "$kwasmctl" "$nettool"; do
 		echo "run.sh: warning: $tool not built, the guest will lack it" >&2
 	fi
 done
-for prog in "$top"/wasm/build/*.wasm; do
-	[ -f "$prog" ] && cp "$prog" "$root/wasm/"
+for prog in "$top"/wasm/build/*.wasm "$vmdir"/fixtures/*.wat; do
+	case $prog in
+	*.wasm) cp "$prog" "$root/wasm/" ;;
+	*) cp "$prog" "$root/fixtures/" ;;
+	esac
 done
-cp "$vmdir"/fixtures/* "$root/fixtures/" 2>/dev/null || true
 for f in $files; do
 	[ -f "$f" ] || die "no such file: $f"
 	cp "$f" "$root/files/"

@@ -155,3 +155,36 @@ pub fn udp_client(addr: SocketAddr, timeout: Duration) -> Outcome {
     };
     exchange().unwrap_or_else(Outcome::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_echo_round_trip() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || echo_stream(listener.accept().unwrap().0));
+        let outcome = tcp_client(addr, Duration::from_secs(5));
+        assert!(matches!(outcome, Outcome::Echoed { .. }));
+    }
+
+    #[test]
+    fn tcp_echo_refused() {
+        // Bind then drop: the port is very likely closed afterwards.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let outcome = tcp_client(addr, Duration::from_secs(5));
+        assert!(matches!(outcome, Outcome::Refused));
+    }
+
+    #[test]
+    fn udp_echo_silence_times_out() {
+        // A bound socket that never answers.
+        let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let outcome = udp_client(silent.local_addr().unwrap(), Duration::from_millis(300));
+        assert!(matches!(outcome, Outcome::TimedOut));
+    }
+}

@@ -156,3 +156,50 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> impl Iterator<Item = String> {
+        list.iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn options_parse() {
+        let opts = parse_options(args(&["--udp", "--count", "10", "--daemon"])).unwrap();
+        assert!(opts.udp && opts.daemon);
+        assert_eq!(opts.count, Some(10));
+        assert!(parse_options(args(&["--count"])).is_err());
+        assert!(parse_options(args(&["--count", "ten"])).is_err());
+        assert!(parse_options(args(&["--bogus"])).is_err());
+    }
+
+    #[test]
+    fn commands_reject_foreign_options() {
+        let run_args = |list: &[&str]| run(args(list).collect());
+        assert!(run_args(&["tcp-echo", "127.0.0.1:1", "--daemon"]).is_err());
+        assert!(run_args(&["tcp-echo-server", "127.0.0.1:1", "--count", "1"]).is_err());
+        assert!(run_args(&["flood", "127.0.0.1:1"]).is_err());
+        assert!(run_args(&[
+            "flood",
+            "127.0.0.1:1",
+            "--udp",
+            "--seconds",
+            "1",
+            "--count",
+            "1"
+        ])
+        .is_err());
+        assert!(run_args(&["nonsense", "127.0.0.1:1"]).is_err());
+    }
+
+    #[test]
+    fn wildcard_keeps_the_family() {
+        assert!(wildcard("127.0.0.1:80".parse().unwrap()).is_ipv4());
+        assert!(wildcard("[::1]:80".parse().unwrap()).is_ipv6());
+    }
+}
