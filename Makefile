@@ -136,9 +136,14 @@ vm-run: vm-tools
 
 # ---- installing on this machine --------------------------------------------
 
+# Signing needs the key the kernel was built with; distribution headers do
+# not ship it (Secure Boot users sign with their own key, see README).
+SIGN_ARGS := $(if $(wildcard $(KDIR)/certs/signing_key.pem),,CONFIG_MODULE_SIG_ALL=)
+
+# A staged install (DESTDIR) leaves depmod to whoever installs the stage.
 install: module kwasmctl
-	$(MAKE) $(KBUILD_ARGS) INSTALL_MOD_PATH=$(DESTDIR) modules_install
-	depmod $(if $(DESTDIR),-b $(DESTDIR)) $$(cat $(KDIR)/include/config/kernel.release)
+	$(MAKE) $(KBUILD_ARGS) $(SIGN_ARGS) INSTALL_MOD_PATH=$(DESTDIR) modules_install
+	$(if $(DESTDIR),,depmod $$(cat $(KDIR)/include/config/kernel.release))
 	install -D -m 0755 target/release/kwasmctl $(DESTDIR)$(PREFIX)/bin/kwasmctl
 
 load: module wasm kwasmctl

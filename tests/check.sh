@@ -64,14 +64,39 @@ step() {
 	fi
 }
 
+skipped=0
+skip() { # skip <what> <why>
+	printf '%-4s %-32s %8s  %s\n' SKIP "$1" - "$2"
+	skipped=$((skipped + 1))
+}
+
 summary() {
 	[ ${#failures[@]} -eq 0 ] || (IFS=,; echo "failed:${failures[*]/#/ }")
-	echo "$passed passed, $failed failed"
+	if [ "$skipped" -gt 0 ]; then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
 	[ "$failed" -eq 0 ]
+}
+
+# rustfmt and clippy come with rustup's toolchain, not with Debian's
+# rustc-web; lint with them where they exist, and say so where not.
+lint_rust() { # lint_rust <name> <cargo subcommand...>
+	local name=$1 rustup_cargo=$HOME/.cargo/bin/cargo
+	shift
+	if [ -x "$rustup_cargo" ] && "$rustup_cargo" "$1" --version >/dev/null 2>&1; then
+		step "$name" env -u RUSTC CARGO_TARGET_DIR="$top/target/lint" "$rustup_cargo" "$@" || true
+	else
+		skip "$name" "no cargo $1 (rustup component) on this machine"
+	fi
 }
 
 if [ -n "$host" ]; then
 	step "host: cargo test" "$cargo" test --workspace || true
+	lint_rust "lint: rustfmt" fmt --all --check
+	lint_rust "lint: clippy" clippy --workspace --all-targets -- -D warnings
+	step "lint: checkpatch (C)" scripts/checkpatch.sh || true
 fi
 tools_ok=1
 step "build: kwasmctl, nettool (static)" env RUSTFLAGS="-C target-feature=+crt-static" \
@@ -127,8 +152,20 @@ reap() {
 	unset "running[$pid]"
 }
 
+# A staged install puts the module and kwasmctl where they belong.
+staged_install() { # staged_install <kernel>
+	local stage status=0
+	stage=$(mktemp -d)
+	make install KVER="$1" DESTDIR="$stage" &&
+		ls "$stage"/lib/modules/*/updates/kwasm.ko* &&
+		test -x "$stage/usr/local/bin/kwasmctl" || status=1
+	rm -rf "$stage"
+	return $status
+}
+
 for k in $kernels; do
 	step "build: kwasm.ko for $k" make KVER="$k" || continue
+	step "install: staged (DESTDIR) for $k" staged_install "$k" || true
 	mkdir -p "build/vm-logs/$k"
 	for name in "${cases[@]}"; do
 		while [ ${#running[@]} -ge "$jobs" ]; do reap; done

@@ -17,8 +17,9 @@
 #
 # The guest gets busybox, /init (tests/vm/init.sh), the script as /test.sh,
 # tests/vm/lib.sh as /lib.sh, the module as /kwasm.ko and for modprobe,
-# kwasmctl and nettool in /usr/bin, wasm/build/*.wasm in /wasm,
-# tests/vm/fixtures in /fixtures, and the --files in /files.
+# kwasmctl and nettool in /usr/bin, wasm/build/*.wasm and the example
+# sources wasm/examples/*.wat in /wasm, tests/vm/fixtures in /fixtures, and
+# the --files in /files.
 #
 # The guest console streams to stdout (unless --quiet) and is always kept in
 # the --log file (a temporary one, kept only on failure, when not given). KWASM_VM_ACCEL=kvm tries
@@ -157,11 +158,11 @@ for tool in "$kwasmctl" "$nettool"; do
 		echo "run.sh: warning: $tool not built, the guest will lack it" >&2
 	fi
 done
-for prog in "$top"/wasm/build/*.wasm "$vmdir"/fixtures/*.wat; do
-	case $prog in
-	*.wasm) cp "$prog" "$root/wasm/" ;;
-	*) cp "$prog" "$root/fixtures/" ;;
-	esac
+for prog in "$top"/wasm/build/*.wasm "$top"/wasm/examples/*.wat; do
+	cp "$prog" "$root/wasm/"
+done
+for fixture in "$vmdir"/fixtures/*.wat; do
+	cp "$fixture" "$root/fixtures/"
 done
 for f in $files; do
 	[ -f "$f" ] || die "no such file: $f"

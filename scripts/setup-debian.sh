@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what kwasm's build, examples and VM tests use on Debian 12
+# (bookworm), as root. Safe to run again; needs no terminal.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+# What each package is for:
+#   rustc-web cargo-web rust-web-src  Rust with std sources (-Zbuild-std, tools)
+#   ca-certificates                   cargo fetches crates.io over https
+#   gcc make libc6-dev bc libelf1     kernel module build (Kbuild, objtool)
+#   clang lld wabt                    wasm32 examples (clang, wasm-ld, wat2wasm)
+#   libclang-dev                      bindgen in build.rs
+#   qemu-system-x86 busybox-static    the test VMs and their userland
+#   cpio kmod xz-utils zstd           initramfs, depmod/modinfo, vmlinux extraction
+#   perl                              checkpatch.pl
+packages=(
+	rustc-web cargo-web rust-web-src ca-certificates
+	gcc make libc6-dev bc libelf1
+	clang lld wabt libclang-dev
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
+	perl
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup-debian: run as root (sudo $0)" >&2
+	exit 1
+fi
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" </dev/null >/dev/null
+echo "setup-debian: installed ${packages[*]}"
