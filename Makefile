@@ -57,13 +57,13 @@ CORE_RUSTFLAGS := -Crelocation-model=static -Zplt=yes -Ccode-model=kernel \
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
 .PHONY: all module core wasm kwasmctl vm-tools check demo vm-run install load \
-	remove clean distclean FORCE
+	remove clean distclean kdir-check FORCE
 
 all: module
 
 core: $(CORE_OBJ)
 
-$(CORE_LIB): FORCE
+$(CORE_LIB): FORCE | kdir-check
 	@mkdir -p $(TOP)/build/core
 	RUSTC_BOOTSTRAP=1 KWASM_WASM3_SRC=$(WASM3_SRC) \
 	CARGO_TARGET_X86_64_UNKNOWN_NONE_RUSTFLAGS="$(CORE_RUSTFLAGS)" \
@@ -89,12 +89,15 @@ $(CORE_OBJ): $(CORE_LIB)
 
 module: $(MODULE)
 
-$(MODULE): $(CORE_OBJ) FORCE
+# Say what to do before spending minutes on the Rust core.
+kdir-check:
 	@test -f $(KDIR)/Makefile || { \
 	  echo "No kernel headers in $(KDIR)."; \
 	  echo "Install them (Debian: apt install linux-headers-$$(uname -r)),"; \
 	  echo "build for Debian's kernels with 'make KVER=6.1' or 'make KVER=6.12',"; \
 	  echo "or try kwasm in a throw-away VM with 'make demo'."; exit 1; }
+
+$(MODULE): $(CORE_OBJ) FORCE | kdir-check
 	$(TOP)/scripts/prepare-build.sh $(BUILD) $(WASM3_SRC)
 	$(MAKE) $(KBUILD_ARGS) KWASM_WASM3=$(WASM3_SRC) modules 2>&1 | tee $(BUILD)/build.log
 	@! grep -iE 'warning|skipping' $(BUILD)/build.log || \

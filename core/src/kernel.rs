@@ -1,6 +1,10 @@
 //! What a `#![no_std]` crate needs inside the kernel: a global allocator on
-//! the shim's kmalloc-backed services and a panic handler that stops the
-//! faulting context with a trap (BUG-style) after logging.
+//! the shim's kmalloc-backed services and a panic handler.
+//!
+//! The kernel build uses `-Cpanic=immediate-abort` (see the top Makefile):
+//! a panic is then a `ud2` at the panic site, which the kernel reports like
+//! `BUG()` with the exact location, and the handler below is not reached. It
+//! stays for builds without that flag, and because the language requires one.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt::Write;
