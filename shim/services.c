@@ -8,18 +8,26 @@
 #include <linux/mm.h>
 #include <linux/preempt.h>
 #include <linux/printk.h>
+#include <linux/rcupdate.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 
 #include "kwasm.h"
 
-/* Sleeping allocations only where sleeping is allowed (the load path). */
+/*
+ * Sleeping allocations only where sleeping is allowed (the load path);
+ * atomic ones otherwise (memory.grow in the packet path), which kvmalloc()
+ * serves with kmalloc() alone. With preemptible RCU a read-side section
+ * does not show in preempt_count, so it is checked on its own. Sizes come
+ * from programs: a failure is an error for them, not a kernel warning.
+ */
 static void *kwasm_alloc_gfp(size_t size, gfp_t extra)
 {
-	if (preemptible())
-		return kvmalloc(size, GFP_KERNEL | extra);
-	return kmalloc(size, GFP_ATOMIC | __GFP_NOWARN | extra);
+	gfp_t gfp = preemptible() && !rcu_preempt_depth() ?
+		GFP_KERNEL : GFP_ATOMIC;
+
+	return kvmalloc(size, gfp | __GFP_NOWARN | extra);
 }
 
 void *kwasm_alloc(size_t size)

@@ -1,29 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The C heap wasm3 sees: malloc(), calloc(), realloc() and free() on top of
- * kvmalloc(), with a count of live blocks and bytes.
- *
- * wasm3 allocates while loading a program (process context, may sleep) and,
- * for memory.grow, while running one (softirq, or process context with
- * bottom halves disabled). Sleeping is allowed only when preemption is on
- * and no RCU read-side critical section is open; otherwise the allocation is
- * atomic, which kvmalloc() serves with kmalloc() alone.
- *
- * Sizes come from the program (linear memory, tables), so a failure is
- * wasm3's "out of memory" error, without a kernel warning.
+ * the shim's kwasm_alloc() (which picks sleeping or atomic allocation by
+ * context: wasm3 allocates while loading a program and, for memory.grow,
+ * while running one), with a count of live blocks and bytes.
  *
  * realloc() is not told the old size, so each block starts with a header
  * holding it.
  */
 #include <linux/atomic.h>
-#include <linux/gfp.h>
-#include <linux/mm.h>
 #include <linux/overflow.h>
-#include <linux/preempt.h>
-#include <linux/rcupdate.h>
-#include <linux/slab.h>
 #include <linux/string.h>
 
+#include "kwasm_core.h"
 #include "kwasm_m3_compat.h"
 #include "kwasm_m3_libc.h"
 
@@ -35,21 +24,14 @@ struct kwasm_m3_block {
 static atomic_long_t kwasm_m3_blocks = ATOMIC_LONG_INIT(0);
 static atomic_long_t kwasm_m3_bytes = ATOMIC_LONG_INIT(0);
 
-static gfp_t kwasm_m3_gfp(void)
-{
-	if (preemptible() && !rcu_preempt_depth())
-		return GFP_KERNEL | __GFP_NOWARN;
-	return GFP_ATOMIC | __GFP_NOWARN;
-}
-
-static void *kwasm_m3_alloc(size_t size, gfp_t extra)
+static void *kwasm_m3_alloc(size_t size, bool zero)
 {
 	struct kwasm_m3_block *blk;
 	size_t total;
 
 	if (check_add_overflow(size, sizeof(*blk), &total))
 		return NULL;
-	blk = kvmalloc(total, kwasm_m3_gfp() | extra);
+	blk = zero ? kwasm_zalloc(total) : kwasm_alloc(total);
 	if (!blk)
 		return NULL;
 	blk->size = size;
@@ -60,7 +42,7 @@ static void *kwasm_m3_alloc(size_t size, gfp_t extra)
 
 void *kwasm_m3_malloc(size_t size)
 {
-	return kwasm_m3_alloc(size, 0);
+	return kwasm_m3_alloc(size, false);
 }
 
 void *kwasm_m3_calloc(size_t nmemb, size_t size)
@@ -69,7 +51,7 @@ void *kwasm_m3_calloc(size_t nmemb, size_t size)
 
 	if (check_mul_overflow(nmemb, size, &bytes))
 		return NULL;
-	return kwasm_m3_alloc(bytes, __GFP_ZERO);
+	return kwasm_m3_alloc(bytes, true);
 }
 
 void kwasm_m3_free(void *ptr)
@@ -81,7 +63,7 @@ void kwasm_m3_free(void *ptr)
 	blk = (struct kwasm_m3_block *)ptr - 1;
 	atomic_long_dec(&kwasm_m3_blocks);
 	atomic_long_sub(blk->size, &kwasm_m3_bytes);
-	kvfree(blk);
+	kwasm_free(blk);
 }
 
 void *kwasm_m3_realloc(void *ptr, size_t size)
