@@ -13,4 +13,11 @@ check "cat drop_port.wasm > /dev/kwasm" sh -c 'cat /wasm/drop_port.wasm >/dev/kw
 tcp_blocked 23557
 check "sha256 in status matches the file" \
 	[ "$(status_field sha256)" = "$(sha256sum /wasm/drop_port.wasm | cut -d' ' -f1)" ]
+
+# Writes accumulate until close: 7-byte writes make one program.
+check "dd bs=7 accept_all.wasm > /dev/kwasm" \
+	dd if=/wasm/accept_all.wasm of=/dev/kwasm bs=7 2>/dev/null
+check "sha256 after 7-byte writes matches accept_all" \
+	[ "$(status_field sha256)" = "$(sha256sum /wasm/accept_all.wasm | cut -d' ' -f1)" ]
+tcp_passes 23557
 finish
