@@ -61,7 +61,12 @@ fetch() {
 }
 
 dir=$cache/$what-$kver
+mkdir -p "$cache"
+# Parallel test VMs may ask for the same kernel at once: one fetches.
+exec 9>"$dir.lock"
+flock 9
 [ -f "$dir/packages" ] || fetch "$dir" >&2
+flock -u 9
 root=$dir/root
 
 if [ "$what" = headers ]; then
