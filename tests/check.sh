@@ -157,7 +157,7 @@ staged_install() { # staged_install <kernel>
 	local stage status=0
 	stage=$(mktemp -d)
 	make install KVER="$1" DESTDIR="$stage" &&
-		ls "$stage"/lib/modules/*/updates/kwasm.ko* &&
+		find "$stage/lib/modules" -name 'kwasm.ko*' | grep -q . &&
 		test -x "$stage/usr/local/bin/kwasmctl" || status=1
 	rm -rf "$stage"
 	return $status
