@@ -141,6 +141,10 @@ report() {
 	esac
 	result FAIL "$k $name" "$seconds" "$what: build/vm-logs/$k/$name.log"
 	grep -E '^(FAIL|run\.sh)|^    ' "$results/$k-$name.out" | head -n 30 | sed 's/^/    /'
+	if [ -s "build/vm-logs/$k/$name.log" ]; then
+		echo "    --- guest console (last 80 lines) ---"
+		tail -n 80 "build/vm-logs/$k/$name.log" | sed 's/^/    | /'
+	fi
 }
 
 # Cases run $jobs at a time; each is reported as soon as it ends.
