@@ -5,6 +5,7 @@
 #   make check             host tests, then VM tests on Debian 6.1 and 6.12
 #   make demo              boot a throw-away VM, load an example, show it work
 #   make vm-run SCRIPT=s   run a script in a VM with the module (FILES=...)
+#   make bench             figures: ns per test-run, flood rates, in a VM
 #   sudo make install      install the module and kwasmctl (DESTDIR, PREFIX)
 #   sudo make load         insert the module and load PROG
 #   sudo make remove       unload the program and remove the module
@@ -56,7 +57,7 @@ CORE_RUSTFLAGS := -Crelocation-model=static -Zplt=yes -Ccode-model=kernel \
 
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
-.PHONY: all module core wasm kwasmctl vm-tools check demo vm-run install load \
+.PHONY: all module core wasm kwasmctl vm-tools check demo bench vm-run install load \
 	remove clean distclean kdir-check FORCE
 
 all: module
@@ -129,6 +130,10 @@ VM_KVER := $(or $(KVER),6.12)
 demo: vm-tools
 	$(MAKE) KVER=$(VM_KVER) module
 	$(TOP)/tests/demo.sh --kernel $(VM_KVER)
+
+bench: vm-tools
+	$(MAKE) KVER=$(VM_KVER) module
+	$(TOP)/tests/bench.sh --kernel $(VM_KVER)
 
 vm-run: vm-tools
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=file [FILES='a b'] [KVER=6.12]"; exit 2; }
