@@ -80,7 +80,9 @@ static ssize_t kwasm_write(struct file *file, const char __user *data,
 		goto out;
 	}
 	if (copy_from_user(up->buf + up->len, data, count)) {
+		/* A program with a hole is never loaded, not even its prefix. */
 		ret = -EFAULT;
+		up->error = ret;
 		goto out;
 	}
 	up->len += count;
@@ -108,7 +110,9 @@ static int kwasm_release(struct inode *inode, struct file *file)
 	if (ret == -EFBIG)
 		snprintf(err, KWASM_ERR_LEN, "program is larger than %u bytes",
 			 KWASM_MAX_PROG_SIZE);
-	else if (!ret)
+	else if (ret)
+		snprintf(err, KWASM_ERR_LEN, "a write() failed (%d)", ret);
+	else
 		ret = kwasm_prog_load(up->buf, up->len, &params, err,
 				      KWASM_ERR_LEN);
 	kwasm_status_set_last_load(ret, params.opts.name, err);

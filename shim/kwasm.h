@@ -29,7 +29,6 @@ void kwasm_load_params_default(struct kwasm_load_params *p, const char *name);
 struct kwasm_loaded {
 	struct kwasm_prog *core;
 	struct nf_hook_ops ops;
-	struct kwasm_prog_info info;
 };
 
 /* The program packets see; NULL when none. Written under prog.c's mutex. */
@@ -41,7 +40,7 @@ int kwasm_prog_load(const u8 *wasm, size_t len,
 		    char *err, size_t err_len);
 int kwasm_prog_unload(void);
 void kwasm_prog_exit(void);
-void kwasm_prog_show(struct seq_file *m);
+int kwasm_prog_show(struct seq_file *m);
 int kwasm_prog_test_run_loaded(const struct kwasm_pkt *pkt, u32 repeat,
 			       struct kwasm_run_result *res, u64 *ns);
 

@@ -63,7 +63,6 @@ int kwasm_prog_load(const u8 *wasm, size_t len,
 				  err, err_len);
 	if (ret)
 		goto err_free;
-	kwasm_core_prog_info(new->core, &new->info);
 	kwasm_hook_init_ops(&new->ops, params->hook, params->priority, new);
 
 	mutex_lock(&kwasm_prog_lock);
@@ -107,38 +106,31 @@ void kwasm_prog_exit(void)
 }
 
 /*
- * Test-run the loaded program. Holding the lock keeps it from being replaced
- * or freed while it runs; each run still goes through kwasm_run() like a
- * packet does.
+ * Test-run the loaded program. Each run finds it under RCU, as a packet
+ * does, so a test-run never holds up a load, an unload or a status read; a
+ * program replaced meanwhile is the one the next run sees.
  */
 int kwasm_prog_test_run_loaded(const struct kwasm_pkt *pkt, u32 repeat,
 			       struct kwasm_run_result *res, u64 *ns)
 {
 	struct kwasm_loaded *loaded;
-	u64 start;
+	u64 start = ktime_get_ns();
 	u32 i;
-	int ret = 0;
 
-	mutex_lock(&kwasm_prog_lock);
-	loaded = rcu_dereference_protected(kwasm_active,
-					   lockdep_is_held(&kwasm_prog_lock));
-	if (!loaded) {
-		ret = -ENOENT;
-		goto out;
-	}
-	start = ktime_get_ns();
 	for (i = 0; i < repeat; i++) {
-		kwasm_run(loaded->core, pkt, res);
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
+		rcu_read_lock();
+		loaded = rcu_dereference(kwasm_active);
+		if (loaded)
+			kwasm_run(loaded->core, pkt, res);
+		rcu_read_unlock();
+		if (!loaded)
+			return -ENOENT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		cond_resched();
 	}
 	*ns = ktime_get_ns() - start;
-out:
-	mutex_unlock(&kwasm_prog_lock);
-	return ret;
+	return 0;
 }
 
 static const char * const abi_names[] = {
@@ -148,11 +140,13 @@ static const char * const abi_names[] = {
 
 static void kwasm_show_loaded(struct seq_file *m, struct kwasm_loaded *l)
 {
-	const struct kwasm_prog_info *info = &l->info;
-	struct kwasm_stats st;
+	struct kwasm_prog_info info_buf, *info = &info_buf;
+	struct kwasm_stats st_buf, *st = &st_buf;
 	u32 i;
 
-	kwasm_core_prog_stats(l->core, &st);
+	/* Both are read now: memory and counters change as packets run. */
+	kwasm_core_prog_info(l->core, info);
+	kwasm_core_prog_stats(l->core, st);
 	seq_printf(m, "program: %s\n", info->name);
 	seq_printf(m, "abi: %s\n", info->abi < ARRAY_SIZE(abi_names) &&
 		   abi_names[info->abi] ? abi_names[info->abi] : "?");
@@ -167,23 +161,25 @@ static void kwasm_show_loaded(struct seq_file *m, struct kwasm_loaded *l)
 		   "drop" : "accept");
 	seq_printf(m, "instances: %u\n", info->instances);
 	seq_printf(m, "memory: %llu\n", info->memory_bytes);
-	seq_printf(m, "runs: %llu\n", st.runs);
-	seq_printf(m, "accepted: %llu\n", st.accepted);
-	seq_printf(m, "dropped: %llu\n", st.dropped);
-	seq_printf(m, "invalid: %llu\n", st.invalid);
-	seq_printf(m, "traps: %llu\n", st.traps);
-	seq_printf(m, "skipped: %llu\n", st.skipped);
-	seq_printf(m, "busy: %llu\n", st.busy);
+	seq_printf(m, "runs: %llu\n", st->runs);
+	seq_printf(m, "accepted: %llu\n", st->accepted);
+	seq_printf(m, "dropped: %llu\n", st->dropped);
+	seq_printf(m, "invalid: %llu\n", st->invalid);
+	seq_printf(m, "traps: %llu\n", st->traps);
+	seq_printf(m, "skipped: %llu\n", st->skipped);
+	seq_printf(m, "busy: %llu\n", st->busy);
 	for (i = 1; i < KWASM_TRAP_COUNT; i++)
 		seq_printf(m, "trap.%s: %llu\n", kwasm_core_trap_name(i),
-			   st.trap_kind[i]);
+			   st->trap_kind[i]);
 }
 
-void kwasm_prog_show(struct seq_file *m)
+int kwasm_prog_show(struct seq_file *m)
 {
 	struct kwasm_loaded *loaded;
 
-	mutex_lock(&kwasm_prog_lock);
+	/* Readers need no privilege: let them give up waiting for a load. */
+	if (mutex_lock_killable(&kwasm_prog_lock))
+		return -EINTR;
 	loaded = rcu_dereference_protected(kwasm_active,
 					   lockdep_is_held(&kwasm_prog_lock));
 	if (loaded)
@@ -191,4 +187,5 @@ void kwasm_prog_show(struct seq_file *m)
 	else
 		seq_puts(m, "program: none\n");
 	mutex_unlock(&kwasm_prog_lock);
+	return 0;
 }

@@ -16,16 +16,28 @@
 #include "kwasm.h"
 
 /*
- * Sleeping allocations only where sleeping is allowed (the load path);
- * atomic ones otherwise (memory.grow in the packet path), which kvmalloc()
- * serves with kmalloc() alone. With preemptible RCU a read-side section
- * does not show in preempt_count, so it is checked on its own. Sizes come
- * from programs: a failure is an error for them, not a kernel warning.
+ * May an allocation here sleep? Only in the load path. Every run of a
+ * program happens with bottom halves disabled (kwasm_run()), which
+ * in_interrupt() sees even on kernels without CONFIG_PREEMPT_COUNT; with it,
+ * preemptible() also catches any other atomic section. With preemptible RCU
+ * a read-side section does not show in preempt_count, so it is checked on
+ * its own.
+ */
+static bool kwasm_may_sleep(void)
+{
+	if (in_interrupt() || irqs_disabled() || rcu_preempt_depth())
+		return false;
+	return !IS_ENABLED(CONFIG_PREEMPT_COUNT) || preemptible();
+}
+
+/*
+ * Atomic allocations (memory.grow in the packet path) are served by
+ * kmalloc() alone. Sizes come from programs: a failure is an error for
+ * them, not a kernel warning.
  */
 static void *kwasm_alloc_gfp(size_t size, gfp_t extra)
 {
-	gfp_t gfp = preemptible() && !rcu_preempt_depth() ?
-		GFP_KERNEL : GFP_ATOMIC;
+	gfp_t gfp = kwasm_may_sleep() ? GFP_KERNEL : GFP_ATOMIC;
 
 	return kvmalloc(size, gfp | __GFP_NOWARN | extra);
 }

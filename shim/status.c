@@ -33,8 +33,11 @@ void kwasm_status_set_last_load(int ret, const char *name, const char *err)
 static int kwasm_status_show(struct seq_file *m, void *v)
 {
 	long blocks, bytes;
+	int ret;
 
-	kwasm_prog_show(m);
+	ret = kwasm_prog_show(m);
+	if (ret)
+		return ret;
 	spin_lock(&last_load_lock);
 	seq_printf(m, "last_load: %s\n", last_load);
 	spin_unlock(&last_load_lock);

@@ -76,6 +76,7 @@ impl M3Error {
                 m3_err!(m3Err_trapIndirectCallTypeMismatch),
                 Trap::IndirectCall,
             ),
+            (m3_err!(m3Err_trapTableOutOfBounds), Trap::OutOfBounds),
             (m3_err!(m3Err_trapTableIndexOutOfRange), Trap::IndirectCall),
             (m3_err!(m3Err_trapTableElementIsNull), Trap::IndirectCall),
             (m3_err!(m3Err_trapNullFunctionRef), Trap::IndirectCall),

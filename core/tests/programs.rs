@@ -410,3 +410,18 @@ fn trap_names() {
     assert_eq!(trap_name(KWASM_TRAP_DIV_BY_ZERO), "divide_by_zero");
     assert_eq!(trap_name(KWASM_TRAP_COUNT), "unknown");
 }
+
+#[test]
+fn linear_memory_is_capped() {
+    // 256 pages (16 MiB) per instance load; one more is refused by name.
+    let program = |pages: u32| {
+        format!(
+            r#"(module (memory {pages})
+                (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#
+        )
+    };
+    assert!(load(&program(256)).is_ok());
+    let (errno, msg) = load_err(&program(257));
+    assert_eq!(errno, EINVAL);
+    assert!(msg.contains("linear memory limitation exceeded"), "{msg}");
+}
