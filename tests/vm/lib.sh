@@ -149,35 +149,27 @@ load_prog() {
 	expect_ok kwasmctl load "$@"
 }
 
-# tcp_passes / tcp_blocked <port>: whether a TCP echo to 127.0.0.1:<port>
-# gets through (the echo server must be running).
-tcp_passes() {
-	expect_ok nettool tcp-echo "127.0.0.1:$1" --timeout-ms 2000
+# tcp_passes / tcp_blocked / udp_passes / udp_blocked <port>: whether an
+# echo to 127.0.0.1:<port> gets through (the echo server must be running).
+# Blocked means the echo times out, not that it fails in some other way.
+_passes() { # _passes <tcp|udp> <port>
+	expect_ok nettool "$1-echo" "127.0.0.1:$2" --timeout-ms 2000
 }
 
-tcp_blocked() {
-	if _out=$(nettool tcp-echo "127.0.0.1:$1" --timeout-ms 1000 2>&1); then
-		fail "tcp to port $1 is blocked, but: $_out"
+_blocked() { # _blocked <tcp|udp> <port>
+	if _out=$(nettool "$1-echo" "127.0.0.1:$2" --timeout-ms 1000 2>&1); then
+		fail "$1 to port $2 is blocked, but: $_out"
 	elif printf '%s' "$_out" | grep -q timeout; then
-		pass "tcp to port $1 is blocked: $_out"
+		pass "$1 to port $2 is blocked: $_out"
 	else
-		fail "tcp to port $1 should time out: $_out"
+		fail "$1 to port $2 should time out: $_out"
 	fi
 }
 
-udp_passes() {
-	expect_ok nettool udp-echo "127.0.0.1:$1" --timeout-ms 2000
-}
-
-udp_blocked() {
-	if _out=$(nettool udp-echo "127.0.0.1:$1" --timeout-ms 1000 2>&1); then
-		fail "udp to port $1 is blocked, but: $_out"
-	elif printf '%s' "$_out" | grep -q timeout; then
-		pass "udp to port $1 is blocked: $_out"
-	else
-		fail "udp to port $1 should time out: $_out"
-	fi
-}
+tcp_passes() { _passes tcp "$1"; }
+tcp_blocked() { _blocked tcp "$1"; }
+udp_passes() { _passes udp "$1"; }
+udp_blocked() { _blocked udp "$1"; }
 
 # finish: print the summary and exit with the verdict.
 finish() {
