@@ -35,4 +35,21 @@ for prog in accept_all drop_port log_every_n; do
 done
 echo
 kwasmctl status | grep -E '^(program|runs|accepted|dropped|memory):'
+
+# deepest_call_chain: binary search over the recursion depth (the packet's
+# destination port) for the deepest one that returns instead of trapping.
+echo
+echo "### native stack: deepest wasm call chain before the stack_overflow trap"
+lo=0
+hi=65535
+while [ $((hi - lo)) -gt 1 ]; do
+	mid=$(((lo + hi) / 2))
+	if kwasmctl test-run --prog /fixtures/recurse_to_dport.wat --proto udp \
+		--src 10.0.0.1:1 --dst "10.0.0.2:$mid" | grep -q '^outcome: ok'; then
+		lo=$mid
+	else
+		hi=$mid
+	fi
+done
+printf '%-28s %s calls\n' "test-run (process context)" "$lo"
 rmmod kwasm
