@@ -123,6 +123,17 @@ out:
 	return 0;
 }
 
+/* Copy a program from user space, refusing one over the size limit. */
+u8 *kwasm_copy_prog(u64 uptr, u32 len, char *err, size_t err_len)
+{
+	if (len > KWASM_MAX_PROG_SIZE) {
+		snprintf(err, err_len, "program is %u bytes, the limit is %u",
+			 len, KWASM_MAX_PROG_SIZE);
+		return ERR_PTR(-EFBIG);
+	}
+	return vmemdup_user(u64_to_user_ptr(uptr), len);
+}
+
 static long kwasm_load_ioctl(void __user *arg)
 {
 	struct kwasm_load_params params;
@@ -176,15 +187,8 @@ static long kwasm_load_ioctl(void __user *arg)
 		}
 		params.opts.default_verdict = req->default_verdict;
 	}
-	if (req->prog_len > KWASM_MAX_PROG_SIZE) {
-		snprintf(req->err, sizeof(req->err),
-			 "program is %u bytes, the limit is %u", req->prog_len,
-			 KWASM_MAX_PROG_SIZE);
-		ret = -EFBIG;
-		goto reply;
-	}
-
-	wasm = vmemdup_user(u64_to_user_ptr(req->prog), req->prog_len);
+	wasm = kwasm_copy_prog(req->prog, req->prog_len, req->err,
+			       sizeof(req->err));
 	if (IS_ERR(wasm)) {
 		ret = PTR_ERR(wasm);
 		wasm = NULL;

@@ -41,8 +41,8 @@ int kwasm_prog_load(const u8 *wasm, size_t len,
 int kwasm_prog_unload(void);
 void kwasm_prog_exit(void);
 int kwasm_prog_show(struct seq_file *m);
-int kwasm_prog_test_run_loaded(const struct kwasm_pkt *pkt, u32 repeat,
-			       struct kwasm_run_result *res, u64 *ns);
+int kwasm_prog_run_active(const struct kwasm_pkt *pkt,
+			  struct kwasm_run_result *res);
 
 /* hook.c: the packet path */
 void kwasm_hook_init_ops(struct nf_hook_ops *ops, unsigned int hook,
@@ -55,6 +55,7 @@ const char *kwasm_hook_name(unsigned int hook);
 long kwasm_test_run_ioctl(void __user *arg);
 
 /* dev.c: /dev/kwasm */
+u8 *kwasm_copy_prog(u64 uptr, u32 len, char *err, size_t err_len);
 int kwasm_dev_init(void);
 void kwasm_dev_exit(void);
 

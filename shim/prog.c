@@ -106,31 +106,20 @@ void kwasm_prog_exit(void)
 }
 
 /*
- * Test-run the loaded program. Each run finds it under RCU, as a packet
- * does, so a test-run never holds up a load, an unload or a status read; a
- * program replaced meanwhile is the one the next run sees.
+ * Run the published program once, found under RCU as a packet finds it, so
+ * a test-run never holds up a load, an unload or a status read.
  */
-int kwasm_prog_test_run_loaded(const struct kwasm_pkt *pkt, u32 repeat,
-			       struct kwasm_run_result *res, u64 *ns)
+int kwasm_prog_run_active(const struct kwasm_pkt *pkt,
+			  struct kwasm_run_result *res)
 {
 	struct kwasm_loaded *loaded;
-	u64 start = ktime_get_ns();
-	u32 i;
 
-	for (i = 0; i < repeat; i++) {
-		rcu_read_lock();
-		loaded = rcu_dereference(kwasm_active);
-		if (loaded)
-			kwasm_run(loaded->core, pkt, res);
-		rcu_read_unlock();
-		if (!loaded)
-			return -ENOENT;
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		cond_resched();
-	}
-	*ns = ktime_get_ns() - start;
-	return 0;
+	rcu_read_lock();
+	loaded = rcu_dereference(kwasm_active);
+	if (loaded)
+		kwasm_run(loaded->core, pkt, res);
+	rcu_read_unlock();
+	return loaded ? 0 : -ENOENT;
 }
 
 static const char * const abi_names[] = {

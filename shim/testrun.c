@@ -3,6 +3,7 @@
  * KWASM_IOC_TEST_RUN: run the loaded program, or one given with the request,
  * on a packet from user space, without real traffic (like BPF_PROG_TEST_RUN).
  */
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -11,7 +12,35 @@
 
 #include "kwasm.h"
 
-/* Run a program given with the request: built, run and freed here. */
+/*
+ * Run @repeat times: @prog when given, else the published program. Ends
+ * early on a fatal signal; yields between runs.
+ */
+static int kwasm_test_run_loop(struct kwasm_prog *prog, u32 repeat,
+			       const struct kwasm_pkt *pkt,
+			       struct kwasm_run_result *res, u64 *ns)
+{
+	u64 start = ktime_get_ns();
+	u32 i;
+	int ret;
+
+	for (i = 0; i < repeat; i++) {
+		if (prog) {
+			kwasm_run(prog, pkt, res);
+		} else {
+			ret = kwasm_prog_run_active(pkt, res);
+			if (ret)
+				return ret;
+		}
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	*ns = ktime_get_ns() - start;
+	return 0;
+}
+
+/* Build the program given with the request, run it, free it. */
 static int kwasm_test_run_given(const struct kwasm_test_run *req,
 				const struct kwasm_pkt *pkt,
 				struct kwasm_run_result *res, u64 *ns,
@@ -19,17 +48,10 @@ static int kwasm_test_run_given(const struct kwasm_test_run *req,
 {
 	struct kwasm_load_params params;
 	struct kwasm_prog *prog;
-	u64 start;
 	u8 *wasm;
-	u32 i;
 	int ret;
 
-	if (req->prog_len > KWASM_MAX_PROG_SIZE) {
-		snprintf(err, err_len, "program is %u bytes, the limit is %u",
-			 req->prog_len, KWASM_MAX_PROG_SIZE);
-		return -EFBIG;
-	}
-	wasm = vmemdup_user(u64_to_user_ptr(req->prog), req->prog_len);
+	wasm = kwasm_copy_prog(req->prog, req->prog_len, err, err_len);
 	if (IS_ERR(wasm))
 		return PTR_ERR(wasm);
 
@@ -42,16 +64,7 @@ static int kwasm_test_run_given(const struct kwasm_test_run *req,
 	if (ret)
 		return ret;
 
-	start = ktime_get_ns();
-	for (i = 0; i < req->repeat; i++) {
-		kwasm_run(prog, pkt, res);
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-		cond_resched();
-	}
-	*ns = ktime_get_ns() - start;
+	ret = kwasm_test_run_loop(prog, req->repeat, pkt, res, ns);
 	kwasm_core_prog_free(prog);
 	return ret;
 }
@@ -102,7 +115,7 @@ long kwasm_test_run_ioctl(void __user *arg)
 		ret = kwasm_test_run_given(req, &pkt, &res, &ns, req->err,
 					   sizeof(req->err));
 	} else {
-		ret = kwasm_prog_test_run_loaded(&pkt, req->repeat, &res, &ns);
+		ret = kwasm_test_run_loop(NULL, req->repeat, &pkt, &res, &ns);
 		if (ret == -ENOENT)
 			strscpy(req->err, "no program is loaded",
 				sizeof(req->err));
