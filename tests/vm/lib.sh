@@ -179,3 +179,22 @@ finish() {
 	[ "$KWASM_FAILED" -eq 0 ] && [ "$KWASM_PASSED" -gt 0 ]
 	exit $?
 }
+
+# original_scenario <accept-all program> <drop-23557 program>: the original
+# project's test. A TCP echo on 127.0.0.1:23557 connects under accept-all and
+# times out under drop-port, while port 23559 still passes; it connects
+# again once the program is unloaded. The drop program stays loaded until
+# then, for the caller's own checks between (pass them as a command).
+original_scenario() {
+	expect_ok nettool tcp-echo-server 127.0.0.1:23557 --daemon
+	expect_ok nettool tcp-echo-server 127.0.0.1:23559 --daemon
+	load_prog "$1"
+	tcp_passes 23557
+	load_prog "$2"
+	tcp_blocked 23557
+	tcp_passes 23559
+	shift 2
+	"$@"
+	expect_ok kwasmctl unload
+	tcp_passes 23557
+}

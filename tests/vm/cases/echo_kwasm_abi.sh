@@ -3,17 +3,11 @@
 # 127.0.0.1:23557 connects under accept-all and times out under drop-port.
 . /lib.sh
 
-module_load || fail "module loads"
-expect_ok nettool tcp-echo-server 127.0.0.1:23557 --daemon
-expect_ok nettool tcp-echo-server 127.0.0.1:23559 --daemon
+dropped_counts_syns() {
+	dropped=$(status_field dropped)
+	check "dropped counter counts the SYNs (is $dropped)" [ "${dropped:-0}" -gt 0 ]
+}
 
-load_prog /wasm/accept_all.wasm
-tcp_passes 23557
-load_prog /wasm/drop_port.wasm
-tcp_blocked 23557
-tcp_passes 23559
-dropped=$(status_field dropped)
-check "dropped counter counts the SYNs (is $dropped)" [ "${dropped:-0}" -gt 0 ]
-expect_ok kwasmctl unload
-tcp_passes 23557
+module_load || fail "module loads"
+original_scenario /wasm/accept_all.wasm /wasm/drop_port.wasm dropped_counts_syns
 finish

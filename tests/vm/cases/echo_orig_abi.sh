@@ -3,16 +3,11 @@
 # 127.0.0.1:23557 connects under accept-all and times out under drop-port.
 . /lib.sh
 
-module_load || fail "module loads"
-expect_ok nettool tcp-echo-server 127.0.0.1:23557 --daemon
-expect_ok nettool tcp-echo-server 127.0.0.1:23559 --daemon
+runs_as_original_abi() {
+	check "status names orig_drop_port" [ "$(status_field program)" = orig_drop_port ]
+	check "status says abi: original" [ "$(status_field abi)" = original ]
+}
 
-load_prog /wasm/orig_accept_all.wasm
-tcp_passes 23557
-load_prog /wasm/orig_drop_port.wasm
-tcp_blocked 23557
-tcp_passes 23559
-check "status names orig_drop_port" [ "$(status_field program)" = orig_drop_port ]
-expect_ok kwasmctl unload
-tcp_passes 23557
+module_load || fail "module loads"
+original_scenario /wasm/orig_accept_all.wasm /wasm/orig_drop_port.wasm runs_as_original_abi
 finish
