@@ -85,6 +85,7 @@ enum kwasm_trap {
 	KWASM_TRAP_STACK_OVERFLOW,
 	KWASM_TRAP_HOST,		/* a host function rejected its arguments */
 	KWASM_TRAP_OTHER,
+	KWASM_TRAP_NO_STACK,		/* not run: too little native stack left */
 	KWASM_TRAP_COUNT,
 };
 
@@ -160,6 +161,12 @@ void kwasm_free(void *ptr);
 void kwasm_log(int level, const char *msg, size_t len);
 /* Rate-limited program output: "kwasm: <prog>: <msg>". */
 void kwasm_log_prog(const char *prog, const char *msg, size_t len);
+
+/*
+ * May a run start here? False when less native stack is left below the
+ * caller than a run may use (the stack_reserve module parameter).
+ */
+bool kwasm_stack_ok(void);
 
 u64 kwasm_time_ns(void);
 u32 kwasm_cpu_id(void);

@@ -54,6 +54,12 @@ const char *kwasm_hook_name(unsigned int hook);
 /* testrun.c: KWASM_IOC_TEST_RUN */
 long kwasm_test_run_ioctl(void __user *arg);
 
+/* stack.c: the native stack under a run */
+#define KWASM_STACK_RESERVE	(10 * 1024)
+size_t kwasm_stack_left(void);
+void kwasm_stack_paint(void);
+size_t kwasm_stack_used(void);
+
 /* dev.c: /dev/kwasm */
 u8 *kwasm_copy_prog(u64 uptr, u32 len, char *err, size_t err_len);
 int kwasm_dev_init(void);

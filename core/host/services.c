@@ -60,6 +60,14 @@ u64 kwasm_time_ns(void)
 	return (u64)ts.tv_sec * 1000000000u + (u64)ts.tv_nsec;
 }
 
+/* The host's thread stacks are large; a test can say otherwise. */
+_Thread_local bool kwasm_host_stack_low;
+
+bool kwasm_stack_ok(void)
+{
+	return !kwasm_host_stack_low;
+}
+
 u32 kwasm_cpu_id(void)
 {
 	return 0;

@@ -95,6 +95,11 @@ impl Program {
             return RunResult::not_run(self.default_verdict, k::KWASM_OUTCOME_BUSY);
         };
 
+        if !services::stack_ok() {
+            let (result, event) = self.trapped(Trap::NoStack);
+            instance.stats.count(event);
+            return result;
+        }
         let summary = Summary::read(pkt);
         let (result, event) = match self.prepare(&mut state, pkt, &summary) {
             Prepared::Skip => (

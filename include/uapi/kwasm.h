@@ -62,7 +62,7 @@ struct kwasm_test_run {
 	__u32 verdict;		/* out: KWASM_DROP or KWASM_ACCEPT */
 	__u32 outcome;		/* out: KWASM_OUTCOME_* of the last run */
 	__u32 trap;		/* out: KWASM_TRAP_* of the last run */
-	__u32 pad;
+	__u32 stack_used;	/* out: most native stack bytes a run used */
 	__s64 retval;		/* out: raw return value of the last run */
 	__u64 duration_ns;	/* out: total time of all runs */
 	char trap_name[32];	/* out: name of the trap, "" when none */
