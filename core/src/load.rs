@@ -12,6 +12,7 @@ use core::ffi::CStr;
 use sha2::{Digest, Sha256};
 
 use crate::hostcall::HostCtx;
+use crate::limits;
 use crate::m3::{Arg, M3Error, Runtime};
 use crate::prog::{Instance, InstanceState, Program};
 use crate::record::{self, PACKET_INFO_SIZE};
@@ -117,6 +118,10 @@ pub fn load(wasm: &[u8], opts: Options) -> Result<Program, LoadError> {
     let bytes = Arc::new(bytes);
 
     let nr_cpu_ids = services::nr_cpu_ids();
+    let possible = (0..nr_cpu_ids)
+        .filter(|&c| services::cpu_possible(c))
+        .count();
+    limits::instances(checked.initial_memory, possible as u64)?;
     let mut instances = Vec::with_capacity(nr_cpu_ids as usize);
     for cpu in 0..nr_cpu_ids {
         let instance = if services::cpu_possible(cpu) {
