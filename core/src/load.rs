@@ -166,6 +166,7 @@ fn instantiate(
     checked: &Checked,
     opts: &Options,
 ) -> Result<Instance, LoadError> {
+    let heap_before = services::heap_bytes();
     let host = HostCtx::new(opts.name.clone());
     let mut rt = Runtime::new(VALUE_STACK_BYTES, host, bytes.clone())
         .map_err(|e| LoadError::wasm3("creating the wasm3 runtime", e, None))?;
@@ -189,6 +190,12 @@ fn instantiate(
         Some((name, arg, size)) => Some(allocate_record(&mut rt, name, arg, size)?),
     };
     let memory = rt.memory_size();
+    // What building this instance added to wasm3's heap, less its linear
+    // memory (counted on its own). Loads are rare; one running at the same
+    // time as another load or a test-run can skew the figure.
+    let heap = services::heap_bytes()
+        .saturating_sub(heap_before)
+        .saturating_sub(memory.into());
     Ok(Instance::new(
         InstanceState {
             runtime: rt,
@@ -196,6 +203,7 @@ fn instantiate(
             record,
         },
         memory,
+        heap,
     ))
 }
 
