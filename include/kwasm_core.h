@@ -111,6 +111,7 @@ struct kwasm_prog_info {
 	u32 instances;		/* one per possible CPU */
 	u32 pad;
 	u64 memory_bytes;	/* linear memory summed over instances */
+	u64 heap_bytes;		/* wasm3's other heap (code, stacks, module) */
 	u8 sha256[32];
 };
 
@@ -151,6 +152,12 @@ void kwasm_core_prog_stats(const struct kwasm_prog *prog,
 const char *kwasm_core_trap_name(u32 trap);
 
 /* ---- kernel services implemented by the shim (C) ---- */
+
+/*
+ * Bytes wasm3's heap holds now, module-wide: the core measures what one
+ * instance's construction adds to it.
+ */
+u64 kwasm_heap_bytes(void);
 
 /* Allocation: may sleep in process context, atomic otherwise. */
 void *kwasm_alloc(size_t size);

@@ -6,6 +6,10 @@
  * returns an errno plus a reason. Plain writes (cat prog.wasm > /dev/kwasm)
  * accumulate in a per-open buffer and are loaded when the file is closed;
  * the outcome goes to the kernel log and /proc/kwasm.
+ *
+ * Every operation needs CAP_NET_ADMIN: checked at open, and again for each
+ * write() and ioctl, so a file descriptor passed to (or kept by) a process
+ * without the capability can do nothing with it.
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -71,7 +75,10 @@ static ssize_t kwasm_write(struct file *file, const char __user *data,
 	ret = up->error;
 	if (ret)
 		goto out;
-	if (count > KWASM_MAX_PROG_SIZE - up->len)
+	/* Sticky too: what privileged writes gave is never loaded alone. */
+	if (!capable(CAP_NET_ADMIN))
+		ret = -EPERM;
+	else if (count > KWASM_MAX_PROG_SIZE - up->len)
 		ret = -EFBIG;
 	else
 		ret = kwasm_upload_reserve(up, up->len + count);
@@ -110,6 +117,9 @@ static int kwasm_release(struct inode *inode, struct file *file)
 	if (ret == -EFBIG)
 		snprintf(err, KWASM_ERR_LEN, "program is larger than %u bytes",
 			 KWASM_MAX_PROG_SIZE);
+	else if (ret == -EPERM)
+		snprintf(err, KWASM_ERR_LEN,
+			 "a write() without CAP_NET_ADMIN was refused");
 	else if (ret)
 		snprintf(err, KWASM_ERR_LEN, "a write() failed (%d)", ret);
 	else
@@ -209,6 +219,8 @@ static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
 	switch (cmd) {
 	case KWASM_IOC_LOAD:
 		return kwasm_load_ioctl(uarg);

@@ -18,6 +18,7 @@ mod hostcall;
 mod hostfns;
 #[cfg(target_os = "none")]
 mod kernel;
+mod limits;
 mod load;
 mod m3;
 mod packet;

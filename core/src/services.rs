@@ -34,6 +34,12 @@ pub fn stack_ok() -> bool {
     unsafe { k::kwasm_stack_ok() }
 }
 
+/// Bytes wasm3's heap holds, module-wide (0 on the host).
+pub fn heap_bytes() -> u64 {
+    // SAFETY: no arguments, reads counters.
+    unsafe { k::kwasm_heap_bytes() }
+}
+
 pub fn nr_cpu_ids() -> u32 {
     // SAFETY: no arguments, no side effects.
     unsafe { k::kwasm_nr_cpu_ids() }

@@ -14,6 +14,7 @@ use wasmparser::{
 };
 
 use crate::hostfns::{self, HostFn};
+use crate::limits::{self, Tally};
 use crate::load::{LoadError, EINVAL, ENOENT};
 
 /// The ABI a program picked by its exports (docs/ABI.md, "Two ABIs").
@@ -30,6 +31,8 @@ pub struct Checked {
     pub abi: Abi,
     /// Host functions the module imports, each once.
     pub imports: Vec<&'static HostFn>,
+    /// Initial linear memory of one instance, in bytes.
+    pub initial_memory: u64,
 }
 
 /// WebAssembly 1.0 integers plus the proposals docs/ABI.md lists; no floats.
@@ -60,6 +63,7 @@ pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
     let mut allocs = FuncValidatorAllocations::default();
     let mut imports = Vec::new();
     let mut types = None;
+    let mut tally = Tally::default();
 
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(|e| parse_error(&e, None))?;
@@ -68,12 +72,14 @@ pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
                 imports.push(import.map_err(|e| parse_error(&e, None))?);
             }
         }
-        match validator
+        let valid = validator
             .payload(&payload)
-            .map_err(|e| parse_error(&e, None))?
-        {
+            .map_err(|e| parse_error(&e, None))?;
+        tally.section(&payload)?;
+        match valid {
             ValidPayload::Func(func, body) => {
                 let index = func.index;
+                limits::function_body(index, func.ty, &func.resources, &body)?;
                 let mut v = func.into_validator(allocs);
                 v.validate(&body)
                     .map_err(|e| parse_error(&e, Some(index)))?;
@@ -97,6 +103,7 @@ pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
     Ok(Checked {
         abi,
         imports: host_fns,
+        initial_memory: tally.initial_memory,
     })
 }
 

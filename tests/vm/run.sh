@@ -46,6 +46,7 @@ kver='' module='' script='' files='' log='' quiet=''
 cpus=2 mem=512 timeout=300
 kwasmctl=$top/target/x86_64-unknown-linux-gnu/release/kwasmctl
 nettool=$top/target/x86_64-unknown-linux-gnu/release/nettool
+hostile=$top/target/x86_64-unknown-linux-gnu/release/kwasm-hostile
 
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || case $1 in --quiet | -h | --help) ;; *) usage ;; esac
@@ -151,7 +152,7 @@ vermagic=$(modinfo -F vermagic "$module" | cut -d' ' -f1)
 
 mkdir -p "$root/usr/bin"
 shopt -s nullglob
-for tool in "$kwasmctl" "$nettool"; do
+for tool in "$kwasmctl" "$nettool" "$hostile"; do
 	if [ -f "$tool" ]; then
 		install -m 0755 "$tool" "$root/usr/bin/$(basename "$tool")"
 	else
