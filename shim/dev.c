@@ -25,6 +25,7 @@ struct kwasm_upload {
 	size_t len;
 	size_t cap;
 	int error;		/* sticky: an oversized upload is never loaded */
+	struct kwasm_invoke_file invoke;	/* invoke.c's instance */
 };
 
 static int kwasm_open(struct inode *inode, struct file *file)
@@ -37,6 +38,7 @@ static int kwasm_open(struct inode *inode, struct file *file)
 	if (!up)
 		return -ENOMEM;
 	mutex_init(&up->lock);
+	kwasm_invoke_file_init(&up->invoke);
 	file->private_data = up;
 	return 0;
 }
@@ -118,6 +120,7 @@ static int kwasm_release(struct inode *inode, struct file *file)
 	kwasm_status_set_last_load(ret, params.opts.name, err);
 	kfree(err);
 out:
+	kwasm_invoke_file_release(&up->invoke);
 	kvfree(up->buf);
 	kfree(up);
 	return 0;
@@ -207,6 +210,7 @@ reply:
 
 static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct kwasm_upload *up = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
@@ -216,6 +220,10 @@ static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kwasm_prog_unload();
 	case KWASM_IOC_TEST_RUN:
 		return kwasm_test_run_ioctl(uarg);
+	case KWASM_IOC_INVOKE_LOAD:
+		return kwasm_invoke_load_ioctl(&up->invoke, uarg);
+	case KWASM_IOC_INVOKE:
+		return kwasm_invoke_ioctl(&up->invoke, uarg);
 	default:
 		return -ENOTTY;
 	}
