@@ -226,10 +226,7 @@ pub unsafe extern "C" fn kwasm_core_invoke_call(
     };
     let result = match core::str::from_utf8(name) {
         Ok(name) => inv.call(name, args),
-        Err(_) => Err(LoadError::new(
-            EINVAL,
-            "export name is not UTF-8".into(),
-        )),
+        Err(_) => Err(LoadError::new(EINVAL, "export name is not UTF-8".into())),
     };
     match result {
         Ok(Outcome::Returned(values)) => {

@@ -200,3 +200,114 @@ impl Invoker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn instance(wat: &str) -> Invoker {
+        Invoker::new(&wat::parse_str(wat).unwrap()).unwrap()
+    }
+
+    const MATH: &str = r#"(module
+        (func (export "div") (param i32 i32) (result i32)
+            (i32.div_s (local.get 0) (local.get 1)))
+        (func (export "pair") (param i64) (result i64 i32)
+            (local.get 0) (i32.const -1))
+        (func (export "nothing"))
+        (func (export "half") (param i32) (result f32)
+            (f32.const 0.5)))"#;
+
+    #[test]
+    fn returns_values_with_types() {
+        let mut inv = Invoker::new(
+            &wat::parse_str(
+                r#"(module
+                (func (export "div") (param i32 i32) (result i32)
+                    (i32.div_s (local.get 0) (local.get 1)))
+                (func (export "pair") (param i64) (result i64 i32)
+                    (local.get 0) (i32.const -1))
+                (func (export "nothing")))"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            inv.call("div", &[(-7i32) as u32 as u64, 2]).unwrap(),
+            Outcome::Returned(vec![(k::KWASM_TYPE_I32, (-3i32) as u32 as u64)])
+        );
+        assert_eq!(
+            inv.call("pair", &[u64::MAX - 1]).unwrap(),
+            Outcome::Returned(vec![
+                (k::KWASM_TYPE_I64, u64::MAX - 1),
+                (k::KWASM_TYPE_I32, 0xffff_ffff)
+            ])
+        );
+        assert_eq!(inv.call("nothing", &[]).unwrap(), Outcome::Returned(vec![]));
+    }
+
+    #[test]
+    fn traps_keep_the_instance_usable() {
+        let mut inv = Invoker::new(
+            &wat::parse_str(
+                r#"(module (func (export "div") (param i32 i32) (result i32)
+                (i32.div_s (local.get 0) (local.get 1))))"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let trap = |o| match o {
+            Outcome::Trapped(t, _) => Some(t),
+            Outcome::Returned(_) => None,
+        };
+        let min = u64::from(i32::MIN as u32);
+        let minus_one = u64::from(u32::MAX);
+        assert_eq!(
+            trap(inv.call("div", &[min, minus_one]).unwrap()),
+            Some(Trap::IntOverflow)
+        );
+        assert_eq!(
+            trap(inv.call("div", &[1, 0]).unwrap()),
+            Some(Trap::DivByZero)
+        );
+        assert_eq!(trap(inv.call("div", &[6, 3]).unwrap()), None);
+    }
+
+    #[test]
+    fn refuses_bad_calls_with_reasons() {
+        let mut inv = instance(r#"(module (func (export "f") (param i32)) (func $hidden))"#);
+        let e = inv.call("g", &[]).unwrap_err();
+        assert_eq!(
+            (e.errno, e.msg.as_str()),
+            (ENOENT, "no exported function \"g\"")
+        );
+        // Only exports: not a function known by its name-section name.
+        assert_eq!(inv.call("hidden", &[]).unwrap_err().errno, ENOENT);
+        let e = inv.call("f", &[]).unwrap_err();
+        assert_eq!(e.errno, EINVAL);
+        assert!(e.msg.contains("takes 1 arguments, 0 given"), "{}", e.msg);
+    }
+
+    #[test]
+    fn refuses_modules_like_the_loader() {
+        // Floats are off, as for packet programs.
+        let e = Invoker::new(&wat::parse_str(MATH).unwrap()).err().unwrap();
+        assert!(e.msg.contains("floating-point"), "{}", e.msg);
+        // Only kwasm's host functions can be imported.
+        let wasm = wat::parse_str(r#"(module (import "spectest" "print_i32" (func (param i32))))"#);
+        let e = Invoker::new(&wasm.unwrap()).err().unwrap();
+        assert_eq!(e.errno, ENOENT);
+        assert!(
+            e.msg.starts_with("unknown import spectest.print_i32"),
+            "{}",
+            e.msg
+        );
+        // No ABI export needed, kwasm's imports allowed.
+        instance(r#"(module (import "kwasm" "pkt_len" (func (result i32))))"#);
+        // A trapping start function fails the load.
+        let wasm = wat::parse_str(r#"(module (func $s unreachable) (start $s))"#).unwrap();
+        let e = Invoker::new(&wasm).err().unwrap();
+        assert!(e.msg.starts_with("running the start function"), "{}", e.msg);
+    }
+}

@@ -291,7 +291,12 @@ impl Runtime {
     /// `results`, whose length must be the function's result count. The
     /// caller checked the types with [`Runtime::func_type`]: wasm3 reads
     /// and writes each slot as the function's type says.
-    pub fn call_slots(&mut self, f: FuncId, args: &[u64], results: &mut [u64]) -> Result<(), M3Error> {
+    pub fn call_slots(
+        &mut self,
+        f: FuncId,
+        args: &[u64],
+        results: &mut [u64],
+    ) -> Result<(), M3Error> {
         let func = *self
             .funcs
             .get(f.0)

@@ -61,7 +61,10 @@ impl fmt::Display for Refused {
 pub enum Outcome {
     Returned(Vec<Value>),
     /// The trap's kwasm name (core/src/trap.rs) and the engine's message.
-    Trapped { kind: String, msg: String },
+    Trapped {
+        kind: String,
+        msg: String,
+    },
 }
 
 pub trait Engine {
@@ -198,7 +201,10 @@ pub mod device {
             if name.len() >= NAME_LEN || name.contains('\0') {
                 return Err(Refused {
                     errno: libc::ENAMETOOLONG,
-                    msg: format!("export name of {} bytes does not fit the request", name.len()),
+                    msg: format!(
+                        "export name of {} bytes does not fit the request",
+                        name.len()
+                    ),
                 });
             }
             if args.len() > MAX_VALUES {
@@ -329,7 +335,9 @@ pub mod host {
                 let kind = kwasm::kwasm_core_trap_name(res.trap);
                 return Ok(Outcome::Trapped {
                     // SAFETY: a static NUL-terminated name.
-                    kind: unsafe { CStr::from_ptr(kind) }.to_string_lossy().into_owned(),
+                    kind: unsafe { CStr::from_ptr(kind) }
+                        .to_string_lossy()
+                        .into_owned(),
                     msg: text(&err),
                 });
             }

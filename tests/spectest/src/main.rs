@@ -44,8 +44,10 @@ fn scripts(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 fn name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn summary(label: &str, c: &Counts) -> String {

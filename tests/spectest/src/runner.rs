@@ -91,7 +91,10 @@ pub fn unsupported(msg: &str) -> Option<String> {
         ("floating-point", "float"),
         ("multiple memories", "multi-memory"),
         ("multiple tables", "reference types"),
-        ("global.get of locally defined global", "gc (global.get in constant expressions)"),
+        (
+            "global.get of locally defined global",
+            "gc (global.get in constant expressions)",
+        ),
         ("non-constant operator: i32.", "extended-const"),
         ("non-constant operator: i64.", "extended-const"),
         (
@@ -211,9 +214,10 @@ impl<'e> Script<'e> {
             WastDirective::Invoke(invoke) => match self.call(&invoke) {
                 Err(v) => v,
                 Ok(Outcome::Returned(_)) => Verdict::Pass,
-                Ok(Outcome::Trapped { kind, msg }) => {
-                    Verdict::Fail(format!("invoke \"{}\" trapped: {kind} ({msg})", invoke.name))
-                }
+                Ok(Outcome::Trapped { kind, msg }) => Verdict::Fail(format!(
+                    "invoke \"{}\" trapped: {kind} ({msg})",
+                    invoke.name
+                )),
             },
             WastDirective::AssertReturn { exec, results, .. } => self.assert_return(exec, &results),
             WastDirective::AssertTrap { exec, message, .. } => self.assert_trap(exec, message),
@@ -253,7 +257,10 @@ impl<'e> Script<'e> {
                         self.taint_imported(&reason);
                         (Module::Skipped(reason.clone()), Verdict::Skip(reason))
                     }
-                    None => (Module::Broken, Verdict::Fail(format!("module refused: {e}"))),
+                    None => (
+                        Module::Broken,
+                        Verdict::Fail(format!("module refused: {e}")),
+                    ),
                 },
             },
         };
@@ -479,8 +486,10 @@ mod tests {
             Some("simd")
         );
         assert_eq!(
-            unsupported("unknown import spectest.print_i32 (function): kwasm offers no such host function")
-                .as_deref(),
+            unsupported(
+                "unknown import spectest.print_i32 (function): kwasm offers no such host function"
+            )
+            .as_deref(),
             Some("imports spectest")
         );
         assert_eq!(unsupported("at offset 0x8: type mismatch"), None);
