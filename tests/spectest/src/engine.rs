@@ -241,6 +241,119 @@ pub mod device {
         }
     }
 
+    /// Bad requests to the invoke ioctls, each of which the kernel must
+    /// refuse with its errno and a reason, leaving the file's instance as it
+    /// was. Returns one line per check, `Err` for those that failed.
+    pub fn check_refusals(good: &[u8], bad: &[u8]) -> Vec<Result<String, String>> {
+        let mut out = Vec::new();
+        let expect = |what: &str, want: i32, got: Result<(), Refused>| match got {
+            Err(r) if r.errno == want && !r.msg.is_empty() => {
+                Ok(format!("{what}: errno {want}, \"{}\"", r.msg))
+            }
+            Err(r) => Err(format!("{what}: wanted errno {want}, got {r}")),
+            Ok(()) => Err(format!("{what}: accepted, wanted errno {want}")),
+        };
+        let file = match OpenOptions::new().read(true).write(true).open(DEVICE) {
+            Ok(f) => f,
+            Err(e) => return vec![Err(format!("open {DEVICE}: {e}"))],
+        };
+        let mut inst = DeviceInstance { file };
+        let call = |inst: &mut DeviceInstance, name: &str, args: &[Value]| {
+            inst.invoke(name, args).map(|_| ())
+        };
+        out.push(expect(
+            "call before any load",
+            libc::ENOENT,
+            call(&mut inst, "f", &[]),
+        ));
+
+        let load = |inst: &DeviceInstance, wasm: &[u8], pad: u32| {
+            let mut req = InvokeLoad {
+                prog: wasm.as_ptr() as u64,
+                prog_len: wasm.len() as u32,
+                pad,
+                err: [0; ERR_LEN],
+            };
+            // SAFETY: as in Device::instantiate.
+            unsafe { ioctl(&inst.file, IOC_INVOKE_LOAD, &mut req) }
+                .map_err(|e| refused("load", e, &req.err))
+        };
+        out.push(expect(
+            "load of an invalid module",
+            libc::EINVAL,
+            load(&inst, bad, 0),
+        ));
+        out.push(expect(
+            "load with pad set",
+            libc::EINVAL,
+            load(&inst, good, 1),
+        ));
+        let huge = vec![0u8; (4 << 20) + 1];
+        out.push(expect(
+            "load above 4 MiB",
+            libc::EFBIG,
+            load(&inst, &huge, 0),
+        ));
+        out.push(
+            load(&inst, good, 0)
+                .map(|()| "load of a valid module".into())
+                .map_err(|e| e.to_string()),
+        );
+        out.push(expect(
+            "load of an invalid module after it",
+            libc::EINVAL,
+            load(&inst, bad, 0),
+        ));
+        out.push(match inst.invoke("add", &[Value::I32(2), Value::I32(3)]) {
+            Ok(Outcome::Returned(v)) if v == [Value::I32(5)] => {
+                Ok("the valid module still answers after a refused load".into())
+            }
+            other => Err(format!("call after a refused load: {other:?}")),
+        });
+        out.push(expect(
+            "unknown export",
+            libc::ENOENT,
+            call(&mut inst, "nope", &[]),
+        ));
+        out.push(expect(
+            "wrong argument count",
+            libc::EINVAL,
+            call(&mut inst, "add", &[Value::I32(1)]),
+        ));
+
+        let raw = |inst: &DeviceInstance, name: &[u8], nargs: u32| {
+            let mut req = Invoke {
+                name: [0; NAME_LEN],
+                nargs,
+                outcome: 0,
+                trap: 0,
+                nresults: 0,
+                args: [0; MAX_VALUES],
+                results: [0; MAX_VALUES],
+                result_types: [0; MAX_VALUES],
+                trap_name: [0; 32],
+                err: [0; ERR_LEN],
+            };
+            for (d, s) in req.name.iter_mut().zip(name) {
+                *d = *s;
+            }
+            // SAFETY: KWASM_IOC_INVOKE reads and writes a struct kwasm_invoke.
+            unsafe { ioctl(&inst.file, IOC_INVOKE, &mut req) }
+                .map_err(|e| refused("invoke", e, &req.err))
+        };
+        out.push(expect(
+            "name without NUL",
+            libc::EINVAL,
+            raw(&inst, &[b'a'; NAME_LEN], 0),
+        ));
+        out.push(expect(
+            "17 arguments",
+            libc::EINVAL,
+            raw(&inst, b"add", MAX_VALUES as u32 + 1),
+        ));
+        out
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;

@@ -3,6 +3,7 @@
 //! kwasm's engine, the kernel's through /dev/kwasm by default.
 //!
 //!   kwasm-spectest [--verbose] [--host] FILE.wast|DIR...
+//!   kwasm-spectest --check-refusals
 //!
 //! Prints per file "file: N passed, N failed, N skipped (reasons)" and a
 //! total; exits 1 when anything failed, 2 on usage errors.
@@ -19,7 +20,8 @@ use anyhow::{bail, Context, Result};
 use engine::Engine;
 use runner::{Counts, Script};
 
-const USAGE: &str = "usage: kwasm-spectest [--verbose] [--host] FILE.wast|DIR...";
+const USAGE: &str = "usage: kwasm-spectest [--verbose] [--host] FILE.wast|DIR...
+       kwasm-spectest --check-refusals   (bad requests to /dev/kwasm's invoke ioctls)";
 
 /// The .wast files named, directories expanded (sorted).
 fn scripts(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
@@ -69,6 +71,7 @@ fn run() -> Result<bool> {
         match arg.to_str() {
             Some("--verbose" | "-v") => verbose = true,
             Some("--host") => host = true,
+            Some("--check-refusals") => return Ok(check_refusals()),
             Some("--help" | "-h") => {
                 println!("{USAGE}");
                 return Ok(true);
@@ -108,6 +111,26 @@ fn run() -> Result<bool> {
         start.elapsed().as_secs_f64()
     );
     Ok(total.failed == 0)
+}
+
+/// The kernel refuses bad invoke requests with an errno and a reason.
+fn check_refusals() -> bool {
+    let good = b"\0asm\x01\0\0\0\x01\x07\x01\x60\x02\x7f\x7f\x01\x7f\x03\x02\x01\0\
+                 \x07\x07\x01\x03add\0\0\x0a\x09\x01\x07\0\x20\0\x20\x01\x6a\x0b";
+    // A function whose body returns an i64 for an i32 result.
+    let bad = b"\0asm\x01\0\0\0\x01\x05\x01\x60\0\x01\x7f\x03\x02\x01\0\
+                \x0a\x06\x01\x04\0\x42\0\x0b";
+    let mut ok = true;
+    for line in engine::device::check_refusals(good, bad) {
+        match line {
+            Ok(what) => println!("PASS: {what}"),
+            Err(what) => {
+                ok = false;
+                println!("FAIL: {what}");
+            }
+        }
+    }
+    ok
 }
 
 #[cfg(feature = "host")]

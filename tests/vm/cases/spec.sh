@@ -60,4 +60,10 @@ case $_out in
 *) fail "refusals: $_out" ;;
 esac
 
+# Bad requests to the invoke ioctls: errno and reason, the file's instance
+# kept (a call before any load, invalid or oversized modules, pad set, an
+# unknown export, a wrong argument count, an unterminated name, too many
+# arguments).
+expect_ok kwasm-spectest --check-refusals
+
 finish
