@@ -120,11 +120,11 @@ check:
 	$(TOP)/tests/check.sh
 
 # What a VM needs besides the module: static kwasmctl, nettool and
-# kwasm-hostile for its initramfs, and the example programs.
+# kwasm-hostile, kwasm-spectest for their initramfs, and the example programs.
 vm-tools: wasm
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --quiet \
 		--release --target x86_64-unknown-linux-gnu -p kwasmctl -p nettool \
-		-p kwasm-hostile
+		-p kwasm-hostile -p kwasm-spectest
 
 VM_KVER := $(or $(KVER),6.12)
 

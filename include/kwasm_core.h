@@ -151,6 +151,53 @@ void kwasm_core_prog_stats(const struct kwasm_prog *prog,
 /* Static string naming a trap kind, e.g. "unreachable". */
 const char *kwasm_core_trap_name(u32 trap);
 
+/*
+ * The invoke path (KWASM_IOC_INVOKE_*): one module instantiated for one open
+ * file, whose exported functions user space calls by name. It never sees a
+ * packet. Values are i32 or i64, each in a 64-bit slot (an i32 in the low
+ * half; results zero-extended).
+ */
+#define KWASM_INVOKE_VALUES_MAX	16
+
+/* Value types of invoke arguments and results. */
+#define KWASM_TYPE_I32		1
+#define KWASM_TYPE_I64		2
+
+struct kwasm_invoke_result {
+	u32 trap;		/* KWASM_TRAP_*, 0: returned */
+	u32 nresults;		/* results when it returned */
+	u32 types[KWASM_INVOKE_VALUES_MAX];	/* KWASM_TYPE_* */
+	u64 results[KWASM_INVOKE_VALUES_MAX];
+};
+
+struct kwasm_invoker;	/* opaque, owned by the core */
+
+/*
+ * Validate (as for a program, without the ABI's exports), link, compile
+ * and instantiate @wasm once, running its start function. Process context;
+ * may sleep. On failure returns a negative errno and writes a NUL-terminated
+ * reason to @err.
+ */
+int kwasm_core_invoke_new(const u8 *wasm, size_t len,
+			  struct kwasm_invoker **out, char *err,
+			  size_t err_len);
+
+/* Free an instance; process context. NULL is ignored. */
+void kwasm_core_invoke_free(struct kwasm_invoker *inv);
+
+/*
+ * Call the exported function @name (@name_len bytes, no NUL needed) with
+ * @nargs argument slots. Returns 0 when it ran (@res says whether it
+ * returned or trapped; on a trap @err holds wasm3's message), or a negative
+ * errno with a reason in @err: -ENOENT no such exported function, -EINVAL
+ * wrong argument count or a type other than i32/i64. The caller serialises
+ * calls on one instance. Process context; may sleep.
+ */
+int kwasm_core_invoke_call(struct kwasm_invoker *inv, const char *name,
+			   size_t name_len, const u64 *args, u32 nargs,
+			   struct kwasm_invoke_result *res, char *err,
+			   size_t err_len);
+
 /* ---- kernel services implemented by the shim (C) ---- */
 
 /*

@@ -29,6 +29,7 @@ struct kwasm_upload {
 	size_t len;
 	size_t cap;
 	int error;		/* sticky: an oversized upload is never loaded */
+	struct kwasm_invoke_file invoke;	/* invoke.c's instance */
 };
 
 static int kwasm_open(struct inode *inode, struct file *file)
@@ -41,6 +42,7 @@ static int kwasm_open(struct inode *inode, struct file *file)
 	if (!up)
 		return -ENOMEM;
 	mutex_init(&up->lock);
+	kwasm_invoke_file_init(&up->invoke);
 	file->private_data = up;
 	return 0;
 }
@@ -128,6 +130,7 @@ static int kwasm_release(struct inode *inode, struct file *file)
 	kwasm_status_set_last_load(ret, params.opts.name, err);
 	kfree(err);
 out:
+	kwasm_invoke_file_release(&up->invoke);
 	kvfree(up->buf);
 	kfree(up);
 	return 0;
@@ -217,6 +220,7 @@ reply:
 
 static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct kwasm_upload *up = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
 	if (!capable(CAP_NET_ADMIN))
@@ -228,6 +232,10 @@ static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kwasm_prog_unload();
 	case KWASM_IOC_TEST_RUN:
 		return kwasm_test_run_ioctl(uarg);
+	case KWASM_IOC_INVOKE_LOAD:
+		return kwasm_invoke_load_ioctl(&up->invoke, uarg);
+	case KWASM_IOC_INVOKE:
+		return kwasm_invoke_ioctl(&up->invoke, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -99,8 +99,9 @@ if [ -n "$host" ]; then
 	step "lint: checkpatch (C)" scripts/checkpatch.sh || true
 fi
 tools_ok=1
-step "build: kwasmctl, nettool (static)" env RUSTFLAGS="-C target-feature=+crt-static" \
-	"$cargo" build --release --target "$target" -p kwasmctl -p nettool || tools_ok=
+step "build: guest tools (static)" env RUSTFLAGS="-C target-feature=+crt-static" \
+	"$cargo" build --release --target "$target" -p kwasmctl -p nettool \
+	-p kwasm-spectest || tools_ok=
 step "build: wasm examples" make -C wasm CARGO="$cargo" RUSTC="$RUSTC" || tools_ok=
 if [ -z "$tools_ok" ]; then
 	echo "check: the tools or examples did not build, skipping the VM tests"

@@ -16,6 +16,7 @@ pub mod exports;
 mod fmtbuf;
 mod hostcall;
 mod hostfns;
+mod invoke;
 #[cfg(target_os = "none")]
 mod kernel;
 mod limits;

@@ -9,8 +9,8 @@ use core::fmt::Write;
 
 use wasmparser::types::{EntityType, Types};
 use wasmparser::{
-    BinaryReaderError, CompositeInnerType, FuncType, FuncValidatorAllocations, Parser, Payload,
-    TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
+    BinaryReaderError, CompositeInnerType, FuncType, FuncValidatorAllocations, Import, Parser,
+    Payload, TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
 };
 
 use crate::hostfns::{self, HostFn};
@@ -55,7 +55,30 @@ fn parse_error(e: &BinaryReaderError, func: Option<u32>) -> LoadError {
     invalid(format!("{at}: {}", e.message()))
 }
 
+/// A module that passed the language-level checks: its types and imports.
+pub struct Valid<'a> {
+    pub types: Types,
+    imports: Vec<Import<'a>>,
+    /// Initial linear memory of one instance, in bytes.
+    pub initial_memory: u64,
+}
+
+/// The checks every loaded module passes: the language level of docs/ABI.md,
+/// the ABI's exports, the imports.
 pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
+    let valid = validate(wasm)?;
+    let abi = detect_abi(&valid.types)?;
+    let imports = host_imports(&valid)?;
+    Ok(Checked {
+        abi,
+        imports,
+        initial_memory: valid.initial_memory,
+    })
+}
+
+/// Language-level validation only, with the features docs/ABI.md lists; no
+/// requirement on exports or imports.
+pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, LoadError> {
     if wasm.is_empty() {
         return Err(invalid("empty module".into()));
     }
@@ -90,21 +113,38 @@ pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
         }
     }
     let types = types.ok_or_else(|| invalid("truncated module".into()))?;
+    Ok(Valid {
+        types,
+        imports,
+        initial_memory: tally.initial_memory,
+    })
+}
 
-    let abi = detect_abi(&types)?;
+/// The host functions a valid module imports, each once; any other import
+/// is refused.
+pub fn host_imports(valid: &Valid<'_>) -> Result<Vec<&'static HostFn>, LoadError> {
+    let types = &valid.types;
     let mut host_fns: Vec<&'static HostFn> = Vec::new();
-    for import in &imports {
+    for import in &valid.imports {
         let entity = types.as_ref().entity_type_from_import(import);
-        let func = check_import(&types, import.module, import.name, entity, &import.ty)?;
+        let func = check_import(types, import.module, import.name, entity, &import.ty)?;
         if !host_fns.iter().any(|f| core::ptr::eq(*f, func)) {
             host_fns.push(func);
         }
     }
-    Ok(Checked {
-        abi,
-        imports: host_fns,
-        initial_memory: tally.initial_memory,
-    })
+    Ok(host_fns)
+}
+
+/// The names of the module's function exports.
+pub fn func_exports(valid: &Valid<'_>) -> Vec<String> {
+    let types = valid.types.as_ref();
+    let Some(exports) = types.core_exports() else {
+        return Vec::new();
+    };
+    exports
+        .filter(|(_, t)| matches!(t, EntityType::Func(_)))
+        .map(|(n, _)| String::from(n))
+        .collect()
 }
 
 fn func_type(types: &Types, entity: Option<EntityType>) -> Option<&FuncType> {
