@@ -15,7 +15,6 @@
 #include <linux/sched.h>
 #include <linux/sched/task_stack.h>
 #include <linux/string.h>
-#include <linux/version.h>
 #include <asm/current.h>
 #include <asm/page.h>
 
@@ -51,7 +50,7 @@ size_t kwasm_stack_left(void)
 
 	if (kwasm_on_stack(sp, base, THREAD_SIZE))
 		return sp - base;
-#if defined(CONFIG_X86_64) && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#if defined(CONFIG_X86_64) && defined(KWASM_HAVE_PCPU_HOT)
 	/* hardirq_stack_ptr is the top of the IRQ stack, minus one word. */
 	base = (unsigned long)this_cpu_read(pcpu_hot.hardirq_stack_ptr) +
 	       sizeof(long) - IRQ_STACK_SIZE;
