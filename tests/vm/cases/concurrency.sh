@@ -9,7 +9,7 @@
 # baseline measured -41 kB on 6.1 and +32 kB on 6.12 (one run each; every
 # run prints its figures and the caches that grew most). The noise is the
 # test's own: tmpfs files, exited tasks not yet reaped by RCU, kernfs nodes
-# of the measurement. 64 kB is twice the larger of them; a leak of ~400
+# of the measurement. 64 kB is ~1.5 times the larger of them; a leak of ~400
 # bytes of objects per load (~170 loads here) or of one program instance
 # exceeds it. Smaller per-load leaks of the core or wasm3 are caught exactly
 # by the alloc_* counters instead.
