@@ -77,6 +77,13 @@ u8 *kwasm_copy_prog(u64 uptr, u32 len, char *err, size_t err_len);
 int kwasm_dev_init(void);
 void kwasm_dev_exit(void);
 
+/*
+ * services.c: live blocks and bytes (headers not counted) of every
+ * allocation made through kwasm_alloc()/kwasm_zalloc(): the core's and
+ * wasm3's. Both are zero when no program exists (none loaded, no test-run).
+ */
+void kwasm_alloc_stats(long *blocks, long *bytes);
+
 /* status.c: /proc/kwasm */
 int kwasm_status_init(void);
 void kwasm_status_exit(void);

@@ -3,11 +3,13 @@
  * kwasm: WebAssembly packet filters in the kernel.
  *
  * Module entry and exit. The device comes last at init and goes first at
- * exit, so no load can race with the rest being set up or torn down.
+ * exit, so no load can race with the rest being set up or torn down; exit
+ * ends with a check that nothing allocated through kwasm_alloc() leaked.
  */
 #include <linux/module.h>
 
 #include "kwasm.h"
+#include "kwasm_m3_compat.h"
 
 static int __init kwasm_init(void)
 {
@@ -27,11 +29,30 @@ err_status:
 	return ret;
 }
 
+/*
+ * Once the device is gone and the program retired, nothing the core or
+ * wasm3 allocated may remain: say how much did, and WARN so that a test
+ * kernel booted with panic_on_warn stops on it.
+ */
+static void kwasm_check_leaks(void)
+{
+	long blocks, bytes, m3_blocks, m3_bytes;
+
+	kwasm_alloc_stats(&blocks, &bytes);
+	if (!blocks && !bytes)
+		return;
+	kwasm_m3_mem_stats(&m3_blocks, &m3_bytes);
+	pr_err("kwasm: leak: %ld blocks, %ld bytes still allocated at unload (wasm3 heap: %ld blocks, %ld bytes)\n",
+	       blocks, bytes, m3_blocks, m3_bytes);
+	WARN(1, "kwasm: memory leaked\n");
+}
+
 static void __exit kwasm_exit(void)
 {
 	kwasm_dev_exit();
 	kwasm_prog_exit();
 	kwasm_status_exit();
+	kwasm_check_leaks();
 	pr_info("kwasm: unloaded\n");
 }
 

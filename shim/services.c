@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel services the Rust core calls (declared in include/kwasm_core.h):
- * allocation, logging, time, CPU ids and packet bytes.
+ * allocation, logging, time, CPU ids and packet bytes. Every allocation the
+ * core and wasm3 make goes through kwasm_alloc() and is counted here.
  */
+#include <linux/atomic.h>
 #include <linux/cpumask.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/preempt.h>
 #include <linux/printk.h>
 #include <linux/rcupdate.h>
@@ -31,6 +34,20 @@ static bool kwasm_may_sleep(void)
 }
 
 /*
+ * Every block handed out here starts with a header holding its size, so that
+ * kwasm_free() takes off exactly what kwasm_alloc() counted: the module-wide
+ * figures in /proc/kwasm and the leak check at module exit are exact, not
+ * rounded up to slab sizes as ksize() would make them. 16 bytes keep the
+ * payload at the alignment kvmalloc() gave the block.
+ */
+struct kwasm_alloc_hdr {
+	size_t size;
+} __aligned(16);
+
+static atomic_long_t kwasm_alloc_blocks = ATOMIC_LONG_INIT(0);
+static atomic_long_t kwasm_alloc_bytes = ATOMIC_LONG_INIT(0);
+
+/*
  * Atomic allocations (memory.grow in the packet path) are served by
  * kmalloc() alone. Sizes come from programs: a failure is an error for
  * them, not a kernel warning.
@@ -38,8 +55,18 @@ static bool kwasm_may_sleep(void)
 static void *kwasm_alloc_gfp(size_t size, gfp_t extra)
 {
 	gfp_t gfp = kwasm_may_sleep() ? GFP_KERNEL : GFP_ATOMIC;
+	struct kwasm_alloc_hdr *hdr;
+	size_t total;
 
-	return kvmalloc(size, gfp | __GFP_NOWARN | extra);
+	if (check_add_overflow(size, sizeof(*hdr), &total))
+		return NULL;
+	hdr = kvmalloc(total, gfp | __GFP_NOWARN | extra);
+	if (!hdr)
+		return NULL;
+	hdr->size = size;
+	atomic_long_inc(&kwasm_alloc_blocks);
+	atomic_long_add(size, &kwasm_alloc_bytes);
+	return hdr + 1;
 }
 
 void *kwasm_alloc(size_t size)
@@ -54,7 +81,20 @@ void *kwasm_zalloc(size_t size)
 
 void kwasm_free(void *ptr)
 {
-	kvfree(ptr);
+	struct kwasm_alloc_hdr *hdr;
+
+	if (!ptr)
+		return;
+	hdr = (struct kwasm_alloc_hdr *)ptr - 1;
+	atomic_long_dec(&kwasm_alloc_blocks);
+	atomic_long_sub(hdr->size, &kwasm_alloc_bytes);
+	kvfree(hdr);
+}
+
+void kwasm_alloc_stats(long *blocks, long *bytes)
+{
+	*blocks = atomic_long_read(&kwasm_alloc_blocks);
+	*bytes = atomic_long_read(&kwasm_alloc_bytes);
 }
 
 void kwasm_log(int level, const char *msg, size_t len)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /proc/kwasm: what is loaded, its counters summed over CPUs, the outcome of
- * the last load and the memory the module holds. One "key: value" per line.
+ * the last load and the memory the module holds (alloc_* for everything
+ * allocated through the shim's kwasm_alloc(), m3_alloc_* for wasm3's heap,
+ * a part of it). One "key: value" per line.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -49,9 +51,14 @@ static int kwasm_status_show(struct seq_file *m, void *v)
 	spin_lock(&last_load_lock);
 	seq_printf(m, "last_load: %s\n", last_load);
 	spin_unlock(&last_load_lock);
-	kwasm_m3_mem_stats(&blocks, &bytes);
+	/* Module-wide: the core's allocations and wasm3's heap together. */
+	kwasm_alloc_stats(&blocks, &bytes);
 	seq_printf(m, "alloc_blocks: %ld\n", blocks);
 	seq_printf(m, "alloc_bytes: %ld\n", bytes);
+	/* The part of them that is wasm3's heap. */
+	kwasm_m3_mem_stats(&blocks, &bytes);
+	seq_printf(m, "m3_alloc_blocks: %ld\n", blocks);
+	seq_printf(m, "m3_alloc_bytes: %ld\n", bytes);
 	return 0;
 }
 

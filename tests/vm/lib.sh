@@ -198,3 +198,79 @@ original_scenario() {
 	expect_ok kwasmctl unload
 	tcp_passes 23557
 }
+
+# ---- concurrency and memory (tests/vm/cases/concurrency.sh) ----
+
+# uptime_cs: time since boot in hundredths of a second.
+uptime_cs() {
+	awk '{ printf "%d\n", $1 * 100 }' /proc/uptime
+}
+
+# elapsed_s <uptime_cs>: seconds since then, with one decimal.
+elapsed_s() {
+	_d=$(($(uptime_cs) - $1))
+	echo "$((_d / 100)).$((_d % 100 / 10))"
+}
+
+# meminfo_kb <field>: a /proc/meminfo figure in kB, e.g. meminfo_kb Slab.
+meminfo_kb() {
+	sed -n "s/^$1: *\([0-9]*\) kB$/\1/p" /proc/meminfo
+}
+
+# slab_live_kb: kB held by live slab objects (active objects x object
+# size, summed over /proc/slabinfo), after every cache flushed its per-CPU
+# slabs (/sys/kernel/slab/*/shrink): objects cached per CPU count as active
+# otherwise. Pages (SUnreclaim) are not compared: caches keep empty and
+# partial slabs as they please. Each kernfs file opened here leaves a small
+# object that RCU frees later, the same number each time: call it once per
+# measurement, never in a polling loop.
+slab_live_kb() {
+	for _f in /sys/kernel/slab/*/shrink; do
+		echo 1 >"$_f" 2>/dev/null
+	done
+	awk 'NR > 2 { b += $2 * $4 } END { printf "%d\n", b / 1024 }' /proc/slabinfo
+}
+
+# slab_snapshot <file>: "<cache> <bytes in its active objects>" per line,
+# from /proc/slabinfo, for slab_growth.
+slab_snapshot() {
+	awk 'NR > 2 { print $1, $2 * $4 }' /proc/slabinfo >"$1"
+}
+
+# slab_growth <before> <after> [n]: the n caches whose active objects grew
+# the most between two snapshots, as "<bytes> <cache>".
+slab_growth() {
+	awk 'NR == FNR { was[$1] = $2; next }
+		$2 != was[$1] { print $2 - was[$1], $1 }' "$1" "$2" |
+		sort -rn | head -n "${3:-5}"
+}
+
+# net_rx_softirqs: the NET_RX line of /proc/softirqs, one count per CPU.
+net_rx_softirqs() {
+	sed -n 's/^ *NET_RX: *//p' /proc/softirqs | tr -s ' '
+}
+
+# tcp_echo_loop <port> <stop file> <result file>: TCP echoes to
+# 127.0.0.1:<port> one after the other until the stop file exists, then
+# "<echoes back> <echoes lost>" in the result file. Run it in the background.
+tcp_echo_loop() {
+	_ok=0
+	_lost=0
+	while [ ! -e "$2" ]; do
+		if nettool tcp-echo "127.0.0.1:$1" --timeout-ms 5000 >/dev/null 2>&1; then
+			_ok=$((_ok + 1))
+		else
+			_lost=$((_lost + 1))
+		fi
+	done
+	echo "$_ok $_lost" >"$3"
+}
+
+# check_alloc_zero <when>: the module's allocation counters in /proc/kwasm
+# are exactly zero (no program loaded, no test-run running).
+check_alloc_zero() {
+	_blocks=$(status_field alloc_blocks)
+	_bytes=$(status_field alloc_bytes)
+	check "alloc_blocks $_blocks, alloc_bytes $_bytes: zero $1" \
+		[ "$_blocks:$_bytes" = 0:0 ]
+}
