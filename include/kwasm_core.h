@@ -210,6 +210,11 @@ u64 kwasm_heap_bytes(void);
 void *kwasm_alloc(size_t size);
 void *kwasm_zalloc(size_t size);
 void kwasm_free(void *ptr);
+/*
+ * The Rust core's own allocations (its global allocator): in process
+ * context they do not fail (__GFP_NOFAIL); freed with kwasm_free().
+ */
+void *kwasm_alloc_core(size_t size, bool zero);
 
 /* printk at KERN_INFO (level 6) or KERN_ERR (level 3): "kwasm: <msg>". */
 void kwasm_log(int level, const char *msg, size_t len);

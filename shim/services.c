@@ -52,14 +52,17 @@ static atomic_long_t kwasm_alloc_bytes = ATOMIC_LONG_INIT(0);
  * kmalloc() alone. Sizes come from programs: a failure is an error for
  * them, not a kernel warning.
  */
-static void *kwasm_alloc_gfp(size_t size, gfp_t extra)
+static void *kwasm_alloc_gfp(size_t size, gfp_t extra, bool nofail)
 {
-	gfp_t gfp = kwasm_may_sleep() ? GFP_KERNEL : GFP_ATOMIC;
+	bool may_sleep = kwasm_may_sleep();
+	gfp_t gfp = may_sleep ? GFP_KERNEL : GFP_ATOMIC;
 	struct kwasm_alloc_hdr *hdr;
 	size_t total;
 
 	if (check_add_overflow(size, sizeof(*hdr), &total))
 		return NULL;
+	if (nofail && may_sleep)
+		gfp |= __GFP_NOFAIL;
 	hdr = kvmalloc(total, gfp | __GFP_NOWARN | extra);
 	if (!hdr)
 		return NULL;
@@ -71,12 +74,24 @@ static void *kwasm_alloc_gfp(size_t size, gfp_t extra)
 
 void *kwasm_alloc(size_t size)
 {
-	return kwasm_alloc_gfp(size, 0);
+	return kwasm_alloc_gfp(size, 0, false);
 }
 
 void *kwasm_zalloc(size_t size)
 {
-	return kwasm_alloc_gfp(size, __GFP_ZERO);
+	return kwasm_alloc_gfp(size, __GFP_ZERO, false);
+}
+
+/*
+ * The Rust core cannot recover from a failed allocation (it would abort,
+ * an oops). Its allocations happen while loading, in process context, and
+ * are bounded by the load limits (a few times the module's size): there
+ * they wait for memory instead of failing, even when a fatal signal is
+ * pending.
+ */
+void *kwasm_alloc_core(size_t size, bool zero)
+{
+	return kwasm_alloc_gfp(size, zero ? __GFP_ZERO : 0, true);
 }
 
 void kwasm_free(void *ptr)

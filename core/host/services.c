@@ -35,6 +35,11 @@ void *kwasm_zalloc(size_t size)
 	return calloc(1, size);
 }
 
+void *kwasm_alloc_core(size_t size, bool zero)
+{
+	return zero ? calloc(1, size) : malloc(size);
+}
+
 void kwasm_free(void *ptr)
 {
 	free(ptr);

@@ -27,14 +27,7 @@ impl KernelAlloc {
             return core::ptr::null_mut();
         };
         // SAFETY: plain allocation call; a null return is handled below.
-        let raw = unsafe {
-            if zero {
-                k::kwasm_zalloc(size)
-            } else {
-                k::kwasm_alloc(size)
-            }
-        }
-        .cast::<u8>();
+        let raw = unsafe { k::kwasm_alloc_core(size, zero) }.cast::<u8>();
         if raw.is_null() {
             return raw;
         }
@@ -57,7 +50,7 @@ unsafe impl GlobalAlloc for KernelAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if layout.align() <= MIN_ALIGN {
             // SAFETY: plain allocation call.
-            unsafe { k::kwasm_alloc(layout.size()).cast() }
+            unsafe { k::kwasm_alloc_core(layout.size(), false).cast() }
         } else {
             Self::alloc_aligned(layout, false)
         }
@@ -66,7 +59,7 @@ unsafe impl GlobalAlloc for KernelAlloc {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if layout.align() <= MIN_ALIGN {
             // SAFETY: plain allocation call.
-            unsafe { k::kwasm_zalloc(layout.size()).cast() }
+            unsafe { k::kwasm_alloc_core(layout.size(), true).cast() }
         } else {
             Self::alloc_aligned(layout, true)
         }
@@ -79,7 +72,7 @@ unsafe impl GlobalAlloc for KernelAlloc {
             // SAFETY: alloc_aligned stored the original pointer there.
             unsafe { ptr.cast::<*mut u8>().sub(1).read() }
         };
-        // SAFETY: raw came from kwasm_alloc/kwasm_zalloc.
+        // SAFETY: raw came from kwasm_alloc_core.
         unsafe { k::kwasm_free(raw.cast()) }
     }
 }
