@@ -12,7 +12,7 @@
 use alloc::format;
 
 use wasmparser::{
-    CompositeInnerType, DataKind, ElementItems, FunctionBody, Operator, Payload,
+    CompositeInnerType, DataKind, ElementItems, FunctionBody, Operator, Payload, TypeRef,
     WasmModuleResources,
 };
 
@@ -72,6 +72,9 @@ pub struct Tally {
     elements: u64,
     /// Initial linear memory in bytes; 0 without a memory section.
     pub initial_memory: u64,
+    /// The module imports its memory: its size is the importer's, and the
+    /// import itself is refused by name later.
+    imports_memory: bool,
 }
 
 impl Tally {
@@ -85,6 +88,11 @@ impl Tally {
                 // Only function imports can be valid; others fail later by
                 // name. Count them all against the function limit.
                 self.functions += u64::from(s.count());
+                self.imports_memory = s
+                    .clone()
+                    .into_imports()
+                    .flatten()
+                    .any(|i| matches!(i.ty, TypeRef::Memory(_)));
                 at_most("module imports", self.functions, "functions", MAX_FUNCTIONS)
             }
             Payload::FunctionSection(s) => {
@@ -189,6 +197,9 @@ impl Tally {
         let DataKind::Active { offset_expr, .. } = kind else {
             return Ok(());
         };
+        if self.imports_memory {
+            return Ok(());
+        }
         // Without extended constants an offset is one i32.const (or a
         // global.get of an import, which no program can have).
         let Ok(Operator::I32Const { value }) = offset_expr.get_operators_reader().read() else {

@@ -86,7 +86,8 @@ pub fn trap_kind(message: &str) -> Option<&'static str> {
 /// `None` for any other refusal.
 pub fn unsupported(msg: &str) -> Option<String> {
     // What wasmparser says about proposals left off (core/src/validate.rs),
-    // and the one wasm3 limit the configuration sets on valid modules.
+    // the wasm3 limit the configuration sets on valid modules, and the load
+    // limit that refuses the same modules first.
     const KNOWN: &[(&str, &str)] = &[
         ("floating-point", "float"),
         ("multiple memories", "multi-memory"),
@@ -100,6 +101,10 @@ pub fn unsupported(msg: &str) -> Option<String> {
         (
             "overran its stack height limit",
             "limit: d_m3MaxFunctionStackHeight (slots per function)",
+        ),
+        (
+            "parameters + locals; the limit is",
+            "limit: parameters + locals per function (core/src/limits.rs)",
         ),
     ];
     if let Some((_, reason)) = KNOWN.iter().find(|(m, _)| msg.contains(m)) {
