@@ -114,7 +114,8 @@ fn generate_wasm3_bindings(wasm3: &Path, config: &Path, out: &Path) {
         .allowlist_function(
             "m3_(NewEnvironment|FreeEnvironment|NewRuntime|FreeRuntime|GetMemory|GetMemorySize\
              |GetUserData|ParseModule|FreeModule|LoadModule|CompileModule|RunStart\
-             |LinkRawFunctionEx|FindFunction|Call|GetResults|GetErrorInfo)",
+             |LinkRawFunctionEx|FindFunction|Call|GetResults|GetErrorInfo\
+             |FindGlobal|GetGlobal|SetGlobal)",
         )
         .allowlist_var("m3Err_.*")
         .generate()

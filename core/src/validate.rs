@@ -13,6 +13,7 @@ use wasmparser::{
     TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
 };
 
+use crate::fuel;
 use crate::hostfns::{self, HostFn};
 use crate::load::{LoadError, EINVAL, ENOENT};
 
@@ -33,7 +34,7 @@ pub struct Checked {
 }
 
 /// WebAssembly 1.0 integers plus the proposals docs/ABI.md lists; no floats.
-fn features() -> WasmFeatures {
+pub fn features() -> WasmFeatures {
     WasmFeatures::MUTABLE_GLOBAL
         | WasmFeatures::SIGN_EXTENSION
         | WasmFeatures::BULK_MEMORY
@@ -85,6 +86,12 @@ pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
     }
     let types = types.ok_or_else(|| invalid("truncated module".into()))?;
 
+    if export(&types, fuel::EXPORT_NAME).is_some() {
+        return Err(invalid(format!(
+            "export name {} is reserved for fuel metering",
+            fuel::EXPORT_NAME
+        )));
+    }
     let abi = detect_abi(&types)?;
     let mut host_fns: Vec<&'static HostFn> = Vec::new();
     for import in &imports {
