@@ -14,7 +14,7 @@ extern crate std;
 
 pub mod exports;
 mod fmtbuf;
-mod fuel;
+pub mod fuel;
 mod hostcall;
 mod hostfns;
 #[cfg(target_os = "none")]
