@@ -61,7 +61,7 @@ pub const EXPORT_NAME: &str = "kwasm_fuel";
 pub const EXPORT_CNAME: &core::ffi::CStr = c"kwasm_fuel";
 
 /// Default budget of each call, in operators (KWASM_DEFAULT_FUEL).
-pub const DEFAULT_FUEL: u64 = 1_000_000;
+pub const DEFAULT_FUEL: u64 = 100_000;
 /// Largest budget a loader may ask for (KWASM_MAX_FUEL).
 pub const MAX_FUEL: u64 = 1 << 32;
 

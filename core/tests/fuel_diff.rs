@@ -203,7 +203,8 @@ fn compare(wasm: &[u8], label: &str, tally: &mut Tally) {
     if met.instance.is_none() {
         // The start function ran out, or trapped as the original did.
         assert!(
-            met.start == orig.start || met.start == Outcome::Trapped("IntegerDivisionByZero".into()),
+            met.start == orig.start
+                || met.start == Outcome::Trapped("IntegerDivisionByZero".into()),
             "{label}: start with a small budget: {:?}",
             met.start
         );
@@ -308,10 +309,16 @@ fn random_modules_behave_the_same_metered() {
         compare(&wasm, &format!("seed {seed}"), &mut tally);
     }
     eprintln!("fuel_diff: {modules} modules, {tally:?}");
-    assert!(modules as u64 > cases / 2, "only {modules} modules generated");
+    assert!(
+        modules as u64 > cases / 2,
+        "only {modules} modules generated"
+    );
     // Many random start functions and first calls trap; still, a good
     // share of calls must have been compared.
-    assert!(tally.calls * 4 > modules, "too few calls compared: {tally:?}");
+    assert!(
+        tally.calls * 4 > modules,
+        "too few calls compared: {tally:?}"
+    );
 }
 
 fn compare_wat(text: &str) -> Tally {

@@ -475,10 +475,10 @@ fn endless_loop_runs_out_of_fuel() {
 #[test]
 fn default_budget_stops_an_endless_loop() {
     let p = load_ok(ENDLESS);
-    assert_eq!(p.info().fuel, 1_000_000);
+    assert_eq!(p.info().fuel, 100_000);
     let r = p.run(&ipv4(17, 1, 2, b""));
     assert_trap(&r, KWASM_TRAP_OUT_OF_FUEL);
-    assert_eq!(r.fuel_used, 1_000_000);
+    assert_eq!(r.fuel_used, 100_000);
 }
 
 #[test]
@@ -492,10 +492,16 @@ fn finite_loop_result_and_fuel_used() {
     // Exactly enough fuel, then one unit less.
     let p = load_with_fuel(COUNT_DOWN, 75, KWASM_VERDICT_DROP).unwrap();
     let r = p.run(&ipv4(6, 1, 2, b""));
-    assert_eq!((r.outcome, r.retval, r.fuel_used), (KWASM_OUTCOME_OK, 1, 75));
+    assert_eq!(
+        (r.outcome, r.retval, r.fuel_used),
+        (KWASM_OUTCOME_OK, 1, 75)
+    );
     let p = load_with_fuel(COUNT_DOWN, 74, KWASM_VERDICT_DROP).unwrap();
     let r = p.run(&ipv4(6, 1, 2, b""));
-    assert_eq!((r.trap, r.verdict), (KWASM_TRAP_OUT_OF_FUEL, KWASM_VERDICT_DROP));
+    assert_eq!(
+        (r.trap, r.verdict),
+        (KWASM_TRAP_OUT_OF_FUEL, KWASM_VERDICT_DROP)
+    );
 }
 
 #[test]
@@ -568,7 +574,7 @@ fn allocator_runs_with_the_budget() {
     "#;
     let (_, msg) = load_err(wat);
     assert!(
-        msg.starts_with("calling kwasm_alloc(") && msg.ends_with("): out of fuel (budget 1000000)"),
+        msg.starts_with("calling kwasm_alloc(") && msg.ends_with("): out of fuel (budget 100000)"),
         "{msg}"
     );
 }
@@ -614,8 +620,13 @@ fn deepest_nesting_still_loads() {
     let p = load_ok(&wat);
     assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_OUT_OF_FUEL);
     // One more level is refused by wasm3, as without metering.
-    let wat = wat.replacen("(loop ", "(loop (loop ", 1).replacen("(br 0)", "(br 0))", 1);
+    let wat = wat
+        .replacen("(loop ", "(loop (loop ", 1)
+        .replacen("(br 0)", "(br 0))", 1);
     let (errno, msg) = load_err(&wat);
     assert_eq!(errno, EINVAL, "{msg}");
-    assert!(msg.starts_with("compiling the module") || msg.starts_with("loading the module"), "{msg}");
+    assert!(
+        msg.starts_with("compiling the module") || msg.starts_with("loading the module"),
+        "{msg}"
+    );
 }

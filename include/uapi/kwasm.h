@@ -26,7 +26,7 @@
  * Fuel: budget of each call of a program, in WebAssembly operators (see
  * docs/ABI.md). A call that would go past it traps with out_of_fuel.
  */
-#define KWASM_DEFAULT_FUEL	1000000ULL
+#define KWASM_DEFAULT_FUEL	100000ULL
 #define KWASM_MAX_FUEL		(1ULL << 32)
 
 #define KWASM_NAME_LEN		32

@@ -7,7 +7,7 @@
 . /lib.sh
 
 prog=fuel_loop_udp
-log_re="kwasm: $prog: out of fuel \\(budget 1000000\\)"
+log_re="kwasm: $prog: out of fuel \\(budget 100000\\)"
 
 # has_line <text> <regex>: a line of the text matches.
 has_line() {
@@ -23,7 +23,7 @@ _out=$(kwasmctl test-run --prog /fixtures/$prog.wat --proto udp \
 check "test-run of the endless loop traps out_of_fuel" \
 	has_line "$_out" '^trap: out_of_fuel$'
 check "test-run reports the whole default budget used" \
-	has_line "$_out" '^fuel used: 1000000$'
+	has_line "$_out" '^fuel used: 100000$'
 printf '%s\n' "$_out" | sed 's/^/    /'
 expect_verdict accept --prog /fixtures/$prog.wat --proto udp \
 	--src 10.0.0.1:1 --dst 127.0.0.1:23561
@@ -42,14 +42,17 @@ load_prog $count --name small_fuel --fuel 7004
 check "status shows the budget" [ "$(status_field fuel)" = 7004 ]
 check "the loaded program runs out with --fuel 7004" sh -c "kwasmctl test-run \
 	--proto udp --src 10.0.0.1:1 --dst 127.0.0.1:1000 | grep -q '^trap: out_of_fuel'"
-expect_fail_with EINVAL kwasmctl load $count --fuel 4294967297
+# Above KWASM_MAX_FUEL: kwasmctl refuses it as bad usage (exit 2).
+expect_status 2 kwasmctl load $count --fuel 4294967297
 expect_ok kwasmctl unload
 
 # The flood: every packet to 23560 spends the whole default budget.
 load_prog /fixtures/$prog.wat --default accept
-check "status shows the default budget" [ "$(status_field fuel)" = 1000000 ]
+check "status shows the default budget" [ "$(status_field fuel)" = 100000 ]
 before=$(dmesg | grep -Ec "$log_re")
-nettool flood 127.0.0.1:23560 --udp --seconds 60 >/tmp/flood.out 2>&1 &
+t0=$(date +%s)
+# Killed at the end; long enough for a slow, contended emulator.
+nettool flood 127.0.0.1:23560 --udp --seconds 900 >/tmp/flood.out 2>&1 &
 flood=$!
 check "out_of_fuel counter grows under the flood" \
 	wait_for "counter_above trap.out_of_fuel 20" 30
@@ -57,15 +60,19 @@ tcp_passes 23557
 n=$(status_field trap.out_of_fuel)
 check "out_of_fuel keeps growing (past $n)" \
 	wait_for "counter_above trap.out_of_fuel $n" 10
-check "every trap is out_of_fuel" \
-	[ "$(status_field traps)" -ge "$(status_field trap.out_of_fuel)" ]
-check "out of fuel counts no divide_by_zero" \
-	[ "$(status_field trap.divide_by_zero)" = 0 ]
+# One reading of /proc/kwasm: the counters move meanwhile.
+snap=$(cat /proc/kwasm)
+field() { printf '%s\n' "$snap" | sed -n "s/^$1: *//p"; }
+check "every trap is out_of_fuel ($(field traps))" \
+	[ "$(field traps)" = "$(field trap.out_of_fuel)" ]
+check "out of fuel counts no divide_by_zero" [ "$(field trap.divide_by_zero)" = 0 ]
 expect_dmesg "$log_re" "dmesg names the program that ran out"
+# pr_info_ratelimited: at most 10 lines per 5 s (and one burst more).
 n=$(status_field trap.out_of_fuel)
 lines=$(($(dmesg | grep -Ec "$log_re") - before))
-check "log is rate-limited: $lines lines for $n out_of_fuel traps" \
-	[ "$lines" -ge 1 ] && [ "$lines" -lt "$n" ]
+secs=$(($(date +%s) - t0))
+check "log is rate-limited: $lines lines for $n traps in ${secs}s" \
+	[ "$lines" -ge 1 ] && [ "$lines" -le $((10 * (secs / 5 + 2))) ] && [ "$lines" -lt "$n" ]
 
 # A looping start function is refused; the running program stays.
 sha=$(status_field sha256)

@@ -79,7 +79,7 @@ pub struct LoadArgs {
     #[arg(long = "default", value_enum)]
     pub default_verdict: Option<Verdict>,
     /// Fuel budget of each call, in WebAssembly operators; a call that
-    /// needs more traps with out_of_fuel [kernel default: 1000000].
+    /// needs more traps with out_of_fuel [kernel default: 100000].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=uapi::MAX_FUEL))]
     pub fuel: Option<u64>,
 }
@@ -123,7 +123,7 @@ pub struct TestRunArgs {
     #[arg(long, requires = "prog")]
     pub snaplen: Option<u32>,
     /// Fuel budget of each run of --prog, in WebAssembly operators
-    /// [kernel default: 1000000].
+    /// [kernel default: 100000].
     #[arg(long, requires = "prog",
           value_parser = clap::value_parser!(u64).range(1..=uapi::MAX_FUEL))]
     pub fuel: Option<u64>,

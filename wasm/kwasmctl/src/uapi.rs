@@ -18,7 +18,7 @@ pub const LOAD_DEFAULT: u32 = 1 << 3;
 pub const LOAD_FUEL: u32 = 1 << 4;
 
 /// Fuel: budget of each call of a program, in WebAssembly operators.
-pub const DEFAULT_FUEL: u64 = 1_000_000;
+pub const DEFAULT_FUEL: u64 = 100_000;
 pub const MAX_FUEL: u64 = 1 << 32;
 
 pub const DROP: u32 = 0;
