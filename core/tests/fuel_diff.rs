@@ -101,7 +101,7 @@ fn exported_funcs(run: &Run) -> Vec<(String, wasmi::Func)> {
 }
 
 fn zero(ty: &ValType) -> Val {
-    Val::default(*ty)
+    Val::default_for_ty(*ty)
 }
 
 fn call(run: &mut Run, func: &wasmi::Func, fuel: u64) -> Outcome {

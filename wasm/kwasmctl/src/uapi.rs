@@ -17,8 +17,8 @@ pub const LOAD_SNAPLEN: u32 = 1 << 2;
 pub const LOAD_DEFAULT: u32 = 1 << 3;
 pub const LOAD_FUEL: u32 = 1 << 4;
 
-/// Fuel: budget of each call of a program, in WebAssembly operators.
-pub const DEFAULT_FUEL: u64 = 100_000;
+/// Largest fuel budget of each call of a program, in WebAssembly
+/// operators (the kernel's default is 100000).
 pub const MAX_FUEL: u64 = 1 << 32;
 
 pub const DROP: u32 = 0;
