@@ -59,7 +59,8 @@ fn outcome_of(result: Result<Vec<Val>, wasmi::Error>) -> Outcome {
         Err(e) => match e.as_trap_code() {
             Some(TrapCode::OutOfFuel) => Outcome::RefOutOfFuel,
             Some(code) => Outcome::Trapped(format!("{code:?}")),
-            None => Outcome::Trapped(e.to_string()),
+            // Messages name the store, which differs: keep what happened.
+            None => Outcome::Trapped(e.to_string().split(':').next().unwrap_or("").to_owned()),
         },
     }
 }
