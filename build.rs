@@ -115,7 +115,7 @@ fn generate_wasm3_bindings(wasm3: &Path, config: &Path, out: &Path) {
             "m3_(NewEnvironment|FreeEnvironment|NewRuntime|FreeRuntime|GetMemory|GetMemorySize\
              |GetUserData|ParseModule|FreeModule|LoadModule|CompileModule|RunStart\
              |LinkRawFunctionEx|FindFunction|Call|GetResults|GetErrorInfo\
-             |GetArgCount|GetRetCount|GetArgType|GetRetType)",
+             |GetArgCount|GetRetCount|GetArgType|GetRetType|FindGlobal|GetGlobal|SetGlobal)",
         )
         .allowlist_var("m3Err_.*")
         .generate()

@@ -54,6 +54,7 @@ struct kwasm_prog_opts {
 	char name[KWASM_NAME_MAX];	/* NUL-terminated */
 	u32 snaplen;		/* packet bytes copied into the record */
 	u32 default_verdict;	/* KWASM_VERDICT_*, on trap or bad value */
+	u64 fuel;		/* budget of each call, 1..KWASM_MAX_FUEL */
 };
 
 /* How one run ended. */
@@ -71,6 +72,7 @@ struct kwasm_run_result {
 	u32 trap;		/* KWASM_TRAP_* when outcome is TRAP, else 0 */
 	u32 pad;
 	s64 retval;		/* raw return value when the program returned */
+	u64 fuel_used;		/* fuel the run consumed, at most the budget */
 };
 
 /* Trap kinds; names from kwasm_core_trap_name(). */
@@ -85,6 +87,7 @@ enum kwasm_trap {
 	KWASM_TRAP_STACK_OVERFLOW,
 	KWASM_TRAP_HOST,		/* a host function rejected its arguments */
 	KWASM_TRAP_OTHER,
+	KWASM_TRAP_OUT_OF_FUEL,		/* the run spent its fuel budget */
 	KWASM_TRAP_NO_STACK,		/* not run: too little native stack left */
 	KWASM_TRAP_COUNT,
 };
@@ -113,6 +116,7 @@ struct kwasm_prog_info {
 	u64 memory_bytes;	/* linear memory summed over instances */
 	u64 heap_bytes;		/* wasm3's other heap (code, stacks, module) */
 	u8 sha256[32];
+	u64 fuel;		/* budget of each call */
 };
 
 #define KWASM_ABI_KWASM		1	/* exports kwasm_filter */

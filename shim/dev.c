@@ -200,6 +200,15 @@ static long kwasm_load_ioctl(void __user *arg)
 		}
 		params.opts.default_verdict = req->default_verdict;
 	}
+	if (req->flags & KWASM_LOAD_FUEL) {
+		if (!req->fuel || req->fuel > KWASM_MAX_FUEL) {
+			snprintf(req->err, sizeof(req->err),
+				 "fuel %llu is outside 1..%llu", req->fuel,
+				 KWASM_MAX_FUEL);
+			goto reply;
+		}
+		params.opts.fuel = req->fuel;
+	}
 	wasm = kwasm_copy_prog(req->prog, req->prog_len, req->err,
 			       sizeof(req->err));
 	if (IS_ERR(wasm)) {

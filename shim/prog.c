@@ -27,6 +27,7 @@ void kwasm_load_params_default(struct kwasm_load_params *p, const char *name)
 	strscpy(p->opts.name, name, sizeof(p->opts.name));
 	p->opts.snaplen = KWASM_DEFAULT_SNAPLEN;
 	p->opts.default_verdict = KWASM_VERDICT_ACCEPT;
+	p->opts.fuel = KWASM_DEFAULT_FUEL;
 	p->hook = NF_INET_PRE_ROUTING;
 	p->priority = NF_IP_PRI_FIRST;
 }
@@ -148,6 +149,7 @@ static void kwasm_show_loaded(struct seq_file *m, struct kwasm_loaded *l)
 	seq_printf(m, "default: %s\n",
 		   info->default_verdict == KWASM_VERDICT_DROP ?
 		   "drop" : "accept");
+	seq_printf(m, "fuel: %llu\n", info->fuel);
 	seq_printf(m, "instances: %u\n", info->instances);
 	seq_printf(m, "memory: %llu\n", info->memory_bytes);
 	seq_printf(m, "heap: %llu\n", info->heap_bytes);

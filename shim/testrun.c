@@ -70,6 +70,8 @@ static int kwasm_test_run_given(const struct kwasm_test_run *req,
 	kwasm_load_params_default(&params, "test-run");
 	if (req->snaplen)
 		params.opts.snaplen = req->snaplen;
+	if (req->fuel)
+		params.opts.fuel = req->fuel;
 	ret = kwasm_core_prog_new(wasm, req->prog_len, &params.opts, &prog,
 				  err, err_len);
 	kvfree(wasm);
@@ -108,6 +110,13 @@ long kwasm_test_run_ioctl(void __user *arg)
 		ret = -EINVAL;
 		goto reply;
 	}
+	if (req->fuel > KWASM_MAX_FUEL || (req->fuel && !req->prog)) {
+		snprintf(req->err, sizeof(req->err),
+			 "fuel is for a given program only, at most %llu",
+			 KWASM_MAX_FUEL);
+		ret = -EINVAL;
+		goto reply;
+	}
 	data = vmemdup_user(u64_to_user_ptr(req->pkt), req->pkt_len);
 	if (IS_ERR(data)) {
 		ret = PTR_ERR(data);
@@ -139,6 +148,7 @@ long kwasm_test_run_ioctl(void __user *arg)
 		req->retval = res.retval;
 		req->duration_ns = fig.ns;
 		req->stack_used = min_t(size_t, fig.stack_used, U32_MAX);
+		req->fuel_used = res.fuel_used;
 		strscpy(req->trap_name, res.trap ?
 			kwasm_core_trap_name(res.trap) : "",
 			sizeof(req->trap_name));

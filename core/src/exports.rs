@@ -109,6 +109,7 @@ pub unsafe extern "C" fn kwasm_core_prog_run(
         res.outcome = r.outcome;
         res.trap = r.trap;
         res.retval = r.retval;
+        res.fuel_used = r.fuel_used;
     }
 }
 

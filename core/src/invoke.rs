@@ -8,8 +8,9 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use crate::fuel;
 use crate::hostcall::HostCtx;
-use crate::load::{LoadError, EFBIG, EINVAL, ENOENT, ENOMEM};
+use crate::load::{self, LoadError, EFBIG, EINVAL, ENOENT, ENOMEM};
 use crate::m3::{FuncId, M3Error, Runtime};
 use crate::sys::kwasm as k;
 use crate::sys::wasm3 as m3;
@@ -20,6 +21,9 @@ use crate::validate;
 const MAX_MODULE_SIZE: usize = 4 << 20;
 /// wasm3 value stack of the instance, as for a packet program.
 const VALUE_STACK_BYTES: u32 = 64 << 10;
+/// Fuel of each call (and of the start function): a hundred times a packet
+/// program's default, for the spec tests' longer loops, and still bounded.
+const INVOKE_FUEL: u64 = 100 * fuel::DEFAULT_FUEL;
 /// KWASM_INVOKE_VALUES_MAX of include/kwasm_core.h.
 pub const MAX_VALUES: usize = k::KWASM_INVOKE_VALUES_MAX as usize;
 
@@ -39,15 +43,12 @@ pub enum Outcome {
     Trapped(Trap, &'static str),
 }
 
-/// The module bytes the instance runs. Everything that rewrites a module
-/// before wasm3 sees it (as the packet path's loader may) belongs here.
+/// The module as wasm3 runs it: metered like a program (core/src/fuel.rs),
+/// each call with a budget of `INVOKE_FUEL`.
 fn prepare(wasm: &[u8]) -> Result<Arc<Vec<u8>>, LoadError> {
-    let mut bytes = Vec::new();
-    bytes
-        .try_reserve_exact(wasm.len())
-        .map_err(|_| LoadError::new(ENOMEM, "out of memory for the module".into()))?;
-    bytes.extend_from_slice(wasm);
-    Ok(Arc::new(bytes))
+    let metered = fuel::instrument(wasm, load::budget(INVOKE_FUEL), validate::features())
+        .map_err(|e| LoadError::new(EINVAL, e.0))?;
+    Ok(Arc::new(metered))
 }
 
 fn wasm3_error(step: &str, e: M3Error, rt: &Runtime) -> LoadError {
@@ -114,9 +115,16 @@ impl Invoker {
         runtime
             .compile()
             .map_err(|e| wasm3_error("compiling the module", e, &runtime))?;
-        runtime
-            .run_start()
-            .map_err(|e| wasm3_error("running the start function", e, &runtime))?;
+        runtime.run_start().map_err(|e| {
+            if runtime.fuel_left().is_some_and(|left| left < 0) {
+                LoadError::new(
+                    EINVAL,
+                    format!("running the start function: out of fuel (budget {INVOKE_FUEL})"),
+                )
+            } else {
+                wasm3_error("running the start function", e, &runtime)
+            }
+        })?;
         Ok(Self {
             runtime,
             exports,
@@ -192,10 +200,17 @@ impl Invoker {
         // An i32 argument is the low half of its slot; wasm3 reads just that.
         let mut slots = [0u64; MAX_VALUES];
         let out = slots.get_mut(..results.len()).unwrap_or(&mut []);
-        match self.runtime.call_slots(f, args, out) {
+        let ret = self
+            .runtime
+            .set_fuel(load::budget(INVOKE_FUEL))
+            .and_then(|()| self.runtime.call_slots(f, args, out));
+        match ret {
             Ok(()) => Ok(Outcome::Returned(
                 types.into_iter().zip(out.iter().copied()).collect(),
             )),
+            Err(_) if self.runtime.fuel_left().is_some_and(|left| left < 0) => {
+                Ok(Outcome::Trapped(Trap::OutOfFuel, "out of fuel"))
+            }
             Err(e) => Ok(Outcome::Trapped(e.trap(), e.text())),
         }
     }

@@ -14,6 +14,7 @@ extern crate std;
 
 pub mod exports;
 mod fmtbuf;
+pub mod fuel;
 mod hostcall;
 mod hostfns;
 mod invoke;

@@ -11,6 +11,7 @@ use core::ffi::CStr;
 
 use sha2::{Digest, Sha256};
 
+use crate::fuel::{self, DEFAULT_FUEL, MAX_FUEL};
 use crate::hostcall::HostCtx;
 use crate::limits;
 use crate::m3::{Arg, M3Error, Runtime};
@@ -60,6 +61,8 @@ pub struct Options {
     pub name: CString,
     pub snaplen: u32,
     pub default_verdict: u32,
+    /// Budget of each call, 1..=MAX_FUEL.
+    pub fuel: u64,
 }
 
 impl Options {
@@ -90,10 +93,21 @@ impl Options {
                 ),
             ));
         }
+        let fuel = match opts.fuel {
+            0 => DEFAULT_FUEL,
+            f if f > MAX_FUEL => {
+                return Err(LoadError::new(
+                    EINVAL,
+                    format!("fuel {f} is larger than {MAX_FUEL}"),
+                ))
+            }
+            f => f,
+        };
         Ok(Self {
             name,
             snaplen: opts.snaplen,
             default_verdict: opts.default_verdict,
+            fuel,
         })
     }
 }
@@ -109,13 +123,10 @@ pub fn load(wasm: &[u8], opts: Options) -> Result<Program, LoadError> {
         ));
     }
     let checked = validate::check(wasm)?;
-
-    let mut bytes = Vec::new();
-    bytes
-        .try_reserve_exact(wasm.len())
-        .map_err(|_| LoadError::new(ENOMEM, "out of memory for the module".into()))?;
-    bytes.extend_from_slice(wasm);
-    let bytes = Arc::new(bytes);
+    // What wasm3 runs is the metered module; size and hash are the user's.
+    let metered = fuel::instrument(wasm, budget(opts.fuel), validate::features())
+        .map_err(|e| LoadError::new(EINVAL, e.0))?;
+    let bytes = Arc::new(metered);
 
     let nr_cpu_ids = services::nr_cpu_ids();
     let possible = (0..nr_cpu_ids)
@@ -137,6 +148,7 @@ pub fn load(wasm: &[u8], opts: Options) -> Result<Program, LoadError> {
         size: wasm.len() as u32,
         snaplen: opts.snaplen,
         default_verdict: opts.default_verdict,
+        fuel: opts.fuel,
         abi: checked.abi,
         sha256: Sha256::digest(wasm).into(),
         instances,
@@ -176,10 +188,18 @@ fn instantiate(
         rt.link(func)
             .map_err(|e| LoadError::wasm3("linking host functions", e, Some(&rt)))?;
     }
-    rt.compile()
-        .map_err(|e| LoadError::wasm3("compiling the module", e, Some(&rt)))?;
+    rt.compile().map_err(|e| {
+        let mut err = LoadError::wasm3("compiling the module", e, Some(&rt));
+        if e.is_function_stack_overflow() {
+            err.msg.push_str(
+                " (fuel metering needs 3 more operand slots at function entries and loop headers)",
+            );
+        }
+        err
+    })?;
+    // The start function ran with the global's initial value: the budget.
     rt.run_start()
-        .map_err(|e| LoadError::wasm3("running the start function", e, Some(&rt)))?;
+        .map_err(|e| call_failed("running the start function", e, &rt, opts.fuel))?;
 
     let (filter_name, alloc) = entry_points(checked.abi, opts.snaplen);
     let filter = rt
@@ -187,7 +207,7 @@ fn instantiate(
         .map_err(|e| LoadError::wasm3("finding the filter function", e, Some(&rt)))?;
     let record = match alloc {
         None => None,
-        Some((name, arg, size)) => Some(allocate_record(&mut rt, name, arg, size)?),
+        Some((name, arg, size)) => Some(allocate_record(&mut rt, name, arg, size, opts.fuel)?),
     };
     let memory = rt.memory_size();
     // What building this instance added to wasm3's heap, less its linear
@@ -208,15 +228,23 @@ fn instantiate(
 }
 
 /// Calls the program's allocator once and checks the block it returns.
-fn allocate_record(rt: &mut Runtime, name: &CStr, arg: Arg, size: u32) -> Result<u32, LoadError> {
+fn allocate_record(
+    rt: &mut Runtime,
+    name: &CStr,
+    arg: Arg,
+    size: u32,
+    fuel: u64,
+) -> Result<u32, LoadError> {
     let call = name.to_str().unwrap_or("alloc");
     let func = rt
         .find(name)
         .map_err(|e| LoadError::wasm3("finding the allocator", e, Some(&*rt)))?;
+    let step = format!("calling {call}({size})");
+    rt.set_fuel(budget(fuel))
+        .map_err(|e| LoadError::wasm3(&step, e, None))?;
     let at = rt
         .call(func, &[arg], None)
-        .map_err(|e| LoadError::wasm3(&format!("calling {call}({size})"), e, None))?
-        as u32;
+        .map_err(|e| call_failed(&step, e, rt, fuel))? as u32;
     let memory = rt.memory_size();
     if u64::from(at) + u64::from(size) > u64::from(memory) {
         return Err(LoadError::new(
@@ -225,4 +253,18 @@ fn allocate_record(rt: &mut Runtime, name: &CStr, arg: Arg, size: u32) -> Result
         ));
     }
     Ok(at)
+}
+
+/// A budget as the fuel global holds it (the options cap it far below
+/// i64::MAX).
+pub fn budget(fuel: u64) -> i64 {
+    i64::try_from(fuel).unwrap_or(i64::MAX)
+}
+
+/// A call at load failed: out of fuel when the fuel global is below zero.
+fn call_failed(step: &str, e: M3Error, rt: &Runtime, fuel: u64) -> LoadError {
+    if rt.fuel_left().is_some_and(|left| left < 0) {
+        return LoadError::new(EINVAL, format!("{step}: out of fuel (budget {fuel})"));
+    }
+    LoadError::wasm3(step, e, Some(rt))
 }

@@ -88,6 +88,11 @@ impl M3Error {
             .map_or(Trap::Other, |&(_, trap)| trap)
     }
 
+    /// The compiler ran out of operand stack slots in a function.
+    pub fn is_function_stack_overflow(&self) -> bool {
+        self.is_any(&[m3_err!(m3Err_functionStackOverflow)])
+    }
+
     fn is_any(&self, errors: &[M3Error]) -> bool {
         errors.iter().any(|e| ptr::eq(e.0, self.0))
     }
@@ -120,6 +125,8 @@ pub struct Runtime {
     module: Option<NonNull<m3::M3Module>>,
     host: NonNull<HostCtx>,
     funcs: Vec<NonNull<m3::M3Function>>,
+    /// The fuel global of the metered module, once loaded.
+    fuel: Option<NonNull<m3::M3Global>>,
     // Dropped after the runtime (see Drop): the environment it was made in
     // and the bytes its module points into.
     _env: Environment,
@@ -153,6 +160,7 @@ impl Runtime {
             module: None,
             host,
             funcs: Vec::new(),
+            fuel: None,
             _env: env,
             wasm,
         })
@@ -175,7 +183,38 @@ impl Runtime {
             return Err(e);
         }
         self.module = NonNull::new(module);
+        // SAFETY: the module is loaded; the name is NUL-terminated. The
+        // global lives as long as the module, i.e. as long as self.
+        let fuel = unsafe { m3::m3_FindGlobal(module, crate::fuel::EXPORT_CNAME.as_ptr()) };
+        self.fuel = NonNull::new(fuel);
         Ok(())
+    }
+
+    /// Sets the fuel global (the budget of the next call).
+    pub fn set_fuel(&mut self, fuel: i64) -> Result<(), M3Error> {
+        let global = self.fuel.ok_or(m3_err!(m3Err_globalLookupFailed))?;
+        let mut value = m3::M3TaggedValue {
+            type_: m3::c_m3Type_i64,
+            value: m3::M3TaggedValue_M3ValueUnion { i64_: fuel as u64 },
+        };
+        // SAFETY: the global belongs to this runtime's module; value is a
+        // plain struct read during the call.
+        M3Error::check(unsafe { m3::m3_SetGlobal(global.as_ptr(), &mut value) })
+    }
+
+    /// The fuel global now: what is left of the budget, below zero when
+    /// the program ran out; `None` for a module without one.
+    pub fn fuel_left(&self) -> Option<i64> {
+        let global = self.fuel?;
+        let mut value = m3::M3TaggedValue::default();
+        // SAFETY: the global belongs to this runtime's module; value is
+        // plain output.
+        M3Error::check(unsafe { m3::m3_GetGlobal(global.as_ptr(), &mut value) }).ok()?;
+        if value.type_ != m3::c_m3Type_i64 {
+            return None;
+        }
+        // SAFETY: m3_GetGlobal wrote the i64 member, as type_ says.
+        Some(unsafe { value.value.i64_ } as i64)
     }
 
     fn module(&self) -> Result<NonNull<m3::M3Module>, M3Error> {

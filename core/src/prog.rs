@@ -3,8 +3,10 @@
 use alloc::boxed::Box;
 use alloc::ffi::CString;
 use alloc::vec::Vec;
+use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::fmtbuf::FmtBuf;
 use crate::m3::{Arg, FuncId, Runtime};
 use crate::packet::Summary;
 use crate::record::{self, PACKET_INFO_SIZE, RECORD_HEADER};
@@ -20,6 +22,8 @@ pub struct Program {
     pub size: u32,
     pub snaplen: u32,
     pub default_verdict: u32,
+    /// Fuel budget of each call.
+    pub fuel: u64,
     pub abi: Abi,
     pub sha256: [u8; 32],
     /// Indexed by CPU id; `None` for ids that are not possible.
@@ -62,6 +66,7 @@ pub struct RunResult {
     pub outcome: u32,
     pub trap: u32,
     pub retval: i64,
+    pub fuel_used: u64,
 }
 
 impl RunResult {
@@ -71,6 +76,7 @@ impl RunResult {
             outcome,
             trap: k::KWASM_TRAP_NONE,
             retval: 0,
+            fuel_used: 0,
         }
     }
 }
@@ -112,18 +118,29 @@ impl Program {
             Prepared::Trap(trap) => self.trapped(trap),
             Prepared::Call(args, argc) => {
                 let filter = state.filter;
-                let ret = state.runtime.call(
-                    filter,
-                    args.get(..argc).unwrap_or(&[]),
-                    Some((pkt, summary)),
-                );
+                let budget = crate::load::budget(self.fuel);
+                let ret = state.runtime.set_fuel(budget).and_then(|()| {
+                    state.runtime.call(
+                        filter,
+                        args.get(..argc).unwrap_or(&[]),
+                        Some((pkt, summary)),
+                    )
+                });
                 instance
                     .memory_bytes
                     .store(state.runtime.memory_size().into(), Relaxed);
-                match ret {
+                let left = state.runtime.fuel_left().unwrap_or(0);
+                let (mut result, event) = match ret {
                     Ok(value) => self.returned(value),
+                    Err(_) if left < 0 => {
+                        self.log_out_of_fuel();
+                        self.trapped(Trap::OutOfFuel)
+                    }
                     Err(e) => self.trapped(e.trap()),
-                }
+                };
+                // Spent, at most the budget: the last charge may overshoot.
+                result.fuel_used = self.fuel.saturating_sub(u64::try_from(left).unwrap_or(0));
+                (result, event)
             }
         };
         instance.stats.count(event);
@@ -180,6 +197,7 @@ impl Program {
             outcome,
             trap: k::KWASM_TRAP_NONE,
             retval: value.into(),
+            fuel_used: 0,
         };
         (result, event)
     }
@@ -190,12 +208,21 @@ impl Program {
             outcome: k::KWASM_OUTCOME_TRAP,
             trap: trap as u32,
             retval: 0,
+            fuel_used: 0,
         };
         let event = Event::Trapped {
             trap,
             accepted: self.default_verdict == k::KWASM_VERDICT_ACCEPT,
         };
         (result, event)
+    }
+
+    /// One rate-limited kernel log line (shared with the programs' own
+    /// output); formatted without allocating.
+    fn log_out_of_fuel(&self) {
+        let mut text = FmtBuf::<48>::new();
+        let _ = write!(text, "out of fuel (budget {})", self.fuel);
+        services::log_prog(&self.name, text.as_bytes());
     }
 
     fn instances(&self) -> impl Iterator<Item = &Instance> {
@@ -221,6 +248,7 @@ impl Program {
         info.memory_bytes = self.instances().map(|i| i.memory_bytes.load(Relaxed)).sum();
         info.heap_bytes = self.instances().map(|i| i.heap_bytes).sum();
         info.sha256 = self.sha256;
+        info.fuel = self.fuel;
     }
 
     pub fn stats(&self, stats: &mut k::kwasm_stats) {

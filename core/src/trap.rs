@@ -16,6 +16,7 @@ pub enum Trap {
     StackOverflow = k::KWASM_TRAP_STACK_OVERFLOW,
     Host = k::KWASM_TRAP_HOST,
     Other = k::KWASM_TRAP_OTHER,
+    OutOfFuel = k::KWASM_TRAP_OUT_OF_FUEL,
     NoStack = k::KWASM_TRAP_NO_STACK,
 }
 
@@ -31,6 +32,7 @@ const NAMES: [&CStr; k::KWASM_TRAP_COUNT as usize] = [
     c"stack_overflow",
     c"host",
     c"other",
+    c"out_of_fuel",
     c"no_stack",
 ];
 
@@ -52,6 +54,7 @@ mod tests {
         assert_eq!(name(0), c"none");
         assert_eq!(name(Trap::Unreachable as u32), c"unreachable");
         assert_eq!(name(Trap::Other as u32), c"other");
+        assert_eq!(name(Trap::OutOfFuel as u32), c"out_of_fuel");
         assert_eq!(name(k::KWASM_TRAP_COUNT), c"unknown");
     }
 }

@@ -13,6 +13,7 @@ use wasmparser::{
     Payload, TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
 };
 
+use crate::fuel;
 use crate::hostfns::{self, HostFn};
 use crate::limits::{self, Tally};
 use crate::load::{LoadError, EINVAL, ENOENT};
@@ -36,7 +37,7 @@ pub struct Checked {
 }
 
 /// WebAssembly 1.0 integers plus the proposals docs/ABI.md lists; no floats.
-fn features() -> WasmFeatures {
+pub fn features() -> WasmFeatures {
     WasmFeatures::MUTABLE_GLOBAL
         | WasmFeatures::SIGN_EXTENSION
         | WasmFeatures::BULK_MEMORY
@@ -113,6 +114,12 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, LoadError> {
         }
     }
     let types = types.ok_or_else(|| invalid("truncated module".into()))?;
+    if export(&types, fuel::EXPORT_NAME).is_some() {
+        return Err(invalid(format!(
+            "export name {} is reserved for fuel metering",
+            fuel::EXPORT_NAME
+        )));
+    }
     Ok(Valid {
         types,
         imports,

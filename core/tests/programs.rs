@@ -425,3 +425,205 @@ fn linear_memory_is_capped() {
     assert_eq!(errno, E2BIG);
     assert!(msg.contains("initial size of 257 pages"), "{msg}");
 }
+
+/// Counts down from 10 in a loop, then accepts. Fuel: the function region
+/// (i32.const, local.set, loop, i32.const, end) costs 5, the loop region
+/// (local.get, i32.const, i32.sub, local.set, local.get, br_if, end) 7 per
+/// iteration: 5 + 10 * 7 = 75.
+const COUNT_DOWN: &str = r#"
+(module
+  (func (export "kwasm_filter") (param i32 i32) (result i32) (local $i i32)
+    (local.set $i (i32.const 10))
+    (loop $l
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br_if $l (local.get $i)))
+    (i32.const 1)))
+"#;
+
+const ENDLESS: &str = r#"
+(module
+  (func (export "kwasm_filter") (param i32 i32) (result i32)
+    (loop $l (br $l))
+    (i32.const 1)))
+"#;
+
+fn load_with_fuel(wat: &str, fuel: u64, default_verdict: u32) -> Result<Prog, (i32, String)> {
+    let mut o = opts(256, default_verdict);
+    o.fuel = fuel;
+    load_bytes(&wat::parse_str(wat).expect("bad WAT in test"), &o)
+}
+
+#[test]
+fn endless_loop_runs_out_of_fuel() {
+    let p = load_with_fuel(ENDLESS, 10_000, KWASM_VERDICT_DROP).unwrap();
+    let r = p.run(&ipv4(17, 1, 2, b""));
+    assert_eq!(r.outcome, KWASM_OUTCOME_TRAP);
+    assert_eq!(r.trap, KWASM_TRAP_OUT_OF_FUEL);
+    assert_eq!(trap_name(r.trap), "out_of_fuel");
+    assert_eq!(r.verdict, KWASM_VERDICT_DROP);
+    assert_eq!(r.fuel_used, 10_000);
+    assert_eq!(last_prog_log(), "test: out of fuel (budget 10000)");
+    // The instance is reset for the next call: it runs out again.
+    let r = p.run(&ipv4(17, 1, 2, b""));
+    assert_eq!(r.trap, KWASM_TRAP_OUT_OF_FUEL);
+    let s = p.stats();
+    assert_eq!((s.runs, s.traps, s.dropped), (2, 2, 2));
+    assert_eq!(s.trap_kind[KWASM_TRAP_OUT_OF_FUEL as usize], 2);
+    assert_eq!(s.trap_kind[KWASM_TRAP_DIV_BY_ZERO as usize], 0);
+}
+
+#[test]
+fn default_budget_stops_an_endless_loop() {
+    let p = load_ok(ENDLESS);
+    assert_eq!(p.info().fuel, 100_000);
+    let r = p.run(&ipv4(17, 1, 2, b""));
+    assert_trap(&r, KWASM_TRAP_OUT_OF_FUEL);
+    assert_eq!(r.fuel_used, 100_000);
+}
+
+#[test]
+fn finite_loop_result_and_fuel_used() {
+    let p = load_ok(COUNT_DOWN);
+    for _ in 0..3 {
+        let r = p.run(&ipv4(6, 1, 2, b""));
+        assert_eq!((r.outcome, r.retval), (KWASM_OUTCOME_OK, 1));
+        assert_eq!(r.fuel_used, 75);
+    }
+    // Exactly enough fuel, then one unit less.
+    let p = load_with_fuel(COUNT_DOWN, 75, KWASM_VERDICT_DROP).unwrap();
+    let r = p.run(&ipv4(6, 1, 2, b""));
+    assert_eq!(
+        (r.outcome, r.retval, r.fuel_used),
+        (KWASM_OUTCOME_OK, 1, 75)
+    );
+    let p = load_with_fuel(COUNT_DOWN, 74, KWASM_VERDICT_DROP).unwrap();
+    let r = p.run(&ipv4(6, 1, 2, b""));
+    assert_eq!(
+        (r.trap, r.verdict),
+        (KWASM_TRAP_OUT_OF_FUEL, KWASM_VERDICT_DROP)
+    );
+}
+
+#[test]
+fn recursion_pays_per_call() {
+    // $down(n) = n == 0 ? 1 : $down(n - 1): local.get, i32.eqz, if, i32.const,
+    // return, end, local.get, i32.const, i32.sub, call, end = 11 per call.
+    let wat = r#"
+    (module
+      (func $down (param $n i32) (result i32)
+        (if (i32.eqz (local.get $n)) (then (return (i32.const 1))))
+        (call $down (i32.sub (local.get $n) (i32.const 1))))
+      (func (export "kwasm_filter") (param i32 i32) (result i32)
+        (call $down (i32.const 20))))
+    "#;
+    let p = load_ok(wat);
+    let r = p.run(&ipv4(6, 1, 2, b""));
+    // kwasm_filter: i32.const, call, end = 3; 21 calls of $down.
+    assert_eq!((r.retval, r.fuel_used), (1, 3 + 21 * 11));
+    let p = load_with_fuel(wat, 100, KWASM_VERDICT_ACCEPT).unwrap();
+    assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_OUT_OF_FUEL);
+    // Endless recursion still hits the stack limit before the budget.
+    let p = load_ok(&filter_body("call $rec"));
+    let r = p.run(&ipv4(6, 1, 2, b""));
+    assert_trap(&r, KWASM_TRAP_STACK_OVERFLOW);
+}
+
+#[test]
+fn real_division_by_zero_is_not_out_of_fuel() {
+    let p = load_ok(&filter_body("i32.const 1 local.get 1 i32.div_u"));
+    assert_trap(&p.run(&[]), KWASM_TRAP_DIV_BY_ZERO);
+}
+
+#[test]
+fn start_function_runs_with_the_budget() {
+    let looping = r#"
+    (module
+      (func $start (loop $l (br $l)))
+      (start $start)
+      (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))
+    "#;
+    let (errno, msg) = load_with_fuel(looping, 5000, KWASM_VERDICT_ACCEPT)
+        .err()
+        .expect("load succeeded");
+    assert_eq!(errno, EINVAL);
+    assert_eq!(msg, "running the start function: out of fuel (budget 5000)");
+    // A start function that finishes leaves the calls their whole budget.
+    let finishing = r#"
+    (module
+      (global $g (mut i32) (i32.const 3))
+      (func $start
+        (loop $l
+          (global.set $g (i32.sub (global.get $g) (i32.const 1)))
+          (br_if $l (global.get $g))))
+      (start $start)
+      (func (export "kwasm_filter") (param i32 i32) (result i32)
+        (i32.eqz (global.get $g))))
+    "#;
+    let p = load_with_fuel(finishing, 30, KWASM_VERDICT_DROP).unwrap();
+    let r = p.run(&ipv4(6, 1, 2, b""));
+    assert_eq!((r.retval, r.fuel_used), (1, 3));
+}
+
+#[test]
+fn allocator_runs_with_the_budget() {
+    let wat = r#"
+    (module
+      (memory (export "memory") 1)
+      (func (export "kwasm_alloc") (param i32) (result i32) (loop $l (br $l)) i32.const 0)
+      (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))
+    "#;
+    let (_, msg) = load_err(wat);
+    assert!(
+        msg.starts_with("calling kwasm_alloc(") && msg.ends_with("): out of fuel (budget 100000)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn fuel_export_name_is_reserved() {
+    let (errno, msg) = load_err(
+        r#"(module (global (export "kwasm_fuel") i64 (i64.const 0))
+             (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
+    );
+    assert_eq!(errno, EINVAL);
+    assert_eq!(msg, "export name kwasm_fuel is reserved for fuel metering");
+}
+
+#[test]
+fn fuel_option_is_checked() {
+    let (errno, msg) = load_with_fuel(ACCEPT_ALL, (1 << 32) + 1, KWASM_VERDICT_ACCEPT)
+        .err()
+        .expect("load succeeded");
+    assert_eq!(errno, EINVAL);
+    assert_eq!(msg, "fuel 4294967297 is larger than 4294967296");
+    let p = load_with_fuel(ACCEPT_ALL, 1 << 32, KWASM_VERDICT_ACCEPT).unwrap();
+    assert_eq!(p.info().fuel, 1 << 32);
+    // The size and hash are the user's module's, not the metered one's.
+    let wasm = wat::parse_str(ACCEPT_ALL).unwrap();
+    assert_eq!(p.info().size as usize, wasm.len());
+}
+
+#[test]
+fn deepest_nesting_still_loads() {
+    // wasm3 allows 16 control frames: the function and 15 loops. Metering
+    // adds no nesting, so the program loads and runs out of fuel cleanly.
+    let mut body = String::new();
+    for _ in 0..15 {
+        body.push_str("(loop ");
+    }
+    body.push_str("(br 0)");
+    body.push_str(&")".repeat(15));
+    let wat = format!(
+        r#"(module (func (export "kwasm_filter") (param i32 i32) (result i32)
+             {body} i32.const 1))"#
+    );
+    let p = load_ok(&wat);
+    assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_OUT_OF_FUEL);
+    // One more level is refused by the load limit, before wasm3 sees it.
+    let wat = wat
+        .replacen("(loop ", "(loop (loop ", 1)
+        .replacen("(br 0)", "(br 0))", 1);
+    let (errno, msg) = load_err(&wat);
+    assert_eq!(errno, E2BIG, "{msg}");
+    assert!(msg.contains("nests blocks more than 15 deep"), "{msg}");
+}

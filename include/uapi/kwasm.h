@@ -22,6 +22,13 @@
 #define KWASM_DEFAULT_SNAPLEN	256U
 #define KWASM_MAX_SNAPLEN	65535U
 
+/*
+ * Fuel: budget of each call of a program, in WebAssembly operators (see
+ * docs/ABI.md). A call that would go past it traps with out_of_fuel.
+ */
+#define KWASM_DEFAULT_FUEL	100000ULL
+#define KWASM_MAX_FUEL		(1ULL << 32)
+
 #define KWASM_NAME_LEN		32
 #define KWASM_ERR_LEN		256
 
@@ -30,7 +37,8 @@
 #define KWASM_LOAD_PRIORITY	(1U << 1)
 #define KWASM_LOAD_SNAPLEN	(1U << 2)
 #define KWASM_LOAD_DEFAULT	(1U << 3)
-#define KWASM_LOAD_ALL_FLAGS	0xfU
+#define KWASM_LOAD_FUEL		(1U << 4)
+#define KWASM_LOAD_ALL_FLAGS	0x1fU
 
 /* Verdicts, as in the program ABI. */
 #define KWASM_DROP		0
@@ -46,6 +54,7 @@ struct kwasm_load {
 	__u32 default_verdict;	/* in: KWASM_DROP or KWASM_ACCEPT */
 	char name[KWASM_NAME_LEN];	/* in: NUL-terminated program name */
 	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+	__u64 fuel;		/* in: 1..KWASM_MAX_FUEL, with KWASM_LOAD_FUEL */
 };
 
 struct kwasm_test_run {
@@ -65,6 +74,10 @@ struct kwasm_test_run {
 	__u32 stack_used;	/* out: most native stack bytes a run used */
 	__s64 retval;		/* out: raw return value of the last run */
 	__u64 duration_ns;	/* out: total time of all runs */
+	__u64 fuel;		/* in: for a given program, at most
+				 * KWASM_MAX_FUEL; 0: KWASM_DEFAULT_FUEL
+				 */
+	__u64 fuel_used;	/* out: fuel the last run consumed */
 	char trap_name[32];	/* out: name of the trap, "" when none */
 	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
 };

@@ -23,6 +23,21 @@ for prog in accept_all drop_port udp_drop_port log_every_n orig_drop_port rust_d
 done
 
 echo
+echo "### fuel: units one run of each example uses (same TCP packet)"
+for prog in accept_all drop_port udp_drop_port log_every_n orig_drop_port rust_drop_port drop_icmp; do
+	used=$(kwasmctl test-run --prog "/wasm/$prog.wasm" --proto tcp \
+		--src 10.0.0.1:40000 --dst 127.0.0.1:80 | sed -n 's/^fuel used: //p')
+	printf '%-28s %s units\n' "$prog" "$used"
+done
+echo "### fuel: time to spend a whole budget (endless loop, 20 runs each)"
+for fuel in 10000 100000 1000000; do
+	ns=$(kwasmctl test-run --prog /fixtures/fuel_loop_udp.wat --fuel "$fuel" \
+		--proto udp --src 10.0.0.1:1 --dst 127.0.0.1:23560 --repeat 20 |
+		sed -n 's/^ns\/run: //p')
+	printf '%-28s %s ns/run\n' "budget $fuel" "$ns"
+done
+
+echo
 echo "### UDP flood of $packets packets to an echo server on 127.0.0.1"
 nettool udp-echo-server 127.0.0.1:7777 --daemon >/dev/null
 rmmod kwasm

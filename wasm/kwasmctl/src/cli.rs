@@ -78,6 +78,10 @@ pub struct LoadArgs {
     /// Verdict when the program traps or returns neither 0 nor 1 [kernel default: accept].
     #[arg(long = "default", value_enum)]
     pub default_verdict: Option<Verdict>,
+    /// Fuel budget of each call, in WebAssembly operators; a call that
+    /// needs more traps with out_of_fuel [kernel default: 100000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=uapi::MAX_FUEL))]
+    pub fuel: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +122,11 @@ pub struct TestRunArgs {
     /// Snap length for --prog [kernel default: 256].
     #[arg(long, requires = "prog")]
     pub snaplen: Option<u32>,
+    /// Fuel budget of each run of --prog, in WebAssembly operators
+    /// [kernel default: 100000].
+    #[arg(long, requires = "prog",
+          value_parser = clap::value_parser!(u64).range(1..=uapi::MAX_FUEL))]
+    pub fuel: Option<u64>,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -137,7 +146,7 @@ mod tests {
     #[test]
     fn load_with_every_option() {
         let Command::Load(a) = parse(
-            "load p.wat --name p --hook local-out --priority -150 --snaplen 1500 --default drop",
+            "load p.wat --name p --hook local-out --priority -150 --snaplen 1500 --default drop --fuel 5000",
         )
         .unwrap() else {
             panic!("not load");
@@ -148,6 +157,16 @@ mod tests {
         assert_eq!(a.priority, Some(-150));
         assert_eq!(a.snaplen, Some(1500));
         assert_eq!(a.default_verdict.map(Verdict::number), Some(uapi::DROP));
+        assert_eq!(a.fuel, Some(5000));
+    }
+
+    #[test]
+    fn fuel_range() {
+        assert!(parse("load p.wat --fuel 0").is_err());
+        assert!(parse("load p.wat --fuel 4294967297").is_err());
+        assert!(parse("load p.wat --fuel 4294967296").is_ok());
+        assert!(parse("test-run --packet - --fuel 10").is_err());
+        assert!(parse("test-run --packet - --prog p.wat --fuel 10").is_ok());
     }
 
     #[test]
@@ -156,7 +175,7 @@ mod tests {
             panic!("not load");
         };
         assert!(a.name.is_none() && a.hook.is_none() && a.priority.is_none());
-        assert!(a.snaplen.is_none() && a.default_verdict.is_none());
+        assert!(a.snaplen.is_none() && a.default_verdict.is_none() && a.fuel.is_none());
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub fn load(args: &LoadArgs) -> Result<(), Error> {
         req.flags |= uapi::LOAD_DEFAULT;
         req.default_verdict = verdict.number();
     }
+    if let Some(fuel) = args.fuel {
+        req.flags |= uapi::LOAD_FUEL;
+        req.fuel = fuel;
+    }
 
     Device::open()?
         .load(&prog, &mut req)
@@ -176,6 +180,7 @@ pub fn test_run(args: &TestRunArgs) -> Result<(), Error> {
         ifindex_out: args.ifindex_out,
         mark: args.mark,
         snaplen: args.snaplen.unwrap_or(0),
+        fuel: args.fuel.unwrap_or(0),
         ..Default::default()
     };
     Device::open()?
@@ -196,6 +201,7 @@ pub fn test_run(args: &TestRunArgs) -> Result<(), Error> {
             "runs": args.repeat,
             "duration_ns": req.duration_ns,
             "ns_per_run": ns_per_run,
+            "fuel_used": req.fuel_used,
             "stack_used": req.stack_used,
         });
         println!("{result}");
@@ -206,6 +212,7 @@ pub fn test_run(args: &TestRunArgs) -> Result<(), Error> {
         println!("retval: {}", req.retval);
         println!("runs: {}", args.repeat);
         println!("ns/run: {ns_per_run}");
+        println!("fuel used: {}", req.fuel_used);
         println!("stack used: {} bytes", req.stack_used);
     }
     Ok(())

@@ -15,6 +15,11 @@ pub const LOAD_HOOK: u32 = 1 << 0;
 pub const LOAD_PRIORITY: u32 = 1 << 1;
 pub const LOAD_SNAPLEN: u32 = 1 << 2;
 pub const LOAD_DEFAULT: u32 = 1 << 3;
+pub const LOAD_FUEL: u32 = 1 << 4;
+
+/// Largest fuel budget of each call of a program, in WebAssembly
+/// operators (the kernel's default is 100000).
+pub const MAX_FUEL: u64 = 1 << 32;
 
 pub const DROP: u32 = 0;
 pub const ACCEPT: u32 = 1;
@@ -38,6 +43,7 @@ pub struct Load {
     pub default_verdict: u32,
     pub name: [u8; NAME_LEN],
     pub err: [u8; ERR_LEN],
+    pub fuel: u64,
 }
 
 /// `struct kwasm_test_run`
@@ -59,12 +65,14 @@ pub struct TestRun {
     pub stack_used: u32,
     pub retval: i64,
     pub duration_ns: u64,
+    pub fuel: u64,
+    pub fuel_used: u64,
     pub trap_name: [u8; TRAP_NAME_LEN],
     pub err: [u8; ERR_LEN],
 }
 
-const _: () = assert!(size_of::<Load>() == 320);
-const _: () = assert!(size_of::<TestRun>() == 368);
+const _: () = assert!(size_of::<Load>() == 328);
+const _: () = assert!(size_of::<TestRun>() == 384);
 
 impl Default for Load {
     fn default() -> Self {
@@ -78,6 +86,7 @@ impl Default for Load {
             default_verdict: 0,
             name: [0; NAME_LEN],
             err: [0; ERR_LEN],
+            fuel: 0,
         }
     }
 }
@@ -101,6 +110,8 @@ impl Default for TestRun {
             stack_used: 0,
             retval: 0,
             duration_ns: 0,
+            fuel: 0,
+            fuel_used: 0,
             trap_name: [0; TRAP_NAME_LEN],
             err: [0; ERR_LEN],
         }
@@ -126,9 +137,9 @@ pub const IOC_LOAD: u32 = ioc(IOC_WRITE_READ, 1, size_of::<Load>());
 pub const IOC_UNLOAD: u32 = ioc(0, 2, 0);
 pub const IOC_TEST_RUN: u32 = ioc(IOC_WRITE_READ, 3, size_of::<TestRun>());
 
-const _: () = assert!(IOC_LOAD == 0xc140b701);
+const _: () = assert!(IOC_LOAD == 0xc148b701);
 const _: () = assert!(IOC_UNLOAD == 0xb702);
-const _: () = assert!(IOC_TEST_RUN == 0xc170b703);
+const _: () = assert!(IOC_TEST_RUN == 0xc180b703);
 
 #[cfg(test)]
 mod tests {
@@ -137,21 +148,24 @@ mod tests {
 
     #[test]
     fn layout_matches_the_c_header() {
-        assert_eq!(size_of::<Load>(), 320);
+        assert_eq!(size_of::<Load>(), 328);
         assert_eq!(offset_of!(Load, name), 32);
         assert_eq!(offset_of!(Load, err), 64);
-        assert_eq!(size_of::<TestRun>(), 368);
+        assert_eq!(offset_of!(Load, fuel), 320);
+        assert_eq!(size_of::<TestRun>(), 384);
         assert_eq!(offset_of!(TestRun, pkt), 16);
         assert_eq!(offset_of!(TestRun, retval), 64);
-        assert_eq!(offset_of!(TestRun, trap_name), 80);
-        assert_eq!(offset_of!(TestRun, err), 112);
+        assert_eq!(offset_of!(TestRun, fuel), 80);
+        assert_eq!(offset_of!(TestRun, fuel_used), 88);
+        assert_eq!(offset_of!(TestRun, trap_name), 96);
+        assert_eq!(offset_of!(TestRun, err), 128);
     }
 
     #[test]
     fn ioctl_numbers() {
-        assert_eq!(IOC_LOAD, 0xc140b701);
+        assert_eq!(IOC_LOAD, 0xc148b701);
         assert_eq!(IOC_UNLOAD, 0xb702);
-        assert_eq!(IOC_TEST_RUN, 0xc170b703);
+        assert_eq!(IOC_TEST_RUN, 0xc180b703);
     }
 
     #[test]
