@@ -103,7 +103,9 @@ for t in $targets; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
 	echo "fuzz: $t: ${execs:-?} execs (${rate:-?}/s); ${done_line:-no final status line}"
-	grep -a '^kwasm-fuzz:' "$log" | tail -n 6 | sed 's/^kwasm-fuzz:/fuzz: '"$t"':/' || true
+	# The last tally of load outcomes (load_generated).
+	grep -a '^kwasm-fuzz:' "$log" | awk '/ modules, /{b=""} {b=b $0 "\n"} END{printf "%s", b}' |
+		sed 's/^kwasm-fuzz:/fuzz: '"$t"':/'
 	if [ "$rc" -ne 0 ] || [ -z "$done_line" ]; then
 		status=1
 		echo "fuzz: $t FAILED (status $rc); full log: $log"
