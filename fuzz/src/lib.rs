@@ -233,9 +233,11 @@ fn wasm_of(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).expect("the fuzz harness's own WAT is valid")
 }
 
-/// Loop and call budget of a generated module: it traps (unreachable)
-/// once spent, so no generated program runs forever.
-const FUEL: u32 = 1000;
+/// Budget of a generated module's instance, spent by loop iterations,
+/// calls and bulk-memory bytes: it traps (unreachable) once spent, so no
+/// generated program runs forever. Bulk-memory lengths are why it is not
+/// smaller: with 1000, most `memory.fill`s trapped.
+const FUEL: u32 = 100_000;
 /// Linear memory a module may declare and still load (docs/ABI.md).
 const MAX_MEMORY_BYTES: u64 = 256 * 65536;
 
@@ -277,7 +279,11 @@ pub fn generate(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
     config.multi_value_enabled = true;
     config.sign_extension_ops_enabled = true;
     config.allow_invalid_funcs = false;
-    config.max_memories = 1;
+    // A shape that exports memory brings its own, beyond max_memories.
+    config.max_memories = if shape == 0 { 1 } else { 0 };
+    // Half the modules trap only when out of fuel: more of them get past
+    // kwasm_alloc at load and through a whole run.
+    config.disallow_traps = u.arbitrary()?;
     config.max_tables = 1;
     config.max_memory32_bytes = MAX_MEMORY_BYTES;
     config.max_nesting_depth = config.max_nesting_depth.min(10);
