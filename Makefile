@@ -127,11 +127,12 @@ FUZZ_SECONDS ?= 600
 fuzz: wasm
 	$(TOP)/fuzz/run.sh --seconds $(FUZZ_SECONDS)
 
-# What a VM needs besides the module: static kwasmctl and nettool for its
-# initramfs, and the example programs.
+# What a VM needs besides the module: static kwasmctl, nettool and
+# kwasm-hostile, kwasm-spectest for their initramfs, and the example programs.
 vm-tools: wasm
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --quiet \
-		--release --target x86_64-unknown-linux-gnu -p kwasmctl -p nettool
+		--release --target x86_64-unknown-linux-gnu -p kwasmctl -p nettool \
+		-p kwasm-hostile -p kwasm-spectest
 
 VM_KVER := $(or $(KVER),6.12)
 

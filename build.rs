@@ -114,7 +114,8 @@ fn generate_wasm3_bindings(wasm3: &Path, config: &Path, out: &Path) {
         .allowlist_function(
             "m3_(NewEnvironment|FreeEnvironment|NewRuntime|FreeRuntime|GetMemory|GetMemorySize\
              |GetUserData|ParseModule|FreeModule|LoadModule|CompileModule|RunStart\
-             |LinkRawFunctionEx|FindFunction|Call|GetResults|GetErrorInfo)",
+             |LinkRawFunctionEx|FindFunction|Call|GetResults|GetErrorInfo\
+             |GetArgCount|GetRetCount|GetArgType|GetRetType)",
         )
         .allowlist_var("m3Err_.*")
         .generate()
@@ -127,10 +128,10 @@ fn generate_core_bindings(header: &Path, out: &Path) {
     bindgen_builder()
         .header(header.display().to_string())
         .derive_debug(true)
-        .allowlist_type("kwasm_(pkt|prog_opts|run_result|stats|prog_info|outcome|trap)")
+        .allowlist_type("kwasm_(pkt|prog_opts|run_result|stats|prog_info|outcome|trap|invoke_result)")
         .allowlist_var("KWASM_.*")
         .allowlist_function(
-            "kwasm_(alloc|zalloc|free|log|log_prog|time_ns|cpu_id|nr_cpu_ids|cpu_possible|pkt_copy)",
+            "kwasm_(alloc|zalloc|free|heap_bytes|log|log_prog|time_ns|cpu_id|nr_cpu_ids|cpu_possible|pkt_copy|stack_ok)",
         )
         .generate()
         .expect("bindgen failed on kwasm_core.h")

@@ -85,6 +85,7 @@ enum kwasm_trap {
 	KWASM_TRAP_STACK_OVERFLOW,
 	KWASM_TRAP_HOST,		/* a host function rejected its arguments */
 	KWASM_TRAP_OTHER,
+	KWASM_TRAP_NO_STACK,		/* not run: too little native stack left */
 	KWASM_TRAP_COUNT,
 };
 
@@ -110,6 +111,7 @@ struct kwasm_prog_info {
 	u32 instances;		/* one per possible CPU */
 	u32 pad;
 	u64 memory_bytes;	/* linear memory summed over instances */
+	u64 heap_bytes;		/* wasm3's other heap (code, stacks, module) */
 	u8 sha256[32];
 };
 
@@ -149,7 +151,60 @@ void kwasm_core_prog_stats(const struct kwasm_prog *prog,
 /* Static string naming a trap kind, e.g. "unreachable". */
 const char *kwasm_core_trap_name(u32 trap);
 
+/*
+ * The invoke path (KWASM_IOC_INVOKE_*): one module instantiated for one open
+ * file, whose exported functions user space calls by name. It never sees a
+ * packet. Values are i32 or i64, each in a 64-bit slot (an i32 in the low
+ * half; results zero-extended).
+ */
+#define KWASM_INVOKE_VALUES_MAX	16
+
+/* Value types of invoke arguments and results. */
+#define KWASM_TYPE_I32		1
+#define KWASM_TYPE_I64		2
+
+struct kwasm_invoke_result {
+	u32 trap;		/* KWASM_TRAP_*, 0: returned */
+	u32 nresults;		/* results when it returned */
+	u32 types[KWASM_INVOKE_VALUES_MAX];	/* KWASM_TYPE_* */
+	u64 results[KWASM_INVOKE_VALUES_MAX];
+};
+
+struct kwasm_invoker;	/* opaque, owned by the core */
+
+/*
+ * Validate (as for a program, without the ABI's exports), link, compile
+ * and instantiate @wasm once, running its start function. Process context;
+ * may sleep. On failure returns a negative errno and writes a NUL-terminated
+ * reason to @err.
+ */
+int kwasm_core_invoke_new(const u8 *wasm, size_t len,
+			  struct kwasm_invoker **out, char *err,
+			  size_t err_len);
+
+/* Free an instance; process context. NULL is ignored. */
+void kwasm_core_invoke_free(struct kwasm_invoker *inv);
+
+/*
+ * Call the exported function @name (@name_len bytes, no NUL needed) with
+ * @nargs argument slots. Returns 0 when it ran (@res says whether it
+ * returned or trapped; on a trap @err holds wasm3's message), or a negative
+ * errno with a reason in @err: -ENOENT no such exported function, -EINVAL
+ * wrong argument count or a type other than i32/i64. The caller serialises
+ * calls on one instance. Process context; may sleep.
+ */
+int kwasm_core_invoke_call(struct kwasm_invoker *inv, const char *name,
+			   size_t name_len, const u64 *args, u32 nargs,
+			   struct kwasm_invoke_result *res, char *err,
+			   size_t err_len);
+
 /* ---- kernel services implemented by the shim (C) ---- */
+
+/*
+ * Bytes wasm3's heap holds now, module-wide: the core measures what one
+ * instance's construction adds to it.
+ */
+u64 kwasm_heap_bytes(void);
 
 /* Allocation: may sleep in process context, atomic otherwise. */
 void *kwasm_alloc(size_t size);
@@ -160,6 +215,12 @@ void kwasm_free(void *ptr);
 void kwasm_log(int level, const char *msg, size_t len);
 /* Rate-limited program output: "kwasm: <prog>: <msg>". */
 void kwasm_log_prog(const char *prog, const char *msg, size_t len);
+
+/*
+ * May a run start here? False when less native stack is left below the
+ * caller than a run may use (the stack_reserve module parameter).
+ */
+bool kwasm_stack_ok(void);
 
 u64 kwasm_time_ns(void);
 u32 kwasm_cpu_id(void);

@@ -6,6 +6,10 @@
  * returns an errno plus a reason. Plain writes (cat prog.wasm > /dev/kwasm)
  * accumulate in a per-open buffer and are loaded when the file is closed;
  * the outcome goes to the kernel log and /proc/kwasm.
+ *
+ * Every operation needs CAP_NET_ADMIN: checked at open, and again for each
+ * write() and ioctl, so a file descriptor passed to (or kept by) a process
+ * without the capability can do nothing with it.
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -25,6 +29,7 @@ struct kwasm_upload {
 	size_t len;
 	size_t cap;
 	int error;		/* sticky: an oversized upload is never loaded */
+	struct kwasm_invoke_file invoke;	/* invoke.c's instance */
 };
 
 static int kwasm_open(struct inode *inode, struct file *file)
@@ -37,6 +42,7 @@ static int kwasm_open(struct inode *inode, struct file *file)
 	if (!up)
 		return -ENOMEM;
 	mutex_init(&up->lock);
+	kwasm_invoke_file_init(&up->invoke);
 	file->private_data = up;
 	return 0;
 }
@@ -71,7 +77,10 @@ static ssize_t kwasm_write(struct file *file, const char __user *data,
 	ret = up->error;
 	if (ret)
 		goto out;
-	if (count > KWASM_MAX_PROG_SIZE - up->len)
+	/* Sticky too: what privileged writes gave is never loaded alone. */
+	if (!capable(CAP_NET_ADMIN))
+		ret = -EPERM;
+	else if (count > KWASM_MAX_PROG_SIZE - up->len)
 		ret = -EFBIG;
 	else
 		ret = kwasm_upload_reserve(up, up->len + count);
@@ -110,6 +119,9 @@ static int kwasm_release(struct inode *inode, struct file *file)
 	if (ret == -EFBIG)
 		snprintf(err, KWASM_ERR_LEN, "program is larger than %u bytes",
 			 KWASM_MAX_PROG_SIZE);
+	else if (ret == -EPERM)
+		snprintf(err, KWASM_ERR_LEN,
+			 "a write() without CAP_NET_ADMIN was refused");
 	else if (ret)
 		snprintf(err, KWASM_ERR_LEN, "a write() failed (%d)", ret);
 	else
@@ -118,6 +130,7 @@ static int kwasm_release(struct inode *inode, struct file *file)
 	kwasm_status_set_last_load(ret, params.opts.name, err);
 	kfree(err);
 out:
+	kwasm_invoke_file_release(&up->invoke);
 	kvfree(up->buf);
 	kfree(up);
 	return 0;
@@ -207,8 +220,11 @@ reply:
 
 static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct kwasm_upload *up = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
 	switch (cmd) {
 	case KWASM_IOC_LOAD:
 		return kwasm_load_ioctl(uarg);
@@ -216,6 +232,10 @@ static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kwasm_prog_unload();
 	case KWASM_IOC_TEST_RUN:
 		return kwasm_test_run_ioctl(uarg);
+	case KWASM_IOC_INVOKE_LOAD:
+		return kwasm_invoke_load_ioctl(&up->invoke, uarg);
+	case KWASM_IOC_INVOKE:
+		return kwasm_invoke_ioctl(&up->invoke, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -6,6 +6,7 @@
 #ifndef KWASM_SHIM_H
 #define KWASM_SHIM_H
 
+#include <linux/mutex.h>
 #include <linux/netfilter.h>
 #include <linux/seq_file.h>
 #include <linux/types.h>
@@ -53,6 +54,23 @@ const char *kwasm_hook_name(unsigned int hook);
 
 /* testrun.c: KWASM_IOC_TEST_RUN */
 long kwasm_test_run_ioctl(void __user *arg);
+
+/* stack.c: the native stack under a run */
+#define KWASM_STACK_RESERVE	(10 * 1024)
+size_t kwasm_stack_left(void);
+void kwasm_stack_paint(void);
+size_t kwasm_stack_used(void);
+
+/* invoke.c: KWASM_IOC_INVOKE_LOAD and KWASM_IOC_INVOKE, per open file */
+struct kwasm_invoke_file {
+	struct mutex lock;	/* serialises loads and calls on the instance */
+	struct kwasm_invoker *inv;	/* NULL until a module is loaded */
+};
+
+void kwasm_invoke_file_init(struct kwasm_invoke_file *f);
+void kwasm_invoke_file_release(struct kwasm_invoke_file *f);
+long kwasm_invoke_load_ioctl(struct kwasm_invoke_file *f, void __user *arg);
+long kwasm_invoke_ioctl(struct kwasm_invoke_file *f, void __user *arg);
 
 /* dev.c: /dev/kwasm */
 u8 *kwasm_copy_prog(u64 uptr, u32 len, char *err, size_t err_len);

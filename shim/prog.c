@@ -150,6 +150,7 @@ static void kwasm_show_loaded(struct seq_file *m, struct kwasm_loaded *l)
 		   "drop" : "accept");
 	seq_printf(m, "instances: %u\n", info->instances);
 	seq_printf(m, "memory: %llu\n", info->memory_bytes);
+	seq_printf(m, "heap: %llu\n", info->heap_bytes);
 	seq_printf(m, "runs: %llu\n", st->runs);
 	seq_printf(m, "accepted: %llu\n", st->accepted);
 	seq_printf(m, "dropped: %llu\n", st->dropped);

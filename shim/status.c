@@ -30,6 +30,14 @@ void kwasm_status_set_last_load(int ret, const char *name, const char *err)
 		pr_info("kwasm: loaded %s\n", name);
 }
 
+u64 kwasm_heap_bytes(void)
+{
+	long blocks, bytes;
+
+	kwasm_m3_mem_stats(&blocks, &bytes);
+	return bytes > 0 ? bytes : 0;
+}
+
 static int kwasm_status_show(struct seq_file *m, void *v)
 {
 	long blocks, bytes;

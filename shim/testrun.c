@@ -12,18 +12,28 @@
 
 #include "kwasm.h"
 
+/* What a test-run measured besides the result of its last run. */
+struct kwasm_test_run_figures {
+	u64 ns;			/* time of all runs */
+	size_t stack_used;	/* deepest native stack below this loop */
+};
+
 /*
  * Run @repeat times: @prog when given, else the published program. Ends
- * early on a fatal signal; yields between runs.
+ * early on a fatal signal; yields between runs. The stack below this frame
+ * is painted first, so that the deepest use of all runs can be read back.
  */
-static int kwasm_test_run_loop(struct kwasm_prog *prog, u32 repeat,
-			       const struct kwasm_pkt *pkt,
-			       struct kwasm_run_result *res, u64 *ns)
+static noinline int kwasm_test_run_loop(struct kwasm_prog *prog, u32 repeat,
+					const struct kwasm_pkt *pkt,
+					struct kwasm_run_result *res,
+					struct kwasm_test_run_figures *fig)
 {
-	u64 start = ktime_get_ns();
+	u64 start;
 	u32 i;
 	int ret;
 
+	kwasm_stack_paint();
+	start = ktime_get_ns();
 	for (i = 0; i < repeat; i++) {
 		if (prog) {
 			kwasm_run(prog, pkt, res);
@@ -36,14 +46,16 @@ static int kwasm_test_run_loop(struct kwasm_prog *prog, u32 repeat,
 			return -EINTR;
 		cond_resched();
 	}
-	*ns = ktime_get_ns() - start;
+	fig->ns = ktime_get_ns() - start;
+	fig->stack_used = kwasm_stack_used();
 	return 0;
 }
 
 /* Build the program given with the request, run it, free it. */
 static int kwasm_test_run_given(const struct kwasm_test_run *req,
 				const struct kwasm_pkt *pkt,
-				struct kwasm_run_result *res, u64 *ns,
+				struct kwasm_run_result *res,
+				struct kwasm_test_run_figures *fig,
 				char *err, size_t err_len)
 {
 	struct kwasm_load_params params;
@@ -64,18 +76,18 @@ static int kwasm_test_run_given(const struct kwasm_test_run *req,
 	if (ret)
 		return ret;
 
-	ret = kwasm_test_run_loop(prog, req->repeat, pkt, res, ns);
+	ret = kwasm_test_run_loop(prog, req->repeat, pkt, res, fig);
 	kwasm_core_prog_free(prog);
 	return ret;
 }
 
 long kwasm_test_run_ioctl(void __user *arg)
 {
+	struct kwasm_test_run_figures fig = {};
 	struct kwasm_run_result res = {};
 	struct kwasm_test_run *req;
 	struct kwasm_pkt pkt = {};
 	u8 *data = NULL;
-	u64 ns = 0;
 	long ret;
 
 	req = kzalloc(sizeof(*req), GFP_KERNEL);
@@ -112,10 +124,10 @@ long kwasm_test_run_ioctl(void __user *arg)
 	};
 
 	if (req->prog) {
-		ret = kwasm_test_run_given(req, &pkt, &res, &ns, req->err,
+		ret = kwasm_test_run_given(req, &pkt, &res, &fig, req->err,
 					   sizeof(req->err));
 	} else {
-		ret = kwasm_test_run_loop(NULL, req->repeat, &pkt, &res, &ns);
+		ret = kwasm_test_run_loop(NULL, req->repeat, &pkt, &res, &fig);
 		if (ret == -ENOENT)
 			strscpy(req->err, "no program is loaded",
 				sizeof(req->err));
@@ -125,7 +137,8 @@ long kwasm_test_run_ioctl(void __user *arg)
 		req->outcome = res.outcome;
 		req->trap = res.trap;
 		req->retval = res.retval;
-		req->duration_ns = ns;
+		req->duration_ns = fig.ns;
+		req->stack_used = min_t(size_t, fig.stack_used, U32_MAX);
 		strscpy(req->trap_name, res.trap ?
 			kwasm_core_trap_name(res.trap) : "",
 			sizeof(req->trap_name));

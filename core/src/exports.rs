@@ -3,6 +3,7 @@
 use alloc::boxed::Box;
 use core::ffi::{c_char, c_int};
 
+use crate::invoke::Outcome;
 use crate::load::{self, LoadError, Options, EINVAL};
 pub use crate::prog::Program;
 use crate::services::Pkt;
@@ -134,4 +135,121 @@ pub unsafe extern "C" fn kwasm_core_prog_stats(prog: *const Program, stats: *mut
 #[no_mangle]
 pub extern "C" fn kwasm_core_trap_name(trap: u32) -> *const c_char {
     trap::name(trap).as_ptr()
+}
+
+pub use crate::invoke::Invoker;
+
+/// Validates and instantiates a module for the invoke path (see
+/// kwasm_core.h).
+///
+/// # Safety
+/// `wasm` is readable for `len` bytes, `out` is writable, `err` is null or
+/// writable for `err_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_invoke_new(
+    wasm: *const u8,
+    len: usize,
+    out: *mut *mut Invoker,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
+    let wasm = if wasm.is_null() || len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { core::slice::from_raw_parts(wasm, len) }
+    };
+    let result = if out.is_null() {
+        Err(LoadError::new(EINVAL, "no result pointer".into()))
+    } else {
+        Invoker::new(wasm)
+    };
+    match result {
+        Ok(inv) => {
+            // SAFETY: out is non-null and writable (checked above).
+            unsafe { *out = Box::into_raw(Box::new(inv)) };
+            0
+        }
+        Err(e) => {
+            // SAFETY: the caller's contract.
+            unsafe { write_err(err, err_len, &e.msg) };
+            -e.errno
+        }
+    }
+}
+
+/// # Safety
+/// `inv` is null or came from kwasm_core_invoke_new and is no longer used.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_invoke_free(inv: *mut Invoker) {
+    if !inv.is_null() {
+        // SAFETY: the caller's contract: ours, from Box::into_raw.
+        drop(unsafe { Box::from_raw(inv) });
+    }
+}
+
+/// Calls an export of an invoke instance (see kwasm_core.h).
+///
+/// # Safety
+/// `inv` came from kwasm_core_invoke_new and nobody else uses it meanwhile;
+/// `name` is readable for `name_len` bytes, `args` for `nargs` values, `res`
+/// is writable, `err` is null or writable for `err_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_invoke_call(
+    inv: *mut Invoker,
+    name: *const c_char,
+    name_len: usize,
+    args: *const u64,
+    nargs: u32,
+    res: *mut k::kwasm_invoke_result,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
+    // SAFETY: the caller's contract; null is refused.
+    let (Some(inv), Some(res)) = (unsafe { (inv.as_mut(), res.as_mut()) }) else {
+        // SAFETY: the caller's contract.
+        unsafe { write_err(err, err_len, "no instance or no result pointer") };
+        return -EINVAL;
+    };
+    *res = k::kwasm_invoke_result::default();
+    let name = if name.is_null() || name_len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { core::slice::from_raw_parts(name.cast::<u8>(), name_len) }
+    };
+    let args = if args.is_null() || nargs == 0 {
+        &[][..]
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { core::slice::from_raw_parts(args, nargs as usize) }
+    };
+    let result = match core::str::from_utf8(name) {
+        Ok(name) => inv.call(name, args),
+        Err(_) => Err(LoadError::new(EINVAL, "export name is not UTF-8".into())),
+    };
+    match result {
+        Ok(Outcome::Returned(values)) => {
+            res.nresults = values.len() as u32;
+            for ((t, v), (dt, dv)) in values
+                .iter()
+                .zip(res.types.iter_mut().zip(res.results.iter_mut()))
+            {
+                *dt = *t;
+                *dv = *v;
+            }
+            0
+        }
+        Ok(Outcome::Trapped(trap, msg)) => {
+            res.trap = trap as u32;
+            // SAFETY: the caller's contract.
+            unsafe { write_err(err, err_len, msg) };
+            0
+        }
+        Err(e) => {
+            // SAFETY: the caller's contract.
+            unsafe { write_err(err, err_len, &e.msg) };
+            -e.errno
+        }
+    }
 }

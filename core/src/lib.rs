@@ -16,8 +16,10 @@ pub mod exports;
 mod fmtbuf;
 mod hostcall;
 mod hostfns;
+mod invoke;
 #[cfg(target_os = "none")]
 mod kernel;
+mod limits;
 mod load;
 mod m3;
 mod packet;

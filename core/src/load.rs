@@ -12,6 +12,7 @@ use core::ffi::CStr;
 use sha2::{Digest, Sha256};
 
 use crate::hostcall::HostCtx;
+use crate::limits;
 use crate::m3::{Arg, M3Error, Runtime};
 use crate::prog::{Instance, InstanceState, Program};
 use crate::record::{self, PACKET_INFO_SIZE};
@@ -117,6 +118,10 @@ pub fn load(wasm: &[u8], opts: Options) -> Result<Program, LoadError> {
     let bytes = Arc::new(bytes);
 
     let nr_cpu_ids = services::nr_cpu_ids();
+    let possible = (0..nr_cpu_ids)
+        .filter(|&c| services::cpu_possible(c))
+        .count();
+    limits::instances(checked.initial_memory, possible as u64)?;
     let mut instances = Vec::with_capacity(nr_cpu_ids as usize);
     for cpu in 0..nr_cpu_ids {
         let instance = if services::cpu_possible(cpu) {
@@ -161,6 +166,7 @@ fn instantiate(
     checked: &Checked,
     opts: &Options,
 ) -> Result<Instance, LoadError> {
+    let heap_before = services::heap_bytes();
     let host = HostCtx::new(opts.name.clone());
     let mut rt = Runtime::new(VALUE_STACK_BYTES, host, bytes.clone())
         .map_err(|e| LoadError::wasm3("creating the wasm3 runtime", e, None))?;
@@ -184,6 +190,12 @@ fn instantiate(
         Some((name, arg, size)) => Some(allocate_record(&mut rt, name, arg, size)?),
     };
     let memory = rt.memory_size();
+    // What building this instance added to wasm3's heap, less its linear
+    // memory (counted on its own). Loads are rare; one running at the same
+    // time as another load or a test-run can skew the figure.
+    let heap = services::heap_bytes()
+        .saturating_sub(heap_before)
+        .saturating_sub(memory.into());
     Ok(Instance::new(
         InstanceState {
             runtime: rt,
@@ -191,6 +203,7 @@ fn instantiate(
             record,
         },
         memory,
+        heap,
     ))
 }
 

@@ -265,6 +265,61 @@ impl Runtime {
         Ok(ret)
     }
 
+    /// The parameter and result types of `f`, in wasm3's numbering
+    /// (`c_m3Type_*`).
+    pub fn func_type(&self, f: FuncId) -> Result<(Vec<u32>, Vec<u32>), M3Error> {
+        let func = *self
+            .funcs
+            .get(f.0)
+            .ok_or(m3_err!(m3Err_functionLookupFailed))?;
+        let func = func.as_ptr();
+        // SAFETY: func belongs to this live runtime; indexes stay below the
+        // counts wasm3 reports.
+        unsafe {
+            let params = (0..m3::m3_GetArgCount(func))
+                .map(|i| m3::m3_GetArgType(func, i))
+                .collect();
+            let results = (0..m3::m3_GetRetCount(func))
+                .map(|i| m3::m3_GetRetType(func, i))
+                .collect();
+            Ok((params, results))
+        }
+    }
+
+    /// Calls `f` with any number of i32/i64 arguments, each in a 64-bit slot
+    /// (an i32 in its low half), and stores its results the same way into
+    /// `results`, whose length must be the function's result count. The
+    /// caller checked the types with [`Runtime::func_type`]: wasm3 reads
+    /// and writes each slot as the function's type says.
+    pub fn call_slots(
+        &mut self,
+        f: FuncId,
+        args: &[u64],
+        results: &mut [u64],
+    ) -> Result<(), M3Error> {
+        let func = *self
+            .funcs
+            .get(f.0)
+            .ok_or(m3_err!(m3Err_functionLookupFailed))?;
+        let mismatch = m3_err!(m3Err_argumentCountMismatch);
+        let argc = u32::try_from(args.len()).map_err(|_| mismatch)?;
+        let retc = u32::try_from(results.len()).map_err(|_| mismatch)?;
+        let mut argv: Vec<*const c_void> = args.iter().map(|v| ptr::from_ref(v).cast()).collect();
+        results.fill(0);
+        let mut rets: Vec<*const c_void> = results
+            .iter_mut()
+            .map(|v| ptr::from_mut(v).cast_const().cast())
+            .collect();
+        // SAFETY: func belongs to this runtime; argv holds argc pointers to
+        // 64-bit slots alive across the call, which wasm3 reads as i32 or
+        // i64 (little-endian: an i32 is the low half); wasm3 checks argc
+        // against the function type.
+        M3Error::check(unsafe { m3::m3_Call(func.as_ptr(), argc, argv.as_mut_ptr()) })?;
+        // SAFETY: rets holds retc pointers to zeroed 64-bit slots, wide
+        // enough for an i32 or i64 result; wasm3 checks retc.
+        M3Error::check(unsafe { m3::m3_GetResults(func.as_ptr(), retc, rets.as_mut_ptr()) })
+    }
+
     /// The program's linear memory, empty when it has none.
     pub fn memory_mut(&mut self) -> &mut [u8] {
         let mut len = 0u32;

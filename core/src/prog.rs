@@ -40,14 +40,17 @@ pub struct Instance {
     stats: CpuStats,
     /// Linear memory size after the last run, for info from other CPUs.
     memory_bytes: AtomicU64,
+    /// wasm3's heap besides linear memory, measured at load.
+    heap_bytes: u64,
 }
 
 impl Instance {
-    pub fn new(state: InstanceState, memory_bytes: u32) -> Self {
+    pub fn new(state: InstanceState, memory_bytes: u32, heap_bytes: u64) -> Self {
         Self {
             state: TryLock::new(state),
             stats: CpuStats::default(),
             memory_bytes: AtomicU64::new(memory_bytes.into()),
+            heap_bytes,
         }
     }
 }
@@ -95,6 +98,11 @@ impl Program {
             return RunResult::not_run(self.default_verdict, k::KWASM_OUTCOME_BUSY);
         };
 
+        if !services::stack_ok() {
+            let (result, event) = self.trapped(Trap::NoStack);
+            instance.stats.count(event);
+            return result;
+        }
         let summary = Summary::read(pkt);
         let (result, event) = match self.prepare(&mut state, pkt, &summary) {
             Prepared::Skip => (
@@ -211,6 +219,7 @@ impl Program {
         };
         info.instances = self.instances().count() as u32;
         info.memory_bytes = self.instances().map(|i| i.memory_bytes.load(Relaxed)).sum();
+        info.heap_bytes = self.instances().map(|i| i.heap_bytes).sum();
         info.sha256 = self.sha256;
     }
 

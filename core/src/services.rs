@@ -28,6 +28,18 @@ pub fn log_prog(prog: &CStr, msg: &[u8]) {
     unsafe { k::kwasm_log_prog(prog.as_ptr(), msg.as_ptr().cast::<c_char>(), msg.len()) }
 }
 
+/// Is enough native stack left below the caller for a run?
+pub fn stack_ok() -> bool {
+    // SAFETY: no arguments; reads the current stack pointer only.
+    unsafe { k::kwasm_stack_ok() }
+}
+
+/// Bytes wasm3's heap holds, module-wide (0 on the host).
+pub fn heap_bytes() -> u64 {
+    // SAFETY: no arguments, reads counters.
+    unsafe { k::kwasm_heap_bytes() }
+}
+
 pub fn nr_cpu_ids() -> u32 {
     // SAFETY: no arguments, no side effects.
     unsafe { k::kwasm_nr_cpu_ids() }

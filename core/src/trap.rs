@@ -16,6 +16,7 @@ pub enum Trap {
     StackOverflow = k::KWASM_TRAP_STACK_OVERFLOW,
     Host = k::KWASM_TRAP_HOST,
     Other = k::KWASM_TRAP_OTHER,
+    NoStack = k::KWASM_TRAP_NO_STACK,
 }
 
 /// Names for `kwasm_core_trap_name()`, indexed by trap number.
@@ -30,6 +31,7 @@ const NAMES: [&CStr; k::KWASM_TRAP_COUNT as usize] = [
     c"stack_overflow",
     c"host",
     c"other",
+    c"no_stack",
 ];
 
 /// The name of a trap number; "unknown" for numbers out of range.

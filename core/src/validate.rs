@@ -9,11 +9,12 @@ use core::fmt::Write;
 
 use wasmparser::types::{EntityType, Types};
 use wasmparser::{
-    BinaryReaderError, CompositeInnerType, FuncType, FuncValidatorAllocations, Parser, Payload,
-    TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
+    BinaryReaderError, CompositeInnerType, FuncType, FuncValidatorAllocations, Import, Parser,
+    Payload, TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
 };
 
 use crate::hostfns::{self, HostFn};
+use crate::limits::{self, Tally};
 use crate::load::{LoadError, EINVAL, ENOENT};
 
 /// The ABI a program picked by its exports (docs/ABI.md, "Two ABIs").
@@ -30,6 +31,8 @@ pub struct Checked {
     pub abi: Abi,
     /// Host functions the module imports, each once.
     pub imports: Vec<&'static HostFn>,
+    /// Initial linear memory of one instance, in bytes.
+    pub initial_memory: u64,
 }
 
 /// WebAssembly 1.0 integers plus the proposals docs/ABI.md lists; no floats.
@@ -52,7 +55,30 @@ fn parse_error(e: &BinaryReaderError, func: Option<u32>) -> LoadError {
     invalid(format!("{at}: {}", e.message()))
 }
 
+/// A module that passed the language-level checks: its types and imports.
+pub struct Valid<'a> {
+    pub types: Types,
+    imports: Vec<Import<'a>>,
+    /// Initial linear memory of one instance, in bytes.
+    pub initial_memory: u64,
+}
+
+/// The checks every loaded module passes: the language level of docs/ABI.md,
+/// the ABI's exports, the imports.
 pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
+    let valid = validate(wasm)?;
+    let abi = detect_abi(&valid.types)?;
+    let imports = host_imports(&valid)?;
+    Ok(Checked {
+        abi,
+        imports,
+        initial_memory: valid.initial_memory,
+    })
+}
+
+/// Language-level validation only, with the features docs/ABI.md lists; no
+/// requirement on exports or imports.
+pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, LoadError> {
     if wasm.is_empty() {
         return Err(invalid("empty module".into()));
     }
@@ -60,6 +86,7 @@ pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
     let mut allocs = FuncValidatorAllocations::default();
     let mut imports = Vec::new();
     let mut types = None;
+    let mut tally = Tally::default();
 
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(|e| parse_error(&e, None))?;
@@ -68,12 +95,14 @@ pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
                 imports.push(import.map_err(|e| parse_error(&e, None))?);
             }
         }
-        match validator
+        let valid = validator
             .payload(&payload)
-            .map_err(|e| parse_error(&e, None))?
-        {
+            .map_err(|e| parse_error(&e, None))?;
+        tally.section(&payload)?;
+        match valid {
             ValidPayload::Func(func, body) => {
                 let index = func.index;
+                limits::function_body(index, func.ty, &func.resources, &body)?;
                 let mut v = func.into_validator(allocs);
                 v.validate(&body)
                     .map_err(|e| parse_error(&e, Some(index)))?;
@@ -84,20 +113,38 @@ pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
         }
     }
     let types = types.ok_or_else(|| invalid("truncated module".into()))?;
+    Ok(Valid {
+        types,
+        imports,
+        initial_memory: tally.initial_memory,
+    })
+}
 
-    let abi = detect_abi(&types)?;
+/// The host functions a valid module imports, each once; any other import
+/// is refused.
+pub fn host_imports(valid: &Valid<'_>) -> Result<Vec<&'static HostFn>, LoadError> {
+    let types = &valid.types;
     let mut host_fns: Vec<&'static HostFn> = Vec::new();
-    for import in &imports {
+    for import in &valid.imports {
         let entity = types.as_ref().entity_type_from_import(import);
-        let func = check_import(&types, import.module, import.name, entity, &import.ty)?;
+        let func = check_import(types, import.module, import.name, entity, &import.ty)?;
         if !host_fns.iter().any(|f| core::ptr::eq(*f, func)) {
             host_fns.push(func);
         }
     }
-    Ok(Checked {
-        abi,
-        imports: host_fns,
-    })
+    Ok(host_fns)
+}
+
+/// The names of the module's function exports.
+pub fn func_exports(valid: &Valid<'_>) -> Vec<String> {
+    let types = valid.types.as_ref();
+    let Some(exports) = types.core_exports() else {
+        return Vec::new();
+    };
+    exports
+        .filter(|(_, t)| matches!(t, EntityType::Func(_)))
+        .map(|(n, _)| String::from(n))
+        .collect()
 }
 
 fn func_type(types: &Types, entity: Option<EntityType>) -> Option<&FuncType> {

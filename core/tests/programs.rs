@@ -422,6 +422,6 @@ fn linear_memory_is_capped() {
     };
     assert!(load(&program(256)).is_ok());
     let (errno, msg) = load_err(&program(257));
-    assert_eq!(errno, EINVAL);
-    assert!(msg.contains("linear memory limitation exceeded"), "{msg}");
+    assert_eq!(errno, E2BIG);
+    assert!(msg.contains("initial size of 257 pages"), "{msg}");
 }

@@ -62,7 +62,7 @@ struct kwasm_test_run {
 	__u32 verdict;		/* out: KWASM_DROP or KWASM_ACCEPT */
 	__u32 outcome;		/* out: KWASM_OUTCOME_* of the last run */
 	__u32 trap;		/* out: KWASM_TRAP_* of the last run */
-	__u32 pad;
+	__u32 stack_used;	/* out: most native stack bytes a run used */
 	__s64 retval;		/* out: raw return value of the last run */
 	__u64 duration_ns;	/* out: total time of all runs */
 	char trap_name[32];	/* out: name of the trap, "" when none */
@@ -76,9 +76,47 @@ struct kwasm_test_run {
 #define KWASM_OUTCOME_SKIPPED	3	/* not run: original ABI, not TCP/UDP */
 #define KWASM_OUTCOME_BUSY	4	/* re-entry refused */
 
+/*
+ * The invoke path: a module instantiated for one open file, whose exported
+ * functions are called by name with i32/i64 values (for conformance tests;
+ * packets never reach it). Each open file has its own instance.
+ */
+#define KWASM_INVOKE_NAME_LEN	128
+#define KWASM_INVOKE_MAX_VALUES	16
+
+/* Value types of kwasm_invoke.result_types. */
+#define KWASM_VAL_I32		1
+#define KWASM_VAL_I64		2
+
+struct kwasm_invoke_load {
+	__u64 prog;		/* in: user pointer to the .wasm bytes */
+	__u32 prog_len;		/* in: at most KWASM_MAX_PROG_SIZE */
+	__u32 pad;		/* in: 0 */
+	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+};
+
+struct kwasm_invoke {
+	char name[KWASM_INVOKE_NAME_LEN];	/* in: export, NUL-terminated */
+	__u32 nargs;		/* in: at most KWASM_INVOKE_MAX_VALUES */
+	__u32 outcome;		/* out: KWASM_INVOKE_* */
+	__u32 trap;		/* out: trap kind when trapped, else 0 */
+	__u32 nresults;		/* out: results when it returned */
+	__u64 args[KWASM_INVOKE_MAX_VALUES];	/* in: an i32 in the low half */
+	__u64 results[KWASM_INVOKE_MAX_VALUES];	/* out: i32 zero-extended */
+	__u32 result_types[KWASM_INVOKE_MAX_VALUES];	/* out: KWASM_VAL_* */
+	char trap_name[32];	/* out: name of the trap, "" when none */
+	char err[KWASM_ERR_LEN];	/* out: reason on failure, message on a trap */
+};
+
+/* kwasm_invoke.outcome */
+#define KWASM_INVOKE_RETURNED	0
+#define KWASM_INVOKE_TRAPPED	1
+
 #define KWASM_IOC_MAGIC		0xb7
 #define KWASM_IOC_LOAD		_IOWR(KWASM_IOC_MAGIC, 1, struct kwasm_load)
 #define KWASM_IOC_UNLOAD	_IO(KWASM_IOC_MAGIC, 2)
 #define KWASM_IOC_TEST_RUN	_IOWR(KWASM_IOC_MAGIC, 3, struct kwasm_test_run)
+#define KWASM_IOC_INVOKE_LOAD	_IOWR(KWASM_IOC_MAGIC, 4, struct kwasm_invoke_load)
+#define KWASM_IOC_INVOKE	_IOWR(KWASM_IOC_MAGIC, 5, struct kwasm_invoke)
 
 #endif /* _UAPI_KWASM_H */

@@ -17,9 +17,10 @@
 #
 # The guest gets busybox, /init (tests/vm/init.sh), the script as /test.sh,
 # tests/vm/lib.sh as /lib.sh, the module as /kwasm.ko and for modprobe,
-# kwasmctl and nettool in /usr/bin, wasm/build/*.wasm and the example
-# sources wasm/examples/*.wat in /wasm, tests/vm/fixtures in /fixtures, and
-# the --files in /files.
+# kwasmctl, nettool and kwasm-spectest in /usr/bin, wasm/build/*.wasm and
+# the example sources wasm/examples/*.wat in /wasm, tests/vm/fixtures in
+# /fixtures, and the --files in /files, with the files a script names on
+# "# vm-files: <paths or globs relative to the repository>" lines.
 #
 # The guest console streams to stdout (unless --quiet) and is always kept in
 # the --log file (a temporary one, kept only on failure, when not given). KWASM_VM_ACCEL=kvm tries
@@ -46,6 +47,8 @@ kver='' module='' script='' files='' log='' quiet=''
 cpus=2 mem=512 timeout=300
 kwasmctl=$top/target/x86_64-unknown-linux-gnu/release/kwasmctl
 nettool=$top/target/x86_64-unknown-linux-gnu/release/nettool
+hostile=$top/target/x86_64-unknown-linux-gnu/release/kwasm-hostile
+spectest=$top/target/x86_64-unknown-linux-gnu/release/kwasm-spectest
 
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || case $1 in --quiet | -h | --help) ;; *) usage ;; esac
@@ -151,7 +154,7 @@ vermagic=$(modinfo -F vermagic "$module" | cut -d' ' -f1)
 
 mkdir -p "$root/usr/bin"
 shopt -s nullglob
-for tool in "$kwasmctl" "$nettool"; do
+for tool in "$kwasmctl" "$nettool" "$hostile" "$spectest"; do
 	if [ -f "$tool" ]; then
 		install -m 0755 "$tool" "$root/usr/bin/$(basename "$tool")"
 	else
@@ -164,6 +167,18 @@ done
 for fixture in "$vmdir"/fixtures/*.wat; do
 	cp "$fixture" "$root/fixtures/"
 done
+# A script's vm-files patterns count from the repository, whatever the
+# working directory; each must match something.
+set -f
+patterns=$(sed -n 's/^# vm-files: *//p' "$script")
+for pattern in $patterns; do
+	set +f
+	matched=$(compgen -G "$top/$pattern" || true)
+	[ -n "$matched" ] || die "vm-files of $script: nothing matches $top/$pattern"
+	files+=" $matched"
+	set -f
+done
+set +f
 for f in $files; do
 	[ -f "$f" ] || die "no such file: $f"
 	cp "$f" "$root/files/"

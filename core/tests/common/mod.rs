@@ -13,6 +13,7 @@ extern "C" {
 pub const EINVAL: i32 = 22;
 pub const ENOENT: i32 = 2;
 pub const EFBIG: i32 = 27;
+pub const E2BIG: i32 = 7;
 
 /// The last line a program printed on this thread, "<prog>: <text>".
 pub fn last_prog_log() -> String {

@@ -196,6 +196,7 @@ pub fn test_run(args: &TestRunArgs) -> Result<(), Error> {
             "runs": args.repeat,
             "duration_ns": req.duration_ns,
             "ns_per_run": ns_per_run,
+            "stack_used": req.stack_used,
         });
         println!("{result}");
     } else {
@@ -205,6 +206,7 @@ pub fn test_run(args: &TestRunArgs) -> Result<(), Error> {
         println!("retval: {}", req.retval);
         println!("runs: {}", args.repeat);
         println!("ns/run: {ns_per_run}");
+        println!("stack used: {} bytes", req.stack_used);
     }
     Ok(())
 }

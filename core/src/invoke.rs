@@ -1,0 +1,313 @@
+//! The invoke path: one module instantiated on its own, whose exported
+//! functions are called by name with i32/i64 values (the WebAssembly spec
+//! test runner uses it). Packets never reach it.
+
+use alloc::ffi::CString;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::hostcall::HostCtx;
+use crate::load::{LoadError, EFBIG, EINVAL, ENOENT, ENOMEM};
+use crate::m3::{FuncId, M3Error, Runtime};
+use crate::sys::kwasm as k;
+use crate::sys::wasm3 as m3;
+use crate::trap::Trap;
+use crate::validate;
+
+/// KWASM_MAX_PROG_SIZE of include/uapi/kwasm.h.
+const MAX_MODULE_SIZE: usize = 4 << 20;
+/// wasm3 value stack of the instance, as for a packet program.
+const VALUE_STACK_BYTES: u32 = 64 << 10;
+/// KWASM_INVOKE_VALUES_MAX of include/kwasm_core.h.
+pub const MAX_VALUES: usize = k::KWASM_INVOKE_VALUES_MAX as usize;
+
+/// An instance and the exports looked up so far.
+pub struct Invoker {
+    runtime: Runtime,
+    exports: Vec<String>,
+    found: Vec<(String, FuncId)>,
+}
+
+/// How a call ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The results, each with its KWASM_TYPE_* type.
+    Returned(Vec<(u32, u64)>),
+    /// The trap kind and wasm3's message.
+    Trapped(Trap, &'static str),
+}
+
+/// The module bytes the instance runs. Everything that rewrites a module
+/// before wasm3 sees it (as the packet path's loader may) belongs here.
+fn prepare(wasm: &[u8]) -> Result<Arc<Vec<u8>>, LoadError> {
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(wasm.len())
+        .map_err(|_| LoadError::new(ENOMEM, "out of memory for the module".into()))?;
+    bytes.extend_from_slice(wasm);
+    Ok(Arc::new(bytes))
+}
+
+fn wasm3_error(step: &str, e: M3Error, rt: &Runtime) -> LoadError {
+    let errno = if e.is_out_of_memory() { ENOMEM } else { EINVAL };
+    let mut msg = format!("{step}: {}", e.text());
+    rt.error_detail(&mut msg);
+    LoadError::new(errno, msg)
+}
+
+/// The KWASM_TYPE_* of a wasm3 type, for the types the invoke path passes.
+fn val_type(m3_type: u32) -> Option<u32> {
+    match m3_type {
+        m3::c_m3Type_i32 => Some(k::KWASM_TYPE_I32),
+        m3::c_m3Type_i64 => Some(k::KWASM_TYPE_I64),
+        _ => None,
+    }
+}
+
+fn type_name(m3_type: u32) -> &'static str {
+    match m3_type {
+        m3::c_m3Type_i32 => "i32",
+        m3::c_m3Type_i64 => "i64",
+        m3::c_m3Type_f32 => "f32",
+        m3::c_m3Type_f64 => "f64",
+        m3::c_m3Type_v128 => "v128",
+        m3::c_m3Type_funcref => "funcref",
+        m3::c_m3Type_externref => "externref",
+        _ => "unknown",
+    }
+}
+
+impl Invoker {
+    /// Validates, links, compiles and instantiates `wasm`, running its
+    /// start function.
+    pub fn new(wasm: &[u8]) -> Result<Self, LoadError> {
+        if wasm.len() > MAX_MODULE_SIZE {
+            return Err(LoadError::new(
+                EFBIG,
+                format!(
+                    "module of {} bytes is larger than {MAX_MODULE_SIZE}",
+                    wasm.len()
+                ),
+            ));
+        }
+        let valid = validate::validate(wasm)?;
+        let imports = validate::host_imports(&valid)?;
+        let exports = validate::func_exports(&valid);
+
+        let host = HostCtx::new(c"invoke".into());
+        let mut runtime = Runtime::new(VALUE_STACK_BYTES, host, prepare(wasm)?).map_err(|e| {
+            LoadError::new(
+                if e.is_out_of_memory() { ENOMEM } else { EINVAL },
+                format!("creating the wasm3 runtime: {}", e.text()),
+            )
+        })?;
+        runtime
+            .load()
+            .map_err(|e| wasm3_error("loading the module", e, &runtime))?;
+        for &func in &imports {
+            runtime
+                .link(func)
+                .map_err(|e| wasm3_error("linking host functions", e, &runtime))?;
+        }
+        runtime
+            .compile()
+            .map_err(|e| wasm3_error("compiling the module", e, &runtime))?;
+        runtime
+            .run_start()
+            .map_err(|e| wasm3_error("running the start function", e, &runtime))?;
+        Ok(Self {
+            runtime,
+            exports,
+            found: Vec::new(),
+        })
+    }
+
+    /// The exported function `name`, looked up once.
+    fn func(&mut self, name: &str) -> Result<FuncId, LoadError> {
+        if let Some((_, id)) = self.found.iter().find(|(n, _)| n == name) {
+            return Ok(*id);
+        }
+        if !self.exports.iter().any(|n| n == name) {
+            return Err(LoadError::new(
+                ENOENT,
+                format!("no exported function \"{name}\""),
+            ));
+        }
+        let cname = CString::new(name).map_err(|_| {
+            LoadError::new(EINVAL, format!("export name \"{name}\" contains a NUL"))
+        })?;
+        let id = self
+            .runtime
+            .find(&cname)
+            .map_err(|e| wasm3_error(&format!("finding \"{name}\""), e, &self.runtime))?;
+        self.found.push((name.into(), id));
+        Ok(id)
+    }
+
+    /// Calls the exported function `name` with `args` (one slot per
+    /// parameter, an i32 in the low half).
+    pub fn call(&mut self, name: &str, args: &[u64]) -> Result<Outcome, LoadError> {
+        let f = self.func(name)?;
+        let (params, results) = self
+            .runtime
+            .func_type(f)
+            .map_err(|e| wasm3_error("reading the function type", e, &self.runtime))?;
+        if params.len() != args.len() {
+            return Err(LoadError::new(
+                EINVAL,
+                format!(
+                    "\"{name}\" takes {} arguments, {} given",
+                    params.len(),
+                    args.len()
+                ),
+            ));
+        }
+        if results.len() > MAX_VALUES {
+            return Err(LoadError::new(
+                EINVAL,
+                format!(
+                    "\"{name}\" returns {} values, at most {MAX_VALUES} are supported",
+                    results.len()
+                ),
+            ));
+        }
+        let unsupported = |what: &str, t: u32| {
+            LoadError::new(
+                EINVAL,
+                format!(
+                    "\"{name}\" has a {what} of type {}: only i32 and i64 are supported",
+                    type_name(t)
+                ),
+            )
+        };
+        if let Some(&t) = params.iter().find(|&&t| val_type(t).is_none()) {
+            return Err(unsupported("parameter", t));
+        }
+        let mut types = Vec::with_capacity(results.len());
+        for &t in &results {
+            types.push(val_type(t).ok_or_else(|| unsupported("result", t))?);
+        }
+        // An i32 argument is the low half of its slot; wasm3 reads just that.
+        let mut slots = [0u64; MAX_VALUES];
+        let out = slots.get_mut(..results.len()).unwrap_or(&mut []);
+        match self.runtime.call_slots(f, args, out) {
+            Ok(()) => Ok(Outcome::Returned(
+                types.into_iter().zip(out.iter().copied()).collect(),
+            )),
+            Err(e) => Ok(Outcome::Trapped(e.trap(), e.text())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn instance(wat: &str) -> Invoker {
+        Invoker::new(&wat::parse_str(wat).unwrap()).unwrap()
+    }
+
+    const MATH: &str = r#"(module
+        (func (export "div") (param i32 i32) (result i32)
+            (i32.div_s (local.get 0) (local.get 1)))
+        (func (export "pair") (param i64) (result i64 i32)
+            (local.get 0) (i32.const -1))
+        (func (export "nothing"))
+        (func (export "half") (param i32) (result f32)
+            (f32.const 0.5)))"#;
+
+    #[test]
+    fn returns_values_with_types() {
+        let mut inv = Invoker::new(
+            &wat::parse_str(
+                r#"(module
+                (func (export "div") (param i32 i32) (result i32)
+                    (i32.div_s (local.get 0) (local.get 1)))
+                (func (export "pair") (param i64) (result i64 i32)
+                    (local.get 0) (i32.const -1))
+                (func (export "nothing")))"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            inv.call("div", &[(-7i32) as u32 as u64, 2]).unwrap(),
+            Outcome::Returned(vec![(k::KWASM_TYPE_I32, (-3i32) as u32 as u64)])
+        );
+        assert_eq!(
+            inv.call("pair", &[u64::MAX - 1]).unwrap(),
+            Outcome::Returned(vec![
+                (k::KWASM_TYPE_I64, u64::MAX - 1),
+                (k::KWASM_TYPE_I32, 0xffff_ffff)
+            ])
+        );
+        assert_eq!(inv.call("nothing", &[]).unwrap(), Outcome::Returned(vec![]));
+    }
+
+    #[test]
+    fn traps_keep_the_instance_usable() {
+        let mut inv = Invoker::new(
+            &wat::parse_str(
+                r#"(module (func (export "div") (param i32 i32) (result i32)
+                (i32.div_s (local.get 0) (local.get 1))))"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let trap = |o| match o {
+            Outcome::Trapped(t, _) => Some(t),
+            Outcome::Returned(_) => None,
+        };
+        let min = u64::from(i32::MIN as u32);
+        let minus_one = u64::from(u32::MAX);
+        assert_eq!(
+            trap(inv.call("div", &[min, minus_one]).unwrap()),
+            Some(Trap::IntOverflow)
+        );
+        assert_eq!(
+            trap(inv.call("div", &[1, 0]).unwrap()),
+            Some(Trap::DivByZero)
+        );
+        assert_eq!(trap(inv.call("div", &[6, 3]).unwrap()), None);
+    }
+
+    #[test]
+    fn refuses_bad_calls_with_reasons() {
+        let mut inv = instance(r#"(module (func (export "f") (param i32)) (func $hidden))"#);
+        let e = inv.call("g", &[]).unwrap_err();
+        assert_eq!(
+            (e.errno, e.msg.as_str()),
+            (ENOENT, "no exported function \"g\"")
+        );
+        // Only exports: not a function known by its name-section name.
+        assert_eq!(inv.call("hidden", &[]).unwrap_err().errno, ENOENT);
+        let e = inv.call("f", &[]).unwrap_err();
+        assert_eq!(e.errno, EINVAL);
+        assert!(e.msg.contains("takes 1 arguments, 0 given"), "{}", e.msg);
+    }
+
+    #[test]
+    fn refuses_modules_like_the_loader() {
+        // Floats are off, as for packet programs.
+        let e = Invoker::new(&wat::parse_str(MATH).unwrap()).err().unwrap();
+        assert!(e.msg.contains("floating-point"), "{}", e.msg);
+        // Only kwasm's host functions can be imported.
+        let wasm = wat::parse_str(r#"(module (import "spectest" "print_i32" (func (param i32))))"#);
+        let e = Invoker::new(&wasm.unwrap()).err().unwrap();
+        assert_eq!(e.errno, ENOENT);
+        assert!(
+            e.msg.starts_with("unknown import spectest.print_i32"),
+            "{}",
+            e.msg
+        );
+        // No ABI export needed, kwasm's imports allowed.
+        instance(r#"(module (import "kwasm" "pkt_len" (func (result i32))))"#);
+        // A trapping start function fails the load.
+        let wasm = wat::parse_str(r#"(module (func $s unreachable) (start $s))"#).unwrap();
+        let e = Invoker::new(&wasm).err().unwrap();
+        assert!(e.msg.starts_with("running the start function"), "{}", e.msg);
+    }
+}
