@@ -240,6 +240,8 @@ fn wasm_of(wat: &str) -> Vec<u8> {
 const FUEL: u32 = 100_000;
 /// Linear memory a module may declare and still load (docs/ABI.md).
 const MAX_MEMORY_BYTES: u64 = 256 * 65536;
+/// Table entries a module may declare and still load (docs/ABI.md).
+const MAX_TABLE_ENTRIES: u64 = 10_000;
 
 /// A wasm-smith module from `u` that can pass kwasm's validation: the
 /// language level of docs/ABI.md, the exports of one of its ABIs, imports
@@ -286,6 +288,7 @@ pub fn generate(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
     config.disallow_traps = u.arbitrary()?;
     config.max_tables = 1;
     config.max_memory32_bytes = MAX_MEMORY_BYTES;
+    config.max_table_elements = MAX_TABLE_ENTRIES;
     config.max_nesting_depth = config.max_nesting_depth.min(10);
     let mut module = wasm_smith::Module::new(config, u)?;
     // Fails only on function bodies of raw bytes (allow_invalid_funcs).
