@@ -340,7 +340,7 @@ impl Tally {
             .lock()
             .map(|r| r.iter().map(|(k, v)| (k.clone(), *v)).collect())
             .unwrap_or_default();
-        top.sort_by(|a, b| b.1.cmp(&a.1));
+        top.sort_by_key(|r| std::cmp::Reverse(r.1));
         eprintln!(
             "kwasm-fuzz: {total} modules, {loaded} loaded ({:.1}%)",
             loaded as f64 * 100.0 / total as f64
