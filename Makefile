@@ -3,6 +3,7 @@
 #   make                   build kwasm.ko for the running kernel
 #   make KVER=6.1|6.12     build against Debian's packaged headers (fetched)
 #   make check             host tests, then VM tests on Debian 6.1 and 6.12
+#   make fuzz              fuzz the load path in user space (FUZZ_SECONDS per target)
 #   make demo              boot a throw-away VM, load an example, show it work
 #   make vm-run SCRIPT=s   run a script in a VM with the module (FILES=...)
 #   make bench             figures: ns per test-run, flood rates, in a VM
@@ -57,8 +58,8 @@ CORE_RUSTFLAGS := -Crelocation-model=static -Zplt=yes -Ccode-model=kernel \
 
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
-.PHONY: all module core wasm kwasmctl vm-tools check demo bench vm-run install load \
-	remove clean distclean kdir-check FORCE
+.PHONY: all module core wasm kwasmctl vm-tools check fuzz demo bench vm-run install \
+	load remove clean distclean kdir-check FORCE
 
 all: module
 
@@ -118,6 +119,13 @@ kwasmctl:
 
 check:
 	$(TOP)/tests/check.sh
+
+# cargo-fuzz (libFuzzer) on kwasm_core_prog_new and friends, each target
+# FUZZ_SECONDS long; the corpus grows in fuzz/corpus/ from run to run, the
+# examples seed it. See fuzz/run.sh.
+FUZZ_SECONDS ?= 600
+fuzz: wasm
+	$(TOP)/fuzz/run.sh --seconds $(FUZZ_SECONDS)
 
 # What a VM needs besides the module: static kwasmctl, nettool and
 # kwasm-hostile, kwasm-spectest for their initramfs, and the example programs.

@@ -15,12 +15,13 @@ export DEBIAN_FRONTEND=noninteractive
 #   qemu-system-x86 busybox-static    the test VMs and their userland
 #   cpio kmod xz-utils zstd           initramfs, depmod/modinfo, vmlinux extraction
 #   perl                              checkpatch.pl
+#   libclang-rt-14-dev                ASan/LSan runtime for `make fuzz` (clang only recommends it)
 packages=(
 	rustc-web cargo-web rust-web-src ca-certificates
 	gcc make libc6-dev bc libelf1
 	clang lld wabt libclang-dev
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
-	perl
+	perl libclang-rt-14-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -30,3 +31,12 @@ fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" </dev/null >/dev/null
 echo "setup-debian: installed ${packages[*]}"
+
+# cargo-fuzz for `make fuzz` and the fuzz step of `make check`, built with
+# Debian's cargo (a cold build takes ~100 s of CPU) into /usr/local/bin.
+cargo_fuzz_version=0.13.2
+if [ "$(cargo-fuzz --version 2>/dev/null)" != "cargo-fuzz $cargo_fuzz_version" ]; then
+	RUSTC=/usr/bin/rustc /usr/bin/cargo install --quiet --locked --root /usr/local \
+		cargo-fuzz --version "$cargo_fuzz_version" </dev/null
+	echo "setup-debian: installed cargo-fuzz $cargo_fuzz_version"
+fi

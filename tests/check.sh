@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Everything `make check` runs: host tests, the static tools and example
-# programs, then every VM test case on each Debian kernel, one VM per case.
+# programs, a short fuzz run of the load path (FUZZ_CHECK_SECONDS per target,
+# default 30), then every VM test case on each Debian kernel, one VM per case.
 #
 #   tests/check.sh [--kernels "6.1 6.12"] [--cases REGEX] [--no-host] [--jobs N]
 #
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--cases) cases_re=$2; shift ;;
 	--no-host) host= ;;
 	--jobs) jobs=$2; shift ;;
-	*) sed -n '7,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '8,13s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -103,6 +104,24 @@ step "build: guest tools (static)" env RUSTFLAGS="-C target-feature=+crt-static"
 	"$cargo" build --release --target "$target" -p kwasmctl -p nettool \
 	-p kwasm-spectest || tools_ok=
 step "build: wasm examples" make -C wasm CARGO="$cargo" RUSTC="$RUSTC" || tools_ok=
+
+# fuzz_step: fuzz/run.sh from its seeds; its figures are shown either way.
+fuzz_step() {
+	local name="fuzz: load path (${FUZZ_CHECK_SECONDS:-30} s/target)" start out status=0
+	start=$(now)
+	out=$(fuzz/run.sh --fresh --seconds "${FUZZ_CHECK_SECONDS:-30}" 2>&1) || status=$?
+	case $status in
+	0) result PASS "$name" "$(since "$start")" ;;
+	2) skip "$name" "$(printf '%s\n' "$out" | tail -n 1)"; return ;;
+	*) result FAIL "$name" "$(since "$start")" ;;
+	esac
+	if [ "$status" -eq 0 ]; then
+		printf '%s\n' "$out" | grep '^fuzz: ' | sed 's/^/    /'
+	else
+		printf '%s\n' "$out" | tail -n 80 | sed 's/^/    /'
+	fi
+}
+[ -z "$host" ] || fuzz_step
 if [ -z "$tools_ok" ]; then
 	echo "check: the tools or examples did not build, skipping the VM tests"
 	summary
