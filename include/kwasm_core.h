@@ -224,6 +224,8 @@ void *kwasm_alloc_core(size_t size, bool zero);
 void kwasm_log(int level, const char *msg, size_t len);
 /* Rate-limited program output: "kwasm: <prog>: <msg>". */
 void kwasm_log_prog(const char *prog, const char *msg, size_t len);
+/* A trap, "kwasm: <prog>: <msg>", rate-limited apart from program output. */
+void kwasm_log_trap(const char *prog, const char *msg, size_t len);
 
 /*
  * May a run start here? False when less native stack is left below the

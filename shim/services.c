@@ -125,6 +125,12 @@ void kwasm_log_prog(const char *prog, const char *msg, size_t len)
 	pr_info_ratelimited("kwasm: %s: %.*s\n", prog, (int)len, msg);
 }
 
+/* Its own rate limit: a trapping program cannot silence its own output. */
+void kwasm_log_trap(const char *prog, const char *msg, size_t len)
+{
+	pr_warn_ratelimited("kwasm: %s: %.*s\n", prog, (int)len, msg);
+}
+
 u64 kwasm_time_ns(void)
 {
 	return ktime_get_ns();

@@ -63,6 +63,11 @@ void kwasm_log_prog(const char *prog, const char *msg, size_t len)
 	fprintf(stderr, "kwasm: %s\n", last_prog_log);
 }
 
+void kwasm_log_trap(const char *prog, const char *msg, size_t len)
+{
+	kwasm_log_prog(prog, msg, len);
+}
+
 u64 kwasm_time_ns(void)
 {
 	struct timespec ts;

@@ -107,6 +107,7 @@ impl Program {
         if !services::stack_ok() {
             let (result, event) = self.trapped(Trap::NoStack);
             instance.stats.count(event);
+            self.log_trap(Trap::NoStack);
             return result;
         }
         let summary = Summary::read(pkt);
@@ -132,10 +133,7 @@ impl Program {
                 let left = state.runtime.fuel_left().unwrap_or(0);
                 let (mut result, event) = match ret {
                     Ok(value) => self.returned(value),
-                    Err(_) if left < 0 => {
-                        self.log_out_of_fuel();
-                        self.trapped(Trap::OutOfFuel)
-                    }
+                    Err(_) if left < 0 => self.trapped(Trap::OutOfFuel),
                     Err(e) => self.trapped(e.trap()),
                 };
                 // Spent, at most the budget: the last charge may overshoot.
@@ -144,6 +142,9 @@ impl Program {
             }
         };
         instance.stats.count(event);
+        if let Event::Trapped { trap, .. } = event {
+            self.log_trap(trap);
+        }
         result
     }
 
@@ -217,12 +218,15 @@ impl Program {
         (result, event)
     }
 
-    /// One rate-limited kernel log line (shared with the programs' own
-    /// output); formatted without allocating.
-    fn log_out_of_fuel(&self) {
-        let mut text = FmtBuf::<48>::new();
-        let _ = write!(text, "out of fuel (budget {})", self.fuel);
-        services::log_prog(&self.name, text.as_bytes());
+    /// One kernel log line per trap, rate-limited on its own (apart from
+    /// the programs' output); formatted without allocating.
+    fn log_trap(&self, trap: Trap) {
+        let mut text = FmtBuf::<64>::new();
+        let _ = match trap {
+            Trap::OutOfFuel => write!(text, "out of fuel (budget {})", self.fuel),
+            _ => write!(text, "trap {}", trap.name()),
+        };
+        services::log_trap(&self.name, text.as_bytes());
     }
 
     fn instances(&self) -> impl Iterator<Item = &Instance> {

@@ -40,6 +40,12 @@ pub fn heap_bytes() -> u64 {
     unsafe { k::kwasm_heap_bytes() }
 }
 
+/// A rate-limited line about a trap, prefixed with the program's name.
+pub fn log_trap(prog: &CStr, msg: &[u8]) {
+    // SAFETY: prog is NUL-terminated, msg is valid for msg.len() bytes.
+    unsafe { k::kwasm_log_trap(prog.as_ptr(), msg.as_ptr().cast::<c_char>(), msg.len()) }
+}
+
 pub fn nr_cpu_ids() -> u32 {
     // SAFETY: no arguments, no side effects.
     unsafe { k::kwasm_nr_cpu_ids() }

@@ -36,6 +36,13 @@ const NAMES: [&CStr; k::KWASM_TRAP_COUNT as usize] = [
     c"no_stack",
 ];
 
+impl Trap {
+    /// The trap's name, e.g. "unreachable".
+    pub fn name(self) -> &'static str {
+        name(self as u32).to_str().unwrap_or("unknown")
+    }
+}
+
 /// The name of a trap number; "unknown" for numbers out of range.
 pub fn name(trap: u32) -> &'static CStr {
     usize::try_from(trap)
