@@ -100,10 +100,9 @@ if [ -n "$host" ]; then
 	step "lint: checkpatch (C)" scripts/checkpatch.sh || true
 fi
 tools_ok=1
-step "build: guest tools (static)" env RUSTFLAGS="-C target-feature=+crt-static" \
-	"$cargo" build --release --target "$target" -p kwasmctl -p nettool \
-	-p kwasm-spectest || tools_ok=
-step "build: wasm examples" make -C wasm CARGO="$cargo" RUSTC="$RUSTC" || tools_ok=
+# The same list of guest tools as the VMs get (Makefile: vm-tools).
+step "build: guest tools (static), examples" \
+	make vm-tools CARGO="$cargo" RUSTC="$RUSTC" || tools_ok=
 
 # fuzz_step: fuzz/run.sh from its seeds; its figures are shown either way.
 fuzz_step() {
