@@ -77,7 +77,14 @@ u64 kwasm_time_ns(void)
 }
 
 /* The host's thread stacks are large; a test can say otherwise. */
-_Thread_local bool kwasm_host_stack_low;
+static _Thread_local bool kwasm_host_stack_low;
+
+void kwasm_host_set_stack_low(bool low);
+
+void kwasm_host_set_stack_low(bool low)
+{
+	kwasm_host_stack_low = low;
+}
 
 bool kwasm_stack_ok(void)
 {

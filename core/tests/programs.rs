@@ -454,6 +454,23 @@ fn load_with_fuel(wat: &str, fuel: u64, default_verdict: u32) -> Result<Prog, (i
 }
 
 #[test]
+fn too_little_stack_refuses_the_run() {
+    let p = load_with_fuel(ENDLESS, 10_000, KWASM_VERDICT_DROP).unwrap();
+    set_stack_low(true);
+    let r = p.run(&ipv4(17, 1, 2, b""));
+    set_stack_low(false);
+    assert_eq!(r.outcome, KWASM_OUTCOME_TRAP);
+    assert_eq!(trap_name(r.trap), "no_stack");
+    assert_eq!((r.verdict, r.fuel_used), (KWASM_VERDICT_DROP, 0));
+    assert_eq!(last_prog_log(), "test: trap no_stack");
+    let s = p.stats();
+    assert_eq!((s.runs, s.traps, s.dropped), (1, 1, 1));
+    assert_eq!(s.trap_kind[KWASM_TRAP_NO_STACK as usize], 1);
+    // With the stack back, the program runs (and runs out of fuel).
+    assert_eq!(p.run(&ipv4(17, 1, 2, b"")).trap, KWASM_TRAP_OUT_OF_FUEL);
+}
+
+#[test]
 fn endless_loop_runs_out_of_fuel() {
     let p = load_with_fuel(ENDLESS, 10_000, KWASM_VERDICT_DROP).unwrap();
     let r = p.run(&ipv4(17, 1, 2, b""));

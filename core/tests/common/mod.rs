@@ -8,6 +8,13 @@ pub use kwasm::sys::kwasm::*;
 
 extern "C" {
     fn kwasm_host_last_prog_log() -> *const c_char;
+    fn kwasm_host_set_stack_low(low: bool);
+}
+
+/// Makes kwasm_stack_ok() say no (or yes again) on this thread.
+pub fn set_stack_low(low: bool) {
+    // SAFETY: sets a thread-local flag of the host services.
+    unsafe { kwasm_host_set_stack_low(low) }
 }
 
 pub const EINVAL: i32 = 22;
