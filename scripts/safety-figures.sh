@@ -19,7 +19,7 @@ show() {
 
 for k in $kernels; do
 	logs=$top/build/vm-logs/$k
-	echo "## Linux $k ($(sed -n 's/^guest: \([^,]*\),.*/\1/p' "$logs/module.log" 2>/dev/null | head -n 1))"
+	echo "## Linux $k ($(grep -aoE 'guest: [^,]*' "$logs/module.log" 2>/dev/null | head -n 1 | cut -c8-))"
 	echo
 	echo "cases (assertions passed/failed per VM boot):"
 	for log in "$logs"/*.log; do
@@ -31,7 +31,7 @@ for k in $kernels; do
 	echo "fuel:"
 	show "$logs/fuel.log" 'PASS: (a finite loop uses|log is rate-limited|every trap is out_of_fuel|out_of_fuel keeps growing)'
 	echo "hostile uploads (kwasm-hostile corpus):"
-	show "$logs/hostile.log" '^[0-9]+ passed, [0-9]+ failed$'
+	show "$logs/hostile.log" '^[0-9]+ passed, [0-9]+ failed$' | head -n 1
 	echo "memory.grow in the packet path:"
 	show "$logs/memory_grow.log" 'PASS: .*(grow|pages|bytes)'
 	echo "concurrency:"
