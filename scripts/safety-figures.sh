@@ -35,7 +35,7 @@ for k in $kernels; do
 	echo "memory.grow in the packet path:"
 	show "$logs/memory_grow.log" 'PASS: .*(grow|pages|bytes)'
 	echo "concurrency:"
-	show "$logs/concurrency.log" '^(baseline|loader 1|[0-9]+ reloads during)|PASS: (100 reloads|10 insmod|TCP echoes|no TCP echo|live slab|alloc_blocks 0, alloc_bytes 0: zero after unload)'
+	show "$logs/concurrency.log" '^(baseline|loader 1|[0-9]+ reloads during|live objects of all)|PASS: (100 reloads|10 insmod|TCP echoes|no TCP echo|live kmalloc|live objects of all|alloc_blocks 0, alloc_bytes 0: zero after unload)'
 	echo "spec tests in the kernel:"
 	show "$logs/spec.log" '^ *total: |^spec: '
 	echo

@@ -224,11 +224,16 @@ meminfo_kb() {
 # partial slabs as they please. Each kernfs file opened here leaves a small
 # object that RCU frees later, the same number each time: call it once per
 # measurement, never in a polling loop.
+# Prints two figures: all caches, and the kmalloc-* caches alone (where
+# kwasm's and netfilter's allocations live; named caches such as
+# task_struct or shmem_inode_cache move with the test's own processes and
+# files).
 slab_live_kb() {
 	for _f in /sys/kernel/slab/*/shrink; do
 		echo 1 >"$_f" 2>/dev/null
 	done
-	awk 'NR > 2 { b += $2 * $4 } END { printf "%d\n", b / 1024 }' /proc/slabinfo
+	awk 'NR > 2 { b += $2 * $4; if ($1 ~ /^kmalloc-/) k += $2 * $4 }
+		END { printf "%d %d\n", b / 1024, k / 1024 }' /proc/slabinfo
 }
 
 # slab_snapshot <file>: "<cache> <bytes in its active objects>" per line,
