@@ -154,13 +154,9 @@ static long kwasm_load_ioctl(void __user *arg)
 	u8 *wasm = NULL;
 	long ret;
 
-	req = kzalloc(sizeof(*req), GFP_KERNEL);
-	if (!req)
-		return -ENOMEM;
-	if (copy_from_user(req, arg, sizeof(*req))) {
-		kfree(req);
-		return -EFAULT;
-	}
+	req = memdup_user(arg, sizeof(*req));
+	if (IS_ERR(req))
+		return PTR_ERR(req);
 	memset(req->err, 0, sizeof(req->err));
 	req->name[sizeof(req->name) - 1] = '\0';
 	kwasm_load_params_default(&params, req->name[0] ? req->name : "prog");

@@ -39,13 +39,9 @@ long kwasm_invoke_load_ioctl(struct kwasm_invoke_file *f, void __user *arg)
 	u8 *wasm = NULL;
 	long ret;
 
-	req = kzalloc(sizeof(*req), GFP_KERNEL);
-	if (!req)
-		return -ENOMEM;
-	if (copy_from_user(req, arg, sizeof(*req))) {
-		kfree(req);
-		return -EFAULT;
-	}
+	req = memdup_user(arg, sizeof(*req));
+	if (IS_ERR(req))
+		return PTR_ERR(req);
 	memset(req->err, 0, sizeof(req->err));
 	if (req->pad) {
 		snprintf(req->err, sizeof(req->err), "pad must be 0");
