@@ -14,6 +14,7 @@ use std::process::Command;
 const WASM3_PACKAGE_DIR: &str = "wasm3x-sys-0.2.1";
 const M3_CONFIG: &str = "wasm3-kernel/kwasm_m3_config.h";
 const CORE_HEADER: &str = "include/kwasm_core.h";
+const UAPI_HEADER: &str = "include/uapi/kwasm.h";
 const HOST_SERVICES: &str = "core/host/services.c";
 
 /// wasm3 sources that are not part of the interpreter proper: WASI, libc
@@ -31,13 +32,14 @@ fn main() {
     println!("cargo:rerun-if-env-changed=KWASM_WASM3_SRC");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=Cargo.lock");
-    for file in [M3_CONFIG, CORE_HEADER, HOST_SERVICES] {
+    for file in [M3_CONFIG, CORE_HEADER, UAPI_HEADER, HOST_SERVICES] {
         println!("cargo:rerun-if-changed={file}");
     }
     println!("cargo:rerun-if-changed={}", wasm3.display());
 
     let config = top.join(M3_CONFIG);
     generate_wasm3_bindings(&wasm3, &config, &out.join("wasm3.rs"));
+    generate_abi_bindings(&top.join("include"), &out.join("abi.rs"));
     generate_core_bindings(&top.join(CORE_HEADER), &out.join("kwasm_core.rs"));
 
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
@@ -124,12 +126,58 @@ fn generate_wasm3_bindings(wasm3: &Path, config: &Path, out: &Path) {
         .expect("cannot write wasm3 bindings");
 }
 
+/// Types of the ABI's macros where bindgen's choice (the smallest that
+/// fits) is not the field's: errno values are i32, the type errors carry;
+/// fuel budgets are u64, as in `struct kwasm_load`.
+#[derive(Debug)]
+struct AbiMacroTypes;
+
+impl bindgen::callbacks::ParseCallbacks for AbiMacroTypes {
+    fn int_macro(&self, name: &str, _value: i64) -> Option<bindgen::callbacks::IntKind> {
+        use bindgen::callbacks::IntKind;
+        let errno = name.len() > 1
+            && name.starts_with('E')
+            && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if errno {
+            Some(IntKind::I32)
+        } else if matches!(name, "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL") {
+            Some(IntKind::U64)
+        } else {
+            None
+        }
+    }
+}
+
+/// The ABI's facts: everything of the uapi header, the netfilter hook
+/// numbers and priorities it refers to, and the kernel's errno values.
+fn generate_abi_bindings(include: &Path, out: &Path) {
+    const WRAPPER: &str = "#include \"uapi/kwasm.h\"\n\
+                           #include <linux/netfilter_ipv4.h>\n\
+                           #include <asm-generic/errno.h>\n";
+    bindgen_builder()
+        .header_contents("kwasm_abi.h", WRAPPER)
+        .clang_arg(format!("-I{}", include.display()))
+        .derive_debug(true)
+        .allowlist_type("kwasm_(load|test_run|invoke|invoke_load)|nf_inet_hooks|nf_ip_hook_priorities")
+        .allowlist_var("KWASM_.*|NF_INET_.*|NF_IP_PRI_FIRST|E[A-Z0-9]+")
+        .parse_callbacks(Box::new(AbiMacroTypes))
+        .generate()
+        .expect("bindgen failed on include/uapi/kwasm.h")
+        .write_to_file(out)
+        .expect("cannot write the ABI bindings");
+}
+
+/// The shim <-> core interface, without the uapi header it includes (the
+/// ABI module has that).
 fn generate_core_bindings(header: &Path, out: &Path) {
     bindgen_builder()
         .header(header.display().to_string())
+        .clang_arg(format!("-I{}", header.parent().expect("include/").display()))
+        .blocklist_file(".*/uapi/kwasm\\.h")
+        .raw_line("pub use crate::abi::*;")
         .derive_debug(true)
-        .allowlist_type("kwasm_(pkt|prog_opts|run_result|stats|prog_info|outcome|trap|invoke_result)")
-        .allowlist_var("KWASM_.*")
+        .allowlist_type("kwasm_(pkt|prog_opts|run_result|stats|prog_info|invoke_result)")
+        .allowlist_var("KWASM_ABI_.*")
         .allowlist_function(
             "kwasm_(alloc|alloc_core|zalloc|free|heap_bytes|log|log_prog|log_trap|time_ns|cpu_id|nr_cpu_ids|cpu_possible|pkt_copy|stack_ok)",
         )

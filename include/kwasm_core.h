@@ -25,14 +25,11 @@ typedef int32_t s32;
 typedef int64_t s64;
 #endif
 
-/* Verdicts the core returns; the shim maps them to NF_DROP / NF_ACCEPT. */
-#define KWASM_VERDICT_DROP	0
-#define KWASM_VERDICT_ACCEPT	1
-
-/* Longest program name, including the terminating NUL. */
-#define KWASM_NAME_MAX		32
-/* Size of the buffer for a load or run error message. */
-#define KWASM_ERR_MAX		256
+/*
+ * The ABI's facts (verdicts KWASM_DROP/KWASM_ACCEPT, outcomes, trap kinds,
+ * limits, name and message lengths) are those of the uapi header.
+ */
+#include "uapi/kwasm.h"
 
 /*
  * A packet handed to the core. Exactly one of skb and data is set: skb for
@@ -49,47 +46,27 @@ struct kwasm_pkt {
 	u32 mark;		/* skb->mark */
 };
 
-/* What the loader asked for; the shim fills it from the ioctl or defaults. */
+/*
+ * A program's options, checked: kwasm_core_load_opts() makes them from a
+ * load request, filling in the defaults of what the request left unset.
+ */
 struct kwasm_prog_opts {
-	char name[KWASM_NAME_MAX];	/* NUL-terminated */
+	char name[KWASM_NAME_LEN];	/* NUL-terminated */
+	u32 hook;		/* NF_INET_* hook number */
+	s32 priority;		/* netfilter priority */
 	u32 snaplen;		/* packet bytes copied into the record */
-	u32 default_verdict;	/* KWASM_VERDICT_*, on trap or bad value */
+	u32 default_verdict;	/* KWASM_DROP or KWASM_ACCEPT */
 	u64 fuel;		/* budget of each call, 1..KWASM_MAX_FUEL */
 };
 
 /* How one run ended. */
-enum kwasm_outcome {
-	KWASM_OUTCOME_OK = 0,		/* program returned 0 or 1 */
-	KWASM_OUTCOME_INVALID = 1,	/* program returned another value */
-	KWASM_OUTCOME_TRAP = 2,		/* program trapped */
-	KWASM_OUTCOME_SKIPPED = 3,	/* not run (original ABI, not TCP/UDP) */
-	KWASM_OUTCOME_BUSY = 4,		/* instance already running on this CPU */
-};
-
 struct kwasm_run_result {
-	u32 verdict;		/* KWASM_VERDICT_*, always valid */
-	u32 outcome;		/* enum kwasm_outcome */
+	u32 verdict;		/* KWASM_DROP or KWASM_ACCEPT, always valid */
+	u32 outcome;		/* KWASM_OUTCOME_* */
 	u32 trap;		/* KWASM_TRAP_* when outcome is TRAP, else 0 */
 	u32 pad;
 	s64 retval;		/* raw return value when the program returned */
 	u64 fuel_used;		/* fuel the run consumed, at most the budget */
-};
-
-/* Trap kinds; names from kwasm_core_trap_name(). */
-enum kwasm_trap {
-	KWASM_TRAP_NONE = 0,
-	KWASM_TRAP_UNREACHABLE,
-	KWASM_TRAP_OUT_OF_BOUNDS,	/* memory access out of bounds */
-	KWASM_TRAP_DIV_BY_ZERO,
-	KWASM_TRAP_INT_OVERFLOW,
-	KWASM_TRAP_INVALID_CONVERSION,
-	KWASM_TRAP_INDIRECT_CALL,	/* null, out of range or wrong type */
-	KWASM_TRAP_STACK_OVERFLOW,
-	KWASM_TRAP_HOST,		/* a host function rejected its arguments */
-	KWASM_TRAP_OTHER,
-	KWASM_TRAP_OUT_OF_FUEL,		/* the run spent its fuel budget */
-	KWASM_TRAP_NO_STACK,		/* not run: too little native stack left */
-	KWASM_TRAP_COUNT,
 };
 
 /* Counters of one program, summed over CPUs. */
@@ -106,7 +83,7 @@ struct kwasm_stats {
 
 /* Static facts about a loaded program. */
 struct kwasm_prog_info {
-	char name[KWASM_NAME_MAX];
+	char name[KWASM_NAME_LEN];
 	u32 size;		/* bytes of the .wasm module */
 	u32 snaplen;
 	u32 default_verdict;
@@ -125,6 +102,16 @@ struct kwasm_prog_info {
 struct kwasm_prog;	/* opaque, owned by the core */
 
 /* ---- implemented by the core (Rust) ---- */
+
+/*
+ * The one check of a program's options: @req's flags, hook, priority,
+ * snaplen, default verdict, fuel and name (its other fields are ignored).
+ * Fills @opts, with defaults for what @req leaves unset, and returns 0; or
+ * returns -EINVAL and a NUL-terminated reason in @err, @opts untouched.
+ */
+int kwasm_core_load_opts(const struct kwasm_load *req,
+			 struct kwasm_prog_opts *opts, char *err,
+			 size_t err_len);
 
 /*
  * Validate, link, compile eagerly and instantiate @wasm once per possible CPU.
@@ -158,20 +145,14 @@ const char *kwasm_core_trap_name(u32 trap);
 /*
  * The invoke path (KWASM_IOC_INVOKE_*): one module instantiated for one open
  * file, whose exported functions user space calls by name. It never sees a
- * packet. Values are i32 or i64, each in a 64-bit slot (an i32 in the low
- * half; results zero-extended).
+ * packet. Values are i32 or i64 (KWASM_VAL_*), each in a 64-bit slot (an
+ * i32 in the low half; results zero-extended).
  */
-#define KWASM_INVOKE_VALUES_MAX	16
-
-/* Value types of invoke arguments and results. */
-#define KWASM_TYPE_I32		1
-#define KWASM_TYPE_I64		2
-
 struct kwasm_invoke_result {
 	u32 trap;		/* KWASM_TRAP_*, 0: returned */
 	u32 nresults;		/* results when it returned */
-	u32 types[KWASM_INVOKE_VALUES_MAX];	/* KWASM_TYPE_* */
-	u64 results[KWASM_INVOKE_VALUES_MAX];
+	u32 types[KWASM_INVOKE_MAX_VALUES];	/* KWASM_VAL_* */
+	u64 results[KWASM_INVOKE_MAX_VALUES];
 };
 
 struct kwasm_invoker;	/* opaque, owned by the core */

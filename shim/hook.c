@@ -66,7 +66,7 @@ static unsigned int kwasm_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 
 	kwasm_run(loaded->core, &pkt, &res);
-	return res.verdict == KWASM_VERDICT_DROP ? NF_DROP : NF_ACCEPT;
+	return res.verdict == KWASM_DROP ? NF_DROP : NF_ACCEPT;
 }
 
 void kwasm_hook_init_ops(struct nf_hook_ops *ops, unsigned int hook,

@@ -14,10 +14,10 @@
 
 #include "kwasm.h"
 
-static_assert(KWASM_INVOKE_MAX_VALUES == KWASM_INVOKE_VALUES_MAX);
-static_assert(KWASM_VAL_I32 == KWASM_TYPE_I32);
-static_assert(KWASM_VAL_I64 == KWASM_TYPE_I64);
-static_assert(KWASM_ERR_LEN == KWASM_ERR_MAX);
+static_assert(KWASM_INVOKE_MAX_VALUES == KWASM_INVOKE_MAX_VALUES);
+static_assert(KWASM_VAL_I32 == KWASM_VAL_I32);
+static_assert(KWASM_VAL_I64 == KWASM_VAL_I64);
+static_assert(KWASM_ERR_LEN == KWASM_ERR_LEN);
 
 void kwasm_invoke_file_init(struct kwasm_invoke_file *f)
 {

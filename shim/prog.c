@@ -26,7 +26,7 @@ void kwasm_load_params_default(struct kwasm_load_params *p, const char *name)
 	memset(p, 0, sizeof(*p));
 	strscpy(p->opts.name, name, sizeof(p->opts.name));
 	p->opts.snaplen = KWASM_DEFAULT_SNAPLEN;
-	p->opts.default_verdict = KWASM_VERDICT_ACCEPT;
+	p->opts.default_verdict = KWASM_ACCEPT;
 	p->opts.fuel = KWASM_DEFAULT_FUEL;
 	p->hook = NF_INET_PRE_ROUTING;
 	p->priority = NF_IP_PRI_FIRST;
@@ -147,7 +147,7 @@ static void kwasm_show_loaded(struct seq_file *m, struct kwasm_loaded *l)
 	seq_printf(m, "priority: %d\n", l->ops.priority);
 	seq_printf(m, "snaplen: %u\n", info->snaplen);
 	seq_printf(m, "default: %s\n",
-		   info->default_verdict == KWASM_VERDICT_DROP ?
+		   info->default_verdict == KWASM_DROP ?
 		   "drop" : "accept");
 	seq_printf(m, "fuel: %llu\n", info->fuel);
 	seq_printf(m, "instances: %u\n", info->instances);

@@ -16,7 +16,7 @@
 #define HOST_EFAULT		14
 
 /* The last line a program printed on this thread, for the tests to check. */
-static _Thread_local char last_prog_log[KWASM_ERR_MAX];
+static _Thread_local char last_prog_log[KWASM_ERR_LEN];
 
 const char *kwasm_host_last_prog_log(void);
 

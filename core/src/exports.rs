@@ -4,7 +4,9 @@ use alloc::boxed::Box;
 use core::ffi::{c_char, c_int};
 
 use crate::invoke::Outcome;
-use crate::load::{self, LoadError, Options, EINVAL};
+use crate::abi::{Error, EINVAL};
+use crate::load;
+use crate::options::Options;
 pub use crate::prog::Program;
 use crate::services::Pkt;
 use crate::sys::kwasm as k;
@@ -27,6 +29,37 @@ unsafe fn write_err(err: *mut c_char, err_len: usize, msg: &str) {
     }
     if let Some(nul) = buf.get_mut(n) {
         *nul = 0;
+    }
+}
+
+/// Checks a load request's options (see kwasm_core.h).
+///
+/// # Safety
+/// `req` points to a request, `opts` is writable, `err` is null or
+/// writable for `err_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_load_opts(
+    req: *const k::kwasm_load,
+    opts: *mut k::kwasm_prog_opts,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
+    // SAFETY: the caller's contract; null is refused.
+    let (Some(req), Some(opts)) = (unsafe { (req.as_ref(), opts.as_mut()) }) else {
+        // SAFETY: the caller's contract.
+        unsafe { write_err(err, err_len, "no request or no result pointer") };
+        return -EINVAL;
+    };
+    match Options::from_load(req) {
+        Ok(checked) => {
+            *opts = checked.to_c();
+            0
+        }
+        Err(e) => {
+            // SAFETY: the caller's contract.
+            unsafe { write_err(err, err_len, &e.msg) };
+            -e.errno
+        }
     }
 }
 
@@ -53,7 +86,7 @@ pub unsafe extern "C" fn kwasm_core_prog_new(
     // SAFETY: the caller's contract; null is refused.
     let result = match unsafe { opts.as_ref() } {
         Some(opts) if !out.is_null() => Options::from_c(opts).and_then(|o| load::load(wasm, o)),
-        _ => Err(LoadError::new(
+        _ => Err(Error::new(
             EINVAL,
             "no options or no result pointer".into(),
         )),
@@ -99,7 +132,7 @@ pub unsafe extern "C" fn kwasm_core_prog_run(
     // SAFETY: the caller's contract.
     let (prog, pkt) = unsafe { (prog.cast_const().as_ref(), pkt.as_ref()) };
     *res = k::kwasm_run_result {
-        verdict: k::KWASM_VERDICT_ACCEPT,
+        verdict: k::KWASM_ACCEPT,
         outcome: k::KWASM_OUTCOME_SKIPPED,
         ..Default::default()
     };
@@ -161,7 +194,7 @@ pub unsafe extern "C" fn kwasm_core_invoke_new(
         unsafe { core::slice::from_raw_parts(wasm, len) }
     };
     let result = if out.is_null() {
-        Err(LoadError::new(EINVAL, "no result pointer".into()))
+        Err(Error::new(EINVAL, "no result pointer".into()))
     } else {
         Invoker::new(wasm)
     };
@@ -227,7 +260,7 @@ pub unsafe extern "C" fn kwasm_core_invoke_call(
     };
     let result = match core::str::from_utf8(name) {
         Ok(name) => inv.call(name, args),
-        Err(_) => Err(LoadError::new(EINVAL, "export name is not UTF-8".into())),
+        Err(_) => Err(Error::new(EINVAL, "export name is not UTF-8".into())),
     };
     match result {
         Ok(Outcome::Returned(values)) => {

@@ -60,10 +60,6 @@ pub const EXPORT_NAME: &str = "kwasm_fuel";
 /// [`EXPORT_NAME`] for wasm3's lookup.
 pub const EXPORT_CNAME: &core::ffi::CStr = c"kwasm_fuel";
 
-/// Default budget of each call, in operators (KWASM_DEFAULT_FUEL).
-pub const DEFAULT_FUEL: u64 = 100_000;
-/// Largest budget a loader may ask for (KWASM_MAX_FUEL).
-pub const MAX_FUEL: u64 = 1 << 32;
 
 const SECTION_IMPORT: u8 = 2;
 const SECTION_GLOBAL: u8 = 6;

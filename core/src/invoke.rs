@@ -10,7 +10,8 @@ use alloc::vec::Vec;
 
 use crate::fuel;
 use crate::hostcall::HostCtx;
-use crate::load::{self, LoadError, EFBIG, EINVAL, ENOENT, ENOMEM};
+use crate::abi::{self, Error, EFBIG, EINVAL, ENOENT, ENOMEM};
+use crate::load;
 use crate::m3::{FuncId, M3Error, Runtime};
 use crate::sys::kwasm as k;
 use crate::sys::wasm3 as m3;
@@ -23,9 +24,9 @@ const MAX_MODULE_SIZE: usize = 4 << 20;
 const VALUE_STACK_BYTES: u32 = 64 << 10;
 /// Fuel of each call (and of the start function): a hundred times a packet
 /// program's default, for the spec tests' longer loops, and still bounded.
-const INVOKE_FUEL: u64 = 100 * fuel::DEFAULT_FUEL;
-/// KWASM_INVOKE_VALUES_MAX of include/kwasm_core.h.
-pub const MAX_VALUES: usize = k::KWASM_INVOKE_VALUES_MAX as usize;
+const INVOKE_FUEL: u64 = 100 * abi::KWASM_DEFAULT_FUEL;
+/// KWASM_INVOKE_MAX_VALUES of include/kwasm_core.h.
+pub const MAX_VALUES: usize = k::KWASM_INVOKE_MAX_VALUES as usize;
 
 /// An instance and the exports looked up so far.
 pub struct Invoker {
@@ -45,24 +46,24 @@ pub enum Outcome {
 
 /// The module as wasm3 runs it: metered like a program (core/src/fuel.rs),
 /// each call with a budget of `INVOKE_FUEL`.
-fn prepare(wasm: &[u8]) -> Result<Arc<Vec<u8>>, LoadError> {
+fn prepare(wasm: &[u8]) -> Result<Arc<Vec<u8>>, Error> {
     let metered = fuel::instrument(wasm, load::budget(INVOKE_FUEL), validate::features())
-        .map_err(|e| LoadError::new(EINVAL, e.0))?;
+        .map_err(|e| Error::new(EINVAL, e.0))?;
     Ok(Arc::new(metered))
 }
 
-fn wasm3_error(step: &str, e: M3Error, rt: &Runtime) -> LoadError {
+fn wasm3_error(step: &str, e: M3Error, rt: &Runtime) -> Error {
     let errno = if e.is_out_of_memory() { ENOMEM } else { EINVAL };
     let mut msg = format!("{step}: {}", e.text());
     rt.error_detail(&mut msg);
-    LoadError::new(errno, msg)
+    Error::new(errno, msg)
 }
 
 /// The KWASM_TYPE_* of a wasm3 type, for the types the invoke path passes.
 fn val_type(m3_type: u32) -> Option<u32> {
     match m3_type {
-        m3::c_m3Type_i32 => Some(k::KWASM_TYPE_I32),
-        m3::c_m3Type_i64 => Some(k::KWASM_TYPE_I64),
+        m3::c_m3Type_i32 => Some(k::KWASM_VAL_I32),
+        m3::c_m3Type_i64 => Some(k::KWASM_VAL_I64),
         _ => None,
     }
 }
@@ -83,9 +84,9 @@ fn type_name(m3_type: u32) -> &'static str {
 impl Invoker {
     /// Validates, links, compiles and instantiates `wasm`, running its
     /// start function.
-    pub fn new(wasm: &[u8]) -> Result<Self, LoadError> {
+    pub fn new(wasm: &[u8]) -> Result<Self, Error> {
         if wasm.len() > MAX_MODULE_SIZE {
-            return Err(LoadError::new(
+            return Err(Error::new(
                 EFBIG,
                 format!(
                     "module of {} bytes is larger than {MAX_MODULE_SIZE}",
@@ -99,7 +100,7 @@ impl Invoker {
 
         let host = HostCtx::new(c"invoke".into());
         let mut runtime = Runtime::new(VALUE_STACK_BYTES, host, prepare(wasm)?).map_err(|e| {
-            LoadError::new(
+            Error::new(
                 if e.is_out_of_memory() { ENOMEM } else { EINVAL },
                 format!("creating the wasm3 runtime: {}", e.text()),
             )
@@ -117,7 +118,7 @@ impl Invoker {
             .map_err(|e| wasm3_error("compiling the module", e, &runtime))?;
         runtime.run_start().map_err(|e| {
             if runtime.fuel_left().is_some_and(|left| left < 0) {
-                LoadError::new(
+                Error::new(
                     EINVAL,
                     format!("running the start function: out of fuel (budget {INVOKE_FUEL})"),
                 )
@@ -133,18 +134,18 @@ impl Invoker {
     }
 
     /// The exported function `name`, looked up once.
-    fn func(&mut self, name: &str) -> Result<FuncId, LoadError> {
+    fn func(&mut self, name: &str) -> Result<FuncId, Error> {
         if let Some((_, id)) = self.found.iter().find(|(n, _)| n == name) {
             return Ok(*id);
         }
         if !self.exports.iter().any(|n| n == name) {
-            return Err(LoadError::new(
+            return Err(Error::new(
                 ENOENT,
                 format!("no exported function \"{name}\""),
             ));
         }
         let cname = CString::new(name).map_err(|_| {
-            LoadError::new(EINVAL, format!("export name \"{name}\" contains a NUL"))
+            Error::new(EINVAL, format!("export name \"{name}\" contains a NUL"))
         })?;
         let id = self
             .runtime
@@ -156,14 +157,14 @@ impl Invoker {
 
     /// Calls the exported function `name` with `args` (one slot per
     /// parameter, an i32 in the low half).
-    pub fn call(&mut self, name: &str, args: &[u64]) -> Result<Outcome, LoadError> {
+    pub fn call(&mut self, name: &str, args: &[u64]) -> Result<Outcome, Error> {
         let f = self.func(name)?;
         let (params, results) = self
             .runtime
             .func_type(f)
             .map_err(|e| wasm3_error("reading the function type", e, &self.runtime))?;
         if params.len() != args.len() {
-            return Err(LoadError::new(
+            return Err(Error::new(
                 EINVAL,
                 format!(
                     "\"{name}\" takes {} arguments, {} given",
@@ -173,7 +174,7 @@ impl Invoker {
             ));
         }
         if results.len() > MAX_VALUES {
-            return Err(LoadError::new(
+            return Err(Error::new(
                 EINVAL,
                 format!(
                     "\"{name}\" returns {} values, at most {MAX_VALUES} are supported",
@@ -182,7 +183,7 @@ impl Invoker {
             ));
         }
         let unsupported = |what: &str, t: u32| {
-            LoadError::new(
+            Error::new(
                 EINVAL,
                 format!(
                     "\"{name}\" has a {what} of type {}: only i32 and i64 are supported",
@@ -250,13 +251,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             inv.call("div", &[(-7i32) as u32 as u64, 2]).unwrap(),
-            Outcome::Returned(vec![(k::KWASM_TYPE_I32, (-3i32) as u32 as u64)])
+            Outcome::Returned(vec![(k::KWASM_VAL_I32, (-3i32) as u32 as u64)])
         );
         assert_eq!(
             inv.call("pair", &[u64::MAX - 1]).unwrap(),
             Outcome::Returned(vec![
-                (k::KWASM_TYPE_I64, u64::MAX - 1),
-                (k::KWASM_TYPE_I32, 0xffff_ffff)
+                (k::KWASM_VAL_I64, u64::MAX - 1),
+                (k::KWASM_VAL_I32, 0xffff_ffff)
             ])
         );
         assert_eq!(inv.call("nothing", &[]).unwrap(), Outcome::Returned(vec![]));

@@ -12,6 +12,7 @@ extern crate alloc;
 #[cfg(not(target_os = "none"))]
 extern crate std;
 
+pub mod abi;
 pub mod exports;
 mod fmtbuf;
 pub mod fuel;
@@ -22,6 +23,7 @@ mod invoke;
 mod kernel;
 mod limits;
 mod load;
+mod options;
 mod m3;
 mod packet;
 mod prog;

@@ -16,9 +16,7 @@ use wasmparser::{
     WasmModuleResources,
 };
 
-use crate::load::{LoadError, EINVAL};
-
-pub const E2BIG: i32 = 7;
+use crate::abi::{Error, E2BIG, EINVAL};
 
 /// Functions, imported plus defined.
 pub const MAX_FUNCTIONS: u64 = 10_000;
@@ -54,9 +52,9 @@ pub const MAX_LOCALS: u64 = 120;
 pub const MAX_NESTING: u64 = 15;
 
 /// "<what> <value> <unit>; the limit is <limit>" when value > limit.
-fn at_most(what: &str, value: u64, unit: &str, limit: u64) -> Result<(), LoadError> {
+fn at_most(what: &str, value: u64, unit: &str, limit: u64) -> Result<(), Error> {
     if value > limit {
-        return Err(LoadError::new(
+        return Err(Error::new(
             E2BIG,
             format!("{what} {value} {unit}; the limit is {limit}"),
         ));
@@ -79,7 +77,7 @@ pub struct Tally {
 
 impl Tally {
     /// Checks a section the validator has accepted.
-    pub fn section(&mut self, payload: &Payload) -> Result<(), LoadError> {
+    pub fn section(&mut self, payload: &Payload) -> Result<(), Error> {
         match payload {
             Payload::TypeSection(s) => {
                 at_most("module defines", s.count().into(), "types", MAX_TYPES)
@@ -193,7 +191,7 @@ impl Tally {
 
     /// An active segment must fit in the initial memory, or wasm3 would
     /// fail to instantiate the module with a less precise message.
-    fn data_fits(&self, index: usize, kind: &DataKind, len: u64) -> Result<(), LoadError> {
+    fn data_fits(&self, index: usize, kind: &DataKind, len: u64) -> Result<(), Error> {
         let DataKind::Active { offset_expr, .. } = kind else {
             return Ok(());
         };
@@ -207,7 +205,7 @@ impl Tally {
         };
         let offset = u64::from(value as u32);
         if offset + len > self.initial_memory {
-            return Err(LoadError::new(
+            return Err(Error::new(
                 EINVAL,
                 format!(
                     "data segment {index} ({len} bytes at offset {offset:#x}) does not fit in \
@@ -227,7 +225,7 @@ pub fn function_body<R: WasmModuleResources>(
     ty: u32,
     resources: &R,
     body: &FunctionBody,
-) -> Result<(), LoadError> {
+) -> Result<(), Error> {
     let params = resources
         .sub_type_at(ty)
         .and_then(|t| match &t.composite_type.inner {
@@ -257,7 +255,7 @@ pub fn function_body<R: WasmModuleResources>(
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Err(LoadError::new(
+                    return Err(Error::new(
                         E2BIG,
                         format!(
                             "function {index} nests blocks more than {MAX_NESTING} deep \
@@ -276,10 +274,10 @@ pub fn function_body<R: WasmModuleResources>(
 }
 
 /// Initial linear memory of `instances` instances together.
-pub fn instances(initial_memory: u64, instances: u64) -> Result<(), LoadError> {
+pub fn instances(initial_memory: u64, instances: u64) -> Result<(), Error> {
     let total = initial_memory.saturating_mul(instances);
     if total > MAX_TOTAL_MEMORY {
-        return Err(LoadError::new(
+        return Err(Error::new(
             E2BIG,
             format!(
                 "initial linear memory of {initial_memory} bytes for each of {instances} \

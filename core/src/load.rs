@@ -2,119 +2,42 @@
 //! possible CPU, each with its packet record allocated.
 
 use alloc::boxed::Box;
-use alloc::ffi::CString;
 use alloc::format;
-use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ffi::CStr;
 
 use sha2::{Digest, Sha256};
 
-use crate::fuel::{self, DEFAULT_FUEL, MAX_FUEL};
+use crate::abi::{self, Error, EFBIG, EINVAL, ENOMEM};
+use crate::fuel;
+use crate::options::Options;
 use crate::hostcall::HostCtx;
 use crate::limits;
 use crate::m3::{Arg, M3Error, Runtime};
 use crate::prog::{Instance, InstanceState, Program};
 use crate::record::{self, PACKET_INFO_SIZE};
 use crate::services;
-use crate::sys::kwasm::{kwasm_prog_opts, KWASM_VERDICT_ACCEPT, KWASM_VERDICT_DROP};
 use crate::validate::{self, Abi, Checked};
 
-pub const ENOENT: i32 = 2;
-pub const ENOMEM: i32 = 12;
-pub const EINVAL: i32 = 22;
-pub const EFBIG: i32 = 27;
-
 /// KWASM_MAX_PROG_SIZE of include/uapi/kwasm.h.
-const MAX_PROG_SIZE: usize = 4 << 20;
-/// KWASM_MAX_SNAPLEN of include/uapi/kwasm.h.
-const MAX_SNAPLEN: u32 = 65535;
+const MAX_PROG_SIZE: usize = abi::KWASM_MAX_PROG_SIZE as usize;
 /// wasm3 value stack of each instance.
 const VALUE_STACK_BYTES: u32 = 64 << 10;
 
-/// Why a load failed: a positive errno and a reason for the loader.
-#[derive(Debug)]
-pub struct LoadError {
-    pub errno: i32,
-    pub msg: String,
-}
-
-impl LoadError {
-    pub fn new(errno: i32, msg: String) -> Self {
-        Self { errno, msg }
+/// A wasm3 failure during `step`.
+fn wasm3_error(step: &str, e: M3Error, rt: Option<&Runtime>) -> Error {
+    let errno = if e.is_out_of_memory() { ENOMEM } else { EINVAL };
+    let mut msg = format!("{step}: {}", e.text());
+    if let Some(rt) = rt {
+        rt.error_detail(&mut msg);
     }
-
-    /// A wasm3 failure during `step`.
-    fn wasm3(step: &str, e: M3Error, rt: Option<&Runtime>) -> Self {
-        let errno = if e.is_out_of_memory() { ENOMEM } else { EINVAL };
-        let mut msg = format!("{step}: {}", e.text());
-        if let Some(rt) = rt {
-            rt.error_detail(&mut msg);
-        }
-        Self::new(errno, msg)
-    }
+    Error::new(errno, msg)
 }
 
-/// The loader's options, checked.
-pub struct Options {
-    pub name: CString,
-    pub snaplen: u32,
-    pub default_verdict: u32,
-    /// Budget of each call, 1..=MAX_FUEL.
-    pub fuel: u64,
-}
-
-impl Options {
-    pub fn from_c(opts: &kwasm_prog_opts) -> Result<Self, LoadError> {
-        let raw: Vec<u8> = opts
-            .name
-            .iter()
-            .map(|&c| c as u8)
-            .take_while(|&c| c != 0)
-            .collect();
-        let name =
-            CString::new(raw).map_err(|_| LoadError::new(EINVAL, "bad program name".into()))?;
-        if opts.snaplen > MAX_SNAPLEN {
-            return Err(LoadError::new(
-                EINVAL,
-                format!("snap length {} is larger than {MAX_SNAPLEN}", opts.snaplen),
-            ));
-        }
-        if !matches!(
-            opts.default_verdict,
-            KWASM_VERDICT_DROP | KWASM_VERDICT_ACCEPT
-        ) {
-            return Err(LoadError::new(
-                EINVAL,
-                format!(
-                    "default verdict {} is neither drop (0) nor accept (1)",
-                    opts.default_verdict
-                ),
-            ));
-        }
-        let fuel = match opts.fuel {
-            0 => DEFAULT_FUEL,
-            f if f > MAX_FUEL => {
-                return Err(LoadError::new(
-                    EINVAL,
-                    format!("fuel {f} is larger than {MAX_FUEL}"),
-                ))
-            }
-            f => f,
-        };
-        Ok(Self {
-            name,
-            snaplen: opts.snaplen,
-            default_verdict: opts.default_verdict,
-            fuel,
-        })
-    }
-}
-
-pub fn load(wasm: &[u8], opts: Options) -> Result<Program, LoadError> {
+pub fn load(wasm: &[u8], opts: Options) -> Result<Program, Error> {
     if wasm.len() > MAX_PROG_SIZE {
-        return Err(LoadError::new(
+        return Err(Error::new(
             EFBIG,
             format!(
                 "module of {} bytes is larger than {MAX_PROG_SIZE}",
@@ -125,7 +48,7 @@ pub fn load(wasm: &[u8], opts: Options) -> Result<Program, LoadError> {
     let checked = validate::check(wasm)?;
     // What wasm3 runs is the metered module; size and hash are the user's.
     let metered = fuel::instrument(wasm, budget(opts.fuel), validate::features())
-        .map_err(|e| LoadError::new(EINVAL, e.0))?;
+        .map_err(|e| Error::new(EINVAL, e.0))?;
     let bytes = Arc::new(metered);
 
     let nr_cpu_ids = services::nr_cpu_ids();
@@ -177,19 +100,19 @@ fn instantiate(
     bytes: &Arc<Vec<u8>>,
     checked: &Checked,
     opts: &Options,
-) -> Result<Instance, LoadError> {
+) -> Result<Instance, Error> {
     let heap_before = services::heap_bytes();
     let host = HostCtx::new(opts.name.clone());
     let mut rt = Runtime::new(VALUE_STACK_BYTES, host, bytes.clone())
-        .map_err(|e| LoadError::wasm3("creating the wasm3 runtime", e, None))?;
+        .map_err(|e| wasm3_error("creating the wasm3 runtime", e, None))?;
     rt.load()
-        .map_err(|e| LoadError::wasm3("loading the module", e, Some(&rt)))?;
+        .map_err(|e| wasm3_error("loading the module", e, Some(&rt)))?;
     for &func in &checked.imports {
         rt.link(func)
-            .map_err(|e| LoadError::wasm3("linking host functions", e, Some(&rt)))?;
+            .map_err(|e| wasm3_error("linking host functions", e, Some(&rt)))?;
     }
     rt.compile().map_err(|e| {
-        let mut err = LoadError::wasm3("compiling the module", e, Some(&rt));
+        let mut err = wasm3_error("compiling the module", e, Some(&rt));
         if e.is_function_stack_overflow() {
             err.msg.push_str(
                 " (fuel metering needs 3 more operand slots at function entries and loop headers)",
@@ -204,7 +127,7 @@ fn instantiate(
     let (filter_name, alloc) = entry_points(checked.abi, opts.snaplen);
     let filter = rt
         .find(filter_name)
-        .map_err(|e| LoadError::wasm3("finding the filter function", e, Some(&rt)))?;
+        .map_err(|e| wasm3_error("finding the filter function", e, Some(&rt)))?;
     let record = match alloc {
         None => None,
         Some((name, arg, size)) => Some(allocate_record(&mut rt, name, arg, size, opts.fuel)?),
@@ -234,20 +157,20 @@ fn allocate_record(
     arg: Arg,
     size: u32,
     fuel: u64,
-) -> Result<u32, LoadError> {
+) -> Result<u32, Error> {
     let call = name.to_str().unwrap_or("alloc");
     let func = rt
         .find(name)
-        .map_err(|e| LoadError::wasm3("finding the allocator", e, Some(&*rt)))?;
+        .map_err(|e| wasm3_error("finding the allocator", e, Some(&*rt)))?;
     let step = format!("calling {call}({size})");
     rt.set_fuel(budget(fuel))
-        .map_err(|e| LoadError::wasm3(&step, e, None))?;
+        .map_err(|e| wasm3_error(&step, e, None))?;
     let at = rt
         .call(func, &[arg], None)
         .map_err(|e| call_failed(&step, e, rt, fuel))? as u32;
     let memory = rt.memory_size();
     if u64::from(at) + u64::from(size) > u64::from(memory) {
-        return Err(LoadError::new(
+        return Err(Error::new(
             EINVAL,
             format!("{call}({size}) returned {at:#x}, outside the {memory} bytes of linear memory"),
         ));
@@ -262,9 +185,9 @@ pub fn budget(fuel: u64) -> i64 {
 }
 
 /// A call at load failed: out of fuel when the fuel global is below zero.
-fn call_failed(step: &str, e: M3Error, rt: &Runtime, fuel: u64) -> LoadError {
+fn call_failed(step: &str, e: M3Error, rt: &Runtime, fuel: u64) -> Error {
     if rt.fuel_left().is_some_and(|left| left < 0) {
-        return LoadError::new(EINVAL, format!("{step}: out of fuel (budget {fuel})"));
+        return Error::new(EINVAL, format!("{step}: out of fuel (budget {fuel})"));
     }
-    LoadError::wasm3(step, e, Some(rt))
+    wasm3_error(step, e, Some(rt))
 }

@@ -113,7 +113,7 @@ impl Program {
         let summary = Summary::read(pkt);
         let (result, event) = match self.prepare(&mut state, pkt, &summary) {
             Prepared::Skip => (
-                RunResult::not_run(k::KWASM_VERDICT_ACCEPT, k::KWASM_OUTCOME_SKIPPED),
+                RunResult::not_run(k::KWASM_ACCEPT, k::KWASM_OUTCOME_SKIPPED),
                 Event::Skipped,
             ),
             Prepared::Trap(trap) => self.trapped(trap),
@@ -178,18 +178,18 @@ impl Program {
 
     fn returned(&self, value: i32) -> (RunResult, Event) {
         let (verdict, outcome, event) = match value as u32 {
-            v @ (k::KWASM_VERDICT_DROP | k::KWASM_VERDICT_ACCEPT) => (
+            v @ (k::KWASM_DROP | k::KWASM_ACCEPT) => (
                 v,
                 k::KWASM_OUTCOME_OK,
                 Event::Returned {
-                    accepted: v == k::KWASM_VERDICT_ACCEPT,
+                    accepted: v == k::KWASM_ACCEPT,
                 },
             ),
             _ => (
                 self.default_verdict,
                 k::KWASM_OUTCOME_INVALID,
                 Event::Invalid {
-                    accepted: self.default_verdict == k::KWASM_VERDICT_ACCEPT,
+                    accepted: self.default_verdict == k::KWASM_ACCEPT,
                 },
             ),
         };
@@ -213,7 +213,7 @@ impl Program {
         };
         let event = Event::Trapped {
             trap,
-            accepted: self.default_verdict == k::KWASM_VERDICT_ACCEPT,
+            accepted: self.default_verdict == k::KWASM_ACCEPT,
         };
         (result, event)
     }

@@ -16,7 +16,7 @@ use wasmparser::{
 use crate::fuel;
 use crate::hostfns::{self, HostFn};
 use crate::limits::{self, Tally};
-use crate::load::{LoadError, EINVAL, ENOENT};
+use crate::abi::{Error, EINVAL, ENOENT};
 
 /// The ABI a program picked by its exports (docs/ABI.md, "Two ABIs").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,11 +44,11 @@ pub fn features() -> WasmFeatures {
         | WasmFeatures::MULTI_VALUE
 }
 
-fn invalid(msg: String) -> LoadError {
-    LoadError::new(EINVAL, msg)
+fn invalid(msg: String) -> Error {
+    Error::new(EINVAL, msg)
 }
 
-fn parse_error(e: &BinaryReaderError, func: Option<u32>) -> LoadError {
+fn parse_error(e: &BinaryReaderError, func: Option<u32>) -> Error {
     let at = match func {
         Some(index) => format!("function {index} at offset {:#x}", e.offset()),
         None => format!("at offset {:#x}", e.offset()),
@@ -66,7 +66,7 @@ pub struct Valid<'a> {
 
 /// The checks every loaded module passes: the language level of docs/ABI.md,
 /// the ABI's exports, the imports.
-pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
+pub fn check(wasm: &[u8]) -> Result<Checked, Error> {
     let valid = validate(wasm)?;
     let abi = detect_abi(&valid.types)?;
     let imports = host_imports(&valid)?;
@@ -79,7 +79,7 @@ pub fn check(wasm: &[u8]) -> Result<Checked, LoadError> {
 
 /// Language-level validation only, with the features docs/ABI.md lists; no
 /// requirement on exports or imports.
-pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, LoadError> {
+pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
     if wasm.is_empty() {
         return Err(invalid("empty module".into()));
     }
@@ -129,7 +129,7 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, LoadError> {
 
 /// The host functions a valid module imports, each once; any other import
 /// is refused.
-pub fn host_imports(valid: &Valid<'_>) -> Result<Vec<&'static HostFn>, LoadError> {
+pub fn host_imports(valid: &Valid<'_>) -> Result<Vec<&'static HostFn>, Error> {
     let types = &valid.types;
     let mut host_fns: Vec<&'static HostFn> = Vec::new();
     for import in &valid.imports {
@@ -182,7 +182,7 @@ fn check_export(
     name: &str,
     params: &[ValType],
     results: &[ValType],
-) -> Result<bool, LoadError> {
+) -> Result<bool, Error> {
     match export(types, name) {
         None => Ok(false),
         Some(Some(f)) if f.params() == params && f.results() == results => Ok(true),
@@ -193,7 +193,7 @@ fn check_export(
     }
 }
 
-fn detect_abi(types: &Types) -> Result<Abi, LoadError> {
+fn detect_abi(types: &Types) -> Result<Abi, Error> {
     use ValType::{I32, I64};
 
     if check_export(types, "kwasm_filter", &[I32, I32], &[I32])? {
@@ -223,7 +223,7 @@ fn check_import(
     name: &str,
     entity: Option<EntityType>,
     ty: &TypeRef,
-) -> Result<&'static HostFn, LoadError> {
+) -> Result<&'static HostFn, Error> {
     let Some(func) = hostfns::find(module, name) else {
         let what = match ty {
             TypeRef::Func(_) | TypeRef::FuncExact(_) => "function",
@@ -232,7 +232,7 @@ fn check_import(
             TypeRef::Global(_) => "global",
             TypeRef::Tag(_) => "tag",
         };
-        return Err(LoadError::new(
+        return Err(Error::new(
             ENOENT,
             format!("unknown import {module}.{name} ({what}): kwasm offers no such host function"),
         ));
@@ -242,7 +242,7 @@ fn check_import(
     let results: &[ValType] = if func.returns { &[ValType::I32] } else { &[] };
     match func_type(types, entity) {
         Some(f) if f.params() == params && f.results() == results => Ok(func),
-        _ => Err(LoadError::new(
+        _ => Err(Error::new(
             ENOENT,
             format!(
                 "import {module}.{name} must have type {}",

@@ -64,7 +64,7 @@ fn accept_all() {
     let r = p.run(&ipv4(6, 1, 2, b""));
     assert_eq!(
         (r.verdict, r.outcome, r.retval),
-        (KWASM_VERDICT_ACCEPT, KWASM_OUTCOME_OK, 1)
+        (KWASM_ACCEPT, KWASM_OUTCOME_OK, 1)
     );
     let s = p.stats();
     assert_eq!((s.runs, s.accepted, s.dropped), (1, 1, 0));
@@ -75,15 +75,15 @@ fn drop_by_port_via_record() {
     let p = load_ok(DROP_PORT_RECORD);
     assert_eq!(
         p.run(&ipv4(6, 40000, 23557, b"x")).verdict,
-        KWASM_VERDICT_DROP
+        KWASM_DROP
     );
     assert_eq!(
         p.run(&ipv4(6, 40000, 80, b"x")).verdict,
-        KWASM_VERDICT_ACCEPT
+        KWASM_ACCEPT
     );
     assert_eq!(
         p.run(&ipv4(17, 40000, 23557, b"x")).verdict,
-        KWASM_VERDICT_ACCEPT
+        KWASM_ACCEPT
     );
     let s = p.stats();
     assert_eq!((s.runs, s.accepted, s.dropped), (3, 2, 1));
@@ -92,29 +92,29 @@ fn drop_by_port_via_record() {
 #[test]
 fn drop_by_port_via_host_calls() {
     let p = load_ok(DROP_PORT_HOST);
-    assert_eq!(p.run(&ipv4(6, 1, 23557, b"")).verdict, KWASM_VERDICT_DROP);
-    assert_eq!(p.run(&ipv4(6, 1, 23558, b"")).verdict, KWASM_VERDICT_ACCEPT);
+    assert_eq!(p.run(&ipv4(6, 1, 23557, b"")).verdict, KWASM_DROP);
+    assert_eq!(p.run(&ipv4(6, 1, 23558, b"")).verdict, KWASM_ACCEPT);
     // A non-first fragment has no ports: dport is -1.
     let mut frag = ipv4(6, 1, 23557, b"");
     frag[7] = 8;
-    assert_eq!(p.run(&frag).verdict, KWASM_VERDICT_ACCEPT);
+    assert_eq!(p.run(&frag).verdict, KWASM_ACCEPT);
 }
 
 #[test]
 fn original_abi_drops_port_23557() {
     let p = load_ok(ORIGINAL_DROP_PORT);
     assert_eq!(p.info().abi, KWASM_ABI_ORIGINAL);
-    assert_eq!(p.run(&ipv4(6, 5, 23557, b"")).verdict, KWASM_VERDICT_DROP);
-    assert_eq!(p.run(&ipv4(6, 5, 23558, b"")).verdict, KWASM_VERDICT_ACCEPT);
+    assert_eq!(p.run(&ipv4(6, 5, 23557, b"")).verdict, KWASM_DROP);
+    assert_eq!(p.run(&ipv4(6, 5, 23558, b"")).verdict, KWASM_ACCEPT);
     // UDP is proto 1 in packet_info: not dropped by this filter.
     assert_eq!(
         p.run(&ipv4(17, 5, 23557, b"")).verdict,
-        KWASM_VERDICT_ACCEPT
+        KWASM_ACCEPT
     );
     let icmp = p.run(&ipv4(1, 0, 0, b""));
     assert_eq!(
         (icmp.verdict, icmp.outcome),
-        (KWASM_VERDICT_ACCEPT, KWASM_OUTCOME_SKIPPED)
+        (KWASM_ACCEPT, KWASM_OUTCOME_SKIPPED)
     );
     let s = p.stats();
     assert_eq!((s.runs, s.dropped, s.skipped), (3, 1, 1));
@@ -133,7 +133,7 @@ fn record_fields() {
                     (i32.mul (i32.load offset=24 (local.get $ctx)) (i32.const 0))))))"#,
         )
         .unwrap(),
-        &opts(40, KWASM_VERDICT_ACCEPT),
+        &opts(40, KWASM_ACCEPT),
     )
     .unwrap();
     // 100-byte packet, snaplen 40: len 72, cap_len 40.
@@ -148,11 +148,11 @@ fn invalid_return_value_gets_default_verdict() {
         r#"(module (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 7))"#,
     )
     .unwrap();
-    let p = load_bytes(&wasm, &opts(256, KWASM_VERDICT_DROP)).unwrap();
+    let p = load_bytes(&wasm, &opts(256, KWASM_DROP)).unwrap();
     let r = p.run(&ipv4(6, 1, 2, b""));
     assert_eq!(
         (r.verdict, r.outcome, r.retval),
-        (KWASM_VERDICT_DROP, KWASM_OUTCOME_INVALID, 7)
+        (KWASM_DROP, KWASM_OUTCOME_INVALID, 7)
     );
     let s = p.stats();
     assert_eq!((s.runs, s.invalid, s.dropped), (1, 1, 1));
@@ -259,11 +259,11 @@ fn memory_grow_between_runs() {
     for _ in 0..5 {
         assert_eq!(
             p.run(&ipv4(6, 1, 2, &[1; 500])).verdict,
-            KWASM_VERDICT_ACCEPT
+            KWASM_ACCEPT
         );
         assert_eq!(
             p.run(&ipv4(17, 1, 2, &[1; 500])).verdict,
-            KWASM_VERDICT_DROP
+            KWASM_DROP
         );
     }
     // Only CPU 0's instance ran: 10 grows of 4 pages.
@@ -273,13 +273,13 @@ fn memory_grow_between_runs() {
 #[test]
 fn info_and_non_contiguous_cpus() {
     let wasm = wat::parse_str(ACCEPT_ALL).unwrap();
-    let p = load_bytes(&wasm, &opts(128, KWASM_VERDICT_DROP)).unwrap();
+    let p = load_bytes(&wasm, &opts(128, KWASM_DROP)).unwrap();
     let info = p.info();
     assert_eq!(info.instances, 3, "CPUs 0, 1 and 3");
     assert_eq!(info.size as usize, wasm.len());
     assert_eq!(
         (info.snaplen, info.default_verdict, info.abi),
-        (128, KWASM_VERDICT_DROP, KWASM_ABI_KWASM)
+        (128, KWASM_DROP, KWASM_ABI_KWASM)
     );
     assert_eq!(
         info.name[..5].iter().map(|&c| c as u8).collect::<Vec<_>>(),
@@ -292,7 +292,7 @@ fn info_and_non_contiguous_cpus() {
     let absent = p.run_on(2, &ipv4(6, 1, 2, b""));
     assert_eq!(
         (absent.outcome, absent.verdict),
-        (KWASM_OUTCOME_BUSY, KWASM_VERDICT_DROP)
+        (KWASM_OUTCOME_BUSY, KWASM_DROP)
     );
     assert_eq!(p.run_on(4, &ipv4(6, 1, 2, b"")).outcome, KWASM_OUTCOME_BUSY);
     p.run_on(1, &ipv4(6, 1, 2, b""));
@@ -303,7 +303,7 @@ fn info_and_non_contiguous_cpus() {
 fn sha256_of_module() {
     use sha2::Digest;
     let wasm = wat::parse_str(ACCEPT_ALL).unwrap();
-    let p = load_bytes(&wasm, &opts(0, KWASM_VERDICT_ACCEPT)).unwrap();
+    let p = load_bytes(&wasm, &opts(0, KWASM_ACCEPT)).unwrap();
     assert_eq!(
         p.info().sha256,
         <[u8; 32]>::from(sha2::Sha256::digest(&wasm))
@@ -312,7 +312,7 @@ fn sha256_of_module() {
 
 #[test]
 fn load_errors() {
-    let o = opts(256, KWASM_VERDICT_ACCEPT);
+    let o = opts(256, KWASM_ACCEPT);
     let (errno, msg) = load_bytes(b"", &o).err().unwrap();
     assert_eq!((errno, msg.as_str()), (EINVAL, "empty module"));
     let (errno, msg) = load_bytes(b"garbage!", &o).err().unwrap();
@@ -323,7 +323,7 @@ fn load_errors() {
     assert_eq!(errno, EINVAL, "{msg}");
     let (errno, _) = load_bytes(&vec![0; (4 << 20) + 1], &o).err().unwrap();
     assert_eq!(errno, EFBIG);
-    let (errno, msg) = load_bytes(&full, &opts(65536, KWASM_VERDICT_ACCEPT))
+    let (errno, msg) = load_bytes(&full, &opts(65536, KWASM_ACCEPT))
         .err()
         .unwrap();
     assert_eq!(errno, EINVAL, "{msg}");
@@ -455,13 +455,13 @@ fn load_with_fuel(wat: &str, fuel: u64, default_verdict: u32) -> Result<Prog, (i
 
 #[test]
 fn too_little_stack_refuses_the_run() {
-    let p = load_with_fuel(ENDLESS, 10_000, KWASM_VERDICT_DROP).unwrap();
+    let p = load_with_fuel(ENDLESS, 10_000, KWASM_DROP).unwrap();
     set_stack_low(true);
     let r = p.run(&ipv4(17, 1, 2, b""));
     set_stack_low(false);
     assert_eq!(r.outcome, KWASM_OUTCOME_TRAP);
     assert_eq!(trap_name(r.trap), "no_stack");
-    assert_eq!((r.verdict, r.fuel_used), (KWASM_VERDICT_DROP, 0));
+    assert_eq!((r.verdict, r.fuel_used), (KWASM_DROP, 0));
     assert_eq!(last_prog_log(), "test: trap no_stack");
     let s = p.stats();
     assert_eq!((s.runs, s.traps, s.dropped), (1, 1, 1));
@@ -472,12 +472,12 @@ fn too_little_stack_refuses_the_run() {
 
 #[test]
 fn endless_loop_runs_out_of_fuel() {
-    let p = load_with_fuel(ENDLESS, 10_000, KWASM_VERDICT_DROP).unwrap();
+    let p = load_with_fuel(ENDLESS, 10_000, KWASM_DROP).unwrap();
     let r = p.run(&ipv4(17, 1, 2, b""));
     assert_eq!(r.outcome, KWASM_OUTCOME_TRAP);
     assert_eq!(r.trap, KWASM_TRAP_OUT_OF_FUEL);
     assert_eq!(trap_name(r.trap), "out_of_fuel");
-    assert_eq!(r.verdict, KWASM_VERDICT_DROP);
+    assert_eq!(r.verdict, KWASM_DROP);
     assert_eq!(r.fuel_used, 10_000);
     assert_eq!(last_prog_log(), "test: out of fuel (budget 10000)");
     // The instance is reset for the next call: it runs out again.
@@ -507,17 +507,17 @@ fn finite_loop_result_and_fuel_used() {
         assert_eq!(r.fuel_used, 75);
     }
     // Exactly enough fuel, then one unit less.
-    let p = load_with_fuel(COUNT_DOWN, 75, KWASM_VERDICT_DROP).unwrap();
+    let p = load_with_fuel(COUNT_DOWN, 75, KWASM_DROP).unwrap();
     let r = p.run(&ipv4(6, 1, 2, b""));
     assert_eq!(
         (r.outcome, r.retval, r.fuel_used),
         (KWASM_OUTCOME_OK, 1, 75)
     );
-    let p = load_with_fuel(COUNT_DOWN, 74, KWASM_VERDICT_DROP).unwrap();
+    let p = load_with_fuel(COUNT_DOWN, 74, KWASM_DROP).unwrap();
     let r = p.run(&ipv4(6, 1, 2, b""));
     assert_eq!(
         (r.trap, r.verdict),
-        (KWASM_TRAP_OUT_OF_FUEL, KWASM_VERDICT_DROP)
+        (KWASM_TRAP_OUT_OF_FUEL, KWASM_DROP)
     );
 }
 
@@ -537,7 +537,7 @@ fn recursion_pays_per_call() {
     let r = p.run(&ipv4(6, 1, 2, b""));
     // kwasm_filter: i32.const, call, end = 3; 21 calls of $down.
     assert_eq!((r.retval, r.fuel_used), (1, 3 + 21 * 11));
-    let p = load_with_fuel(wat, 100, KWASM_VERDICT_ACCEPT).unwrap();
+    let p = load_with_fuel(wat, 100, KWASM_ACCEPT).unwrap();
     assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_OUT_OF_FUEL);
     // Endless recursion still hits the stack limit before the budget.
     let p = load_ok(&filter_body("call $rec"));
@@ -559,7 +559,7 @@ fn start_function_runs_with_the_budget() {
       (start $start)
       (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))
     "#;
-    let (errno, msg) = load_with_fuel(looping, 5000, KWASM_VERDICT_ACCEPT)
+    let (errno, msg) = load_with_fuel(looping, 5000, KWASM_ACCEPT)
         .err()
         .expect("load succeeded");
     assert_eq!(errno, EINVAL);
@@ -576,7 +576,7 @@ fn start_function_runs_with_the_budget() {
       (func (export "kwasm_filter") (param i32 i32) (result i32)
         (i32.eqz (global.get $g))))
     "#;
-    let p = load_with_fuel(finishing, 30, KWASM_VERDICT_DROP).unwrap();
+    let p = load_with_fuel(finishing, 30, KWASM_DROP).unwrap();
     let r = p.run(&ipv4(6, 1, 2, b""));
     assert_eq!((r.retval, r.fuel_used), (1, 3));
 }
@@ -608,12 +608,12 @@ fn fuel_export_name_is_reserved() {
 
 #[test]
 fn fuel_option_is_checked() {
-    let (errno, msg) = load_with_fuel(ACCEPT_ALL, (1 << 32) + 1, KWASM_VERDICT_ACCEPT)
+    let (errno, msg) = load_with_fuel(ACCEPT_ALL, (1 << 32) + 1, KWASM_ACCEPT)
         .err()
         .expect("load succeeded");
     assert_eq!(errno, EINVAL);
     assert_eq!(msg, "fuel 4294967297 is larger than 4294967296");
-    let p = load_with_fuel(ACCEPT_ALL, 1 << 32, KWASM_VERDICT_ACCEPT).unwrap();
+    let p = load_with_fuel(ACCEPT_ALL, 1 << 32, KWASM_ACCEPT).unwrap();
     assert_eq!(p.info().fuel, 1 << 32);
     // The size and hash are the user's module's, not the metered one's.
     let wasm = wat::parse_str(ACCEPT_ALL).unwrap();

@@ -41,7 +41,7 @@ impl Drop for Prog {
 fn opts() -> kwasm_prog_opts {
     let mut o = kwasm_prog_opts {
         snaplen: 256,
-        default_verdict: KWASM_VERDICT_ACCEPT,
+        default_verdict: KWASM_ACCEPT,
         ..Default::default()
     };
     for (d, s) in o.name.iter_mut().zip(b"fuzz") {
@@ -104,7 +104,7 @@ fn run(prog: &Prog, cpu: u32, packet: &[u8]) -> kwasm_run_result {
 /// What include/kwasm_core.h promises about one run.
 fn check_result(res: &kwasm_run_result, cpu_present: bool) {
     assert!(
-        res.verdict == KWASM_VERDICT_ACCEPT || res.verdict == KWASM_VERDICT_DROP,
+        res.verdict == KWASM_ACCEPT || res.verdict == KWASM_DROP,
         "verdict out of range: {res:?}"
     );
     match res.outcome {
@@ -134,7 +134,7 @@ fn check_result(res: &kwasm_run_result, cpu_present: bool) {
 /// the results, info and stats, and frees it.
 pub fn load_and_run(wasm: &[u8]) -> Loaded {
     let mut out = ptr::null_mut();
-    let mut err = [0x55 as c_char; KWASM_ERR_MAX as usize];
+    let mut err = [0x55 as c_char; KWASM_ERR_LEN as usize];
     // SAFETY: valid buffers of the stated sizes.
     let rc = unsafe {
         kwasm::kwasm_core_prog_new(

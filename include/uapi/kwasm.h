@@ -3,7 +3,9 @@
  * User-space interface of /dev/kwasm. See docs/ABI.md.
  *
  * All structures have fixed-size fields and explicit padding so that they
- * have one layout everywhere; wasm/kwasmctl mirrors them and checks sizes.
+ * have one layout everywhere. This header is the one source of the ABI's
+ * facts: the shim includes it, the Rust core and the user-space crate
+ * kwasm-uapi (core/uapi) are generated from it with bindgen.
  */
 #ifndef _UAPI_KWASM_H
 #define _UAPI_KWASM_H
@@ -29,8 +31,27 @@
 #define KWASM_DEFAULT_FUEL	100000ULL
 #define KWASM_MAX_FUEL		(1ULL << 32)
 
-#define KWASM_NAME_LEN		32
-#define KWASM_ERR_LEN		256
+#define KWASM_NAME_LEN		32	/* program name, with its NUL */
+#define KWASM_ERR_LEN		256	/* reason of a refusal, with its NUL */
+#define KWASM_TRAP_NAME_LEN	32	/* trap name, with its NUL */
+
+/*
+ * Load limits (docs/ABI.md, "Limits"): a module asking for more is refused
+ * with E2BIG and a message naming the limit.
+ */
+#define KWASM_LIMIT_FUNCTIONS		10000	/* imported plus defined */
+#define KWASM_LIMIT_TYPES		1000
+#define KWASM_LIMIT_GLOBALS		1000
+#define KWASM_LIMIT_EXPORTS		10000
+#define KWASM_LIMIT_TABLE_ENTRIES	10000	/* initial and maximum */
+#define KWASM_LIMIT_MEMORY_PAGES	256	/* initial, 64 KiB pages */
+#define KWASM_LIMIT_TOTAL_MEMORY	(256U << 20)	/* over all instances */
+#define KWASM_LIMIT_DATA_SEGMENTS	1000
+#define KWASM_LIMIT_DATA_BYTES		(2U << 20)
+#define KWASM_LIMIT_ELEMENT_SEGMENTS	1000
+#define KWASM_LIMIT_ELEMENTS		10000	/* in all element segments */
+#define KWASM_LIMIT_LOCALS		120	/* parameters plus locals */
+#define KWASM_LIMIT_NESTING		15	/* blocks inside one body */
 
 /* kwasm_load.flags: which optional fields are set. */
 #define KWASM_LOAD_HOOK		(1U << 0)
@@ -78,7 +99,7 @@ struct kwasm_test_run {
 				 * KWASM_MAX_FUEL; 0: KWASM_DEFAULT_FUEL
 				 */
 	__u64 fuel_used;	/* out: fuel the last run consumed */
-	char trap_name[32];	/* out: name of the trap, "" when none */
+	char trap_name[KWASM_TRAP_NAME_LEN];	/* out: "" when none */
 	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
 };
 
@@ -88,6 +109,21 @@ struct kwasm_test_run {
 #define KWASM_OUTCOME_TRAP	2	/* trapped */
 #define KWASM_OUTCOME_SKIPPED	3	/* not run: original ABI, not TCP/UDP */
 #define KWASM_OUTCOME_BUSY	4	/* re-entry refused */
+
+/* Trap kinds: kwasm_test_run.trap, kwasm_invoke.trap (docs/SAFETY.md). */
+#define KWASM_TRAP_NONE			0
+#define KWASM_TRAP_UNREACHABLE		1
+#define KWASM_TRAP_OUT_OF_BOUNDS	2	/* memory or table access */
+#define KWASM_TRAP_DIV_BY_ZERO		3
+#define KWASM_TRAP_INT_OVERFLOW		4
+#define KWASM_TRAP_INVALID_CONVERSION	5
+#define KWASM_TRAP_INDIRECT_CALL	6	/* null, out of range, wrong type */
+#define KWASM_TRAP_STACK_OVERFLOW	7
+#define KWASM_TRAP_HOST			8	/* a host function refused */
+#define KWASM_TRAP_OTHER		9
+#define KWASM_TRAP_OUT_OF_FUEL		10	/* the run spent its budget */
+#define KWASM_TRAP_NO_STACK		11	/* not run: native stack low */
+#define KWASM_TRAP_COUNT		12
 
 /*
  * The invoke path: a module instantiated for one open file, whose exported
@@ -117,7 +153,7 @@ struct kwasm_invoke {
 	__u64 args[KWASM_INVOKE_MAX_VALUES];	/* in: an i32 in the low half */
 	__u64 results[KWASM_INVOKE_MAX_VALUES];	/* out: i32 zero-extended */
 	__u32 result_types[KWASM_INVOKE_MAX_VALUES];	/* out: KWASM_VAL_* */
-	char trap_name[32];	/* out: name of the trap, "" when none */
+	char trap_name[KWASM_TRAP_NAME_LEN];	/* out: "" when none */
 	char err[KWASM_ERR_LEN];	/* out: reason on failure, message on a trap */
 };
 

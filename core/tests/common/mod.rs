@@ -53,7 +53,7 @@ pub fn opts(snaplen: u32, default_verdict: u32) -> kwasm_prog_opts {
 
 pub fn load_bytes(wasm: &[u8], o: &kwasm_prog_opts) -> Result<Prog, (i32, String)> {
     let mut out = ptr::null_mut();
-    let mut err = [0 as c_char; KWASM_ERR_MAX as usize];
+    let mut err = [0 as c_char; KWASM_ERR_LEN as usize];
     // SAFETY: valid buffers of the stated sizes.
     let rc = unsafe {
         kwasm::kwasm_core_prog_new(
@@ -81,7 +81,7 @@ pub fn load_bytes(wasm: &[u8], o: &kwasm_prog_opts) -> Result<Prog, (i32, String
 pub fn load(wat: &str) -> Result<Prog, (i32, String)> {
     load_bytes(
         &wat::parse_str(wat).expect("bad WAT in test"),
-        &opts(256, KWASM_VERDICT_ACCEPT),
+        &opts(256, KWASM_ACCEPT),
     )
 }
 
@@ -158,5 +158,5 @@ pub fn trap_name(trap: u32) -> String {
 pub fn assert_trap(res: &kwasm_run_result, trap: u32) {
     assert_eq!(res.outcome, KWASM_OUTCOME_TRAP, "not a trap: {res:?}");
     assert_eq!(trap_name(res.trap), trap_name(trap));
-    assert_eq!(res.verdict, KWASM_VERDICT_ACCEPT);
+    assert_eq!(res.verdict, KWASM_ACCEPT);
 }

@@ -1,0 +1,203 @@
+//! A program's options: the one place they are checked. The ioctl, the
+//! write() path and test-run all hand the core a `struct kwasm_load`; what
+//! it leaves unset gets its default here.
+
+use alloc::ffi::CString;
+use alloc::format;
+use alloc::vec::Vec;
+
+use crate::abi::{self, Error, EINVAL};
+use crate::sys::kwasm::kwasm_prog_opts;
+
+/// A program's options, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub name: CString,
+    /// NF_INET_* hook number.
+    pub hook: u32,
+    pub priority: i32,
+    /// Packet bytes copied into the record.
+    pub snaplen: u32,
+    /// KWASM_DROP or KWASM_ACCEPT, on a trap or a bad return value.
+    pub default_verdict: u32,
+    /// Budget of each call, 1..=KWASM_MAX_FUEL.
+    pub fuel: u64,
+}
+
+fn invalid(msg: alloc::string::String) -> Error {
+    Error::new(EINVAL, msg)
+}
+
+impl Options {
+    /// Checks the options of `req` (its flags say which are set).
+    pub fn from_load(req: &abi::kwasm_load) -> Result<Self, Error> {
+        let unknown = req.flags & !abi::KWASM_LOAD_ALL_FLAGS;
+        if unknown != 0 {
+            return Err(invalid(format!("unknown flags {unknown:#x}")));
+        }
+        let set = |flag: u32| req.flags & flag != 0;
+
+        let raw: Vec<u8> = req
+            .name
+            .iter()
+            .map(|&c| c as u8)
+            .take_while(|&c| c != 0)
+            .collect();
+        if raw.len() >= req.name.len() {
+            return Err(invalid(format!(
+                "program name is not NUL-terminated within {} bytes",
+                req.name.len()
+            )));
+        }
+        let name = if raw.is_empty() {
+            CString::from(c"prog")
+        } else {
+            CString::new(raw).map_err(|_| invalid("bad program name".into()))?
+        };
+
+        let mut opts = Self {
+            name,
+            hook: abi::NF_INET_PRE_ROUTING,
+            priority: abi::NF_IP_PRI_FIRST,
+            snaplen: abi::KWASM_DEFAULT_SNAPLEN,
+            default_verdict: abi::KWASM_ACCEPT,
+            fuel: abi::KWASM_DEFAULT_FUEL,
+        };
+        if set(abi::KWASM_LOAD_HOOK) {
+            if req.hook >= abi::NF_INET_NUMHOOKS {
+                return Err(invalid(format!(
+                    "hook {} does not exist (0..{})",
+                    req.hook,
+                    abi::NF_INET_NUMHOOKS - 1
+                )));
+            }
+            opts.hook = req.hook;
+        }
+        if set(abi::KWASM_LOAD_PRIORITY) {
+            opts.priority = req.priority;
+        }
+        if set(abi::KWASM_LOAD_SNAPLEN) {
+            if req.snaplen > abi::KWASM_MAX_SNAPLEN {
+                return Err(invalid(format!(
+                    "snaplen {} is above the limit {}",
+                    req.snaplen,
+                    abi::KWASM_MAX_SNAPLEN
+                )));
+            }
+            opts.snaplen = req.snaplen;
+        }
+        if set(abi::KWASM_LOAD_DEFAULT) {
+            if !matches!(req.default_verdict, abi::KWASM_DROP | abi::KWASM_ACCEPT) {
+                return Err(invalid(format!(
+                    "default verdict {} is neither drop (0) nor accept (1)",
+                    req.default_verdict
+                )));
+            }
+            opts.default_verdict = req.default_verdict;
+        }
+        if set(abi::KWASM_LOAD_FUEL) {
+            if req.fuel == 0 || req.fuel > abi::KWASM_MAX_FUEL {
+                return Err(invalid(format!(
+                    "fuel {} is outside 1..{}",
+                    req.fuel,
+                    abi::KWASM_MAX_FUEL
+                )));
+            }
+            opts.fuel = req.fuel;
+        }
+        Ok(opts)
+    }
+
+    /// The options as the shim keeps them.
+    pub fn to_c(&self) -> kwasm_prog_opts {
+        let mut c = kwasm_prog_opts {
+            hook: self.hook,
+            priority: self.priority,
+            snaplen: self.snaplen,
+            default_verdict: self.default_verdict,
+            fuel: self.fuel,
+            ..Default::default()
+        };
+        for (dst, &src) in c.name.iter_mut().zip(self.name.as_bytes()) {
+            *dst = src as _;
+        }
+        if let Some(last) = c.name.last_mut() {
+            *last = 0;
+        }
+        c
+    }
+
+    /// Options the shim kept (`to_c`), checked again: a program is only
+    /// ever built from options that passed `from_load`.
+    pub fn from_c(c: &kwasm_prog_opts) -> Result<Self, Error> {
+        let req = abi::kwasm_load {
+            flags: abi::KWASM_LOAD_ALL_FLAGS,
+            hook: c.hook,
+            priority: c.priority,
+            snaplen: c.snaplen,
+            default_verdict: c.default_verdict,
+            fuel: c.fuel,
+            name: c.name,
+            ..Default::default()
+        };
+        Self::from_load(&req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(flags: u32, f: impl FnOnce(&mut abi::kwasm_load)) -> Result<Options, Error> {
+        let mut req = abi::kwasm_load {
+            flags,
+            ..Default::default()
+        };
+        f(&mut req);
+        Options::from_load(&req)
+    }
+
+    #[test]
+    fn defaults_for_what_is_unset() {
+        let o = load(0, |_| {}).unwrap();
+        assert_eq!(o.name.as_bytes(), b"prog");
+        assert_eq!(o.hook, abi::NF_INET_PRE_ROUTING);
+        assert_eq!(o.priority, i32::MIN);
+        assert_eq!(o.snaplen, abi::KWASM_DEFAULT_SNAPLEN);
+        assert_eq!(o.default_verdict, abi::KWASM_ACCEPT);
+        assert_eq!(o.fuel, abi::KWASM_DEFAULT_FUEL);
+        // Set values in fields whose flag is clear are ignored.
+        let o = load(0, |r| r.snaplen = u32::MAX).unwrap();
+        assert_eq!(o.snaplen, abi::KWASM_DEFAULT_SNAPLEN);
+    }
+
+    #[test]
+    fn each_bad_option_is_named() {
+        let cases: [(u32, fn(&mut abi::kwasm_load), &str); 6] = [
+            (1 << 7, |_| {}, "unknown flags 0x80"),
+            (abi::KWASM_LOAD_HOOK, |r| r.hook = 5, "hook 5 does not exist (0..4)"),
+            (abi::KWASM_LOAD_SNAPLEN, |r| r.snaplen = 65536, "snaplen 65536 is above the limit 65535"),
+            (abi::KWASM_LOAD_DEFAULT, |r| r.default_verdict = 2, "default verdict 2 is neither drop (0) nor accept (1)"),
+            (abi::KWASM_LOAD_FUEL, |r| r.fuel = 0, "fuel 0 is outside 1..4294967296"),
+            (0, |r| r.name = [b'x' as _; 32], "program name is not NUL-terminated within 32 bytes"),
+        ];
+        for (flags, f, msg) in cases {
+            let e = load(flags, f).unwrap_err();
+            assert_eq!((e.errno, e.msg.as_str()), (EINVAL, msg));
+        }
+    }
+
+    #[test]
+    fn round_trip_through_c() {
+        let o = load(abi::KWASM_LOAD_ALL_FLAGS, |r| {
+            r.hook = 3;
+            r.priority = -7;
+            r.snaplen = 0;
+            r.default_verdict = abi::KWASM_DROP;
+            r.fuel = abi::KWASM_MAX_FUEL;
+            r.name[..3].copy_from_slice(&[b'a' as _, b'b' as _, b'c' as _]);
+        })
+        .unwrap();
+        assert_eq!(Options::from_c(&o.to_c()).unwrap(), o);
+    }
+}
