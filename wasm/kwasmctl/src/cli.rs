@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::packet::{Endpoint, Proto};
-use crate::uapi;
+use kwasm_uapi as uapi;
 
 /// Load, inspect and test-run kwasm packet filter programs.
 #[derive(Debug, Parser)]
@@ -53,8 +53,8 @@ pub enum Verdict {
 impl Verdict {
     pub fn number(self) -> u32 {
         match self {
-            Verdict::Accept => uapi::ACCEPT,
-            Verdict::Drop => uapi::DROP,
+            Verdict::Accept => uapi::KWASM_ACCEPT,
+            Verdict::Drop => uapi::KWASM_DROP,
         }
     }
 }
@@ -80,7 +80,7 @@ pub struct LoadArgs {
     pub default_verdict: Option<Verdict>,
     /// Fuel budget of each call, in WebAssembly operators; a call that
     /// needs more traps with out_of_fuel [kernel default: 100000].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=uapi::MAX_FUEL))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=uapi::KWASM_MAX_FUEL))]
     pub fuel: Option<u64>,
 }
 
@@ -125,7 +125,7 @@ pub struct TestRunArgs {
     /// Fuel budget of each run of --prog, in WebAssembly operators
     /// [kernel default: 100000].
     #[arg(long, requires = "prog",
-          value_parser = clap::value_parser!(u64).range(1..=uapi::MAX_FUEL))]
+          value_parser = clap::value_parser!(u64).range(1..=uapi::KWASM_MAX_FUEL))]
     pub fuel: Option<u64>,
     /// Print the result as one JSON object.
     #[arg(long)]
@@ -156,7 +156,7 @@ mod tests {
         assert_eq!(a.hook.map(Hook::number), Some(3));
         assert_eq!(a.priority, Some(-150));
         assert_eq!(a.snaplen, Some(1500));
-        assert_eq!(a.default_verdict.map(Verdict::number), Some(uapi::DROP));
+        assert_eq!(a.default_verdict.map(Verdict::number), Some(uapi::KWASM_DROP));
         assert_eq!(a.fuel, Some(5000));
     }
 

@@ -8,11 +8,11 @@ use std::path::Path;
 use anyhow::{ensure, Context};
 use serde_json::json;
 
+use kwasm_uapi::{self as uapi, Device, Errno};
+
 use crate::cli::{LoadArgs, TestRunArgs};
-use crate::device::Device;
 use crate::error::Error;
 use crate::packet::{self, Spec};
-use crate::uapi;
 
 /// The bytes of a program file: WebAssembly binary as is, text compiled.
 fn read_program(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -26,36 +26,41 @@ fn read_program(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// `name` as the kernel's fixed-size, NUL-terminated field.
-fn c_name(name: &str) -> anyhow::Result<[u8; uapi::NAME_LEN]> {
+/// Longest program name: the kernel's field less its NUL.
+const MAX_NAME: usize = uapi::KWASM_NAME_LEN as usize - 1;
+
+/// Sets `name` as the request's fixed-size, NUL-terminated field.
+fn set_name(req: &mut uapi::kwasm_load, name: &str) -> anyhow::Result<()> {
     ensure!(!name.is_empty(), "empty program name");
-    ensure!(!name.contains('\0'), "program name contains NUL");
-    ensure!(
-        name.len() < uapi::NAME_LEN,
-        "program name '{name}' longer than {} bytes",
-        uapi::NAME_LEN - 1
-    );
-    let mut field = [0; uapi::NAME_LEN];
-    field[..name.len()].copy_from_slice(name.as_bytes());
-    Ok(field)
+    req.set_name(name).map_err(|err| match err {
+        uapi::StrError::Nul => anyhow::anyhow!("program name contains NUL"),
+        uapi::StrError::TooLong { max } => {
+            anyhow::anyhow!("program name '{name}' longer than {max} bytes")
+        }
+    })
 }
 
 /// The file name without extension, cut to fit the name field.
 fn default_name(path: &Path) -> String {
     let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-    let mut end = stem.len().min(uapi::NAME_LEN - 1);
+    let mut end = stem.len().min(MAX_NAME);
     while !stem.is_char_boundary(end) {
         end -= 1;
     }
     stem[..end].to_owned()
 }
 
-fn kernel_error(context: String, err: io::Error, reason: &[u8]) -> Error {
+fn kernel_error(context: String, errno: Errno, reason: String) -> Error {
     Error::Kernel {
         context,
-        errno: err.raw_os_error().unwrap_or(0),
-        reason: uapi::c_str(reason),
+        errno: errno as i32,
+        reason,
     }
+}
+
+fn open_device() -> Result<Device, Error> {
+    Device::open()
+        .map_err(|err| Error::module_io(format!("open {}", uapi::DEVICE), uapi::DEVICE, err))
 }
 
 pub fn load(args: &LoadArgs) -> Result<(), Error> {
@@ -66,40 +71,38 @@ pub fn load(args: &LoadArgs) -> Result<(), Error> {
         .clone()
         .unwrap_or_else(|| default_name(&args.file));
 
-    let mut req = uapi::Load {
-        name: c_name(&name).map_err(|e| Error::input(&context, e))?,
-        ..Default::default()
-    };
+    let mut req = uapi::kwasm_load::default();
+    set_name(&mut req, &name).map_err(|e| Error::input(&context, e))?;
     if let Some(hook) = args.hook {
-        req.flags |= uapi::LOAD_HOOK;
+        req.flags |= uapi::KWASM_LOAD_HOOK;
         req.hook = hook.number();
     }
     if let Some(priority) = args.priority {
-        req.flags |= uapi::LOAD_PRIORITY;
+        req.flags |= uapi::KWASM_LOAD_PRIORITY;
         req.priority = priority;
     }
     if let Some(snaplen) = args.snaplen {
-        req.flags |= uapi::LOAD_SNAPLEN;
+        req.flags |= uapi::KWASM_LOAD_SNAPLEN;
         req.snaplen = snaplen;
     }
     if let Some(verdict) = args.default_verdict {
-        req.flags |= uapi::LOAD_DEFAULT;
+        req.flags |= uapi::KWASM_LOAD_DEFAULT;
         req.default_verdict = verdict.number();
     }
     if let Some(fuel) = args.fuel {
-        req.flags |= uapi::LOAD_FUEL;
+        req.flags |= uapi::KWASM_LOAD_FUEL;
         req.fuel = fuel;
     }
 
-    Device::open()?
+    open_device()?
         .load(&prog, &mut req)
-        .map_err(|err| kernel_error(context, err, &req.err))
+        .map_err(|err| kernel_error(context, err, req.reason()))
 }
 
 pub fn unload() -> Result<(), Error> {
-    Device::open()?
+    open_device()?
         .unload()
-        .map_err(|err| kernel_error("unload".into(), err, &[]))
+        .map_err(|err| kernel_error("unload".into(), err, String::new()))
 }
 
 pub fn status() -> Result<(), Error> {
@@ -143,19 +146,19 @@ fn test_packet(args: &TestRunArgs) -> anyhow::Result<Vec<u8>> {
 
 fn verdict_name(verdict: u32) -> String {
     match verdict {
-        uapi::ACCEPT => "accept".into(),
-        uapi::DROP => "drop".into(),
+        uapi::KWASM_ACCEPT => "accept".into(),
+        uapi::KWASM_DROP => "drop".into(),
         v => format!("unknown({v})"),
     }
 }
 
 fn outcome_name(outcome: u32) -> String {
     match outcome {
-        uapi::OUTCOME_OK => "ok".into(),
-        uapi::OUTCOME_INVALID => "invalid".into(),
-        uapi::OUTCOME_TRAP => "trap".into(),
-        uapi::OUTCOME_SKIPPED => "skipped".into(),
-        uapi::OUTCOME_BUSY => "busy".into(),
+        uapi::KWASM_OUTCOME_OK => "ok".into(),
+        uapi::KWASM_OUTCOME_INVALID => "invalid".into(),
+        uapi::KWASM_OUTCOME_TRAP => "trap".into(),
+        uapi::KWASM_OUTCOME_SKIPPED => "skipped".into(),
+        uapi::KWASM_OUTCOME_BUSY => "busy".into(),
         o => format!("unknown({o})"),
     }
 }
@@ -173,7 +176,7 @@ pub fn test_run(args: &TestRunArgs) -> Result<(), Error> {
         .map_err(|e| Error::input(&context, e))?;
     let pkt = test_packet(args).map_err(|e| Error::input(&context, e))?;
 
-    let mut req = uapi::TestRun {
+    let mut req = uapi::kwasm_test_run {
         repeat: args.repeat,
         hook: args.hook.number(),
         ifindex_in: args.ifindex_in,
@@ -183,13 +186,13 @@ pub fn test_run(args: &TestRunArgs) -> Result<(), Error> {
         fuel: args.fuel.unwrap_or(0),
         ..Default::default()
     };
-    Device::open()?
+    open_device()?
         .test_run(prog.as_deref(), &pkt, &mut req)
-        .map_err(|err| kernel_error(context, err, &req.err))?;
+        .map_err(|err| kernel_error(context, err, req.reason()))?;
 
     let verdict = verdict_name(req.verdict);
     let outcome = outcome_name(req.outcome);
-    let trap = uapi::c_str(&req.trap_name);
+    let trap = req.trap_name();
     let ns_per_run = req.duration_ns / u64::from(args.repeat);
     if args.json {
         let result = json!({
@@ -224,10 +227,18 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(&c_name("drop_port").unwrap()[..10], b"drop_port\0");
-        assert!(c_name(&"x".repeat(31)).is_ok());
-        assert!(c_name(&"x".repeat(32)).is_err());
-        assert!(c_name("").is_err());
+        let mut req = uapi::kwasm_load::default();
+        set_name(&mut req, "drop_port").unwrap();
+        let field: Vec<u8> = req.name[..10].iter().map(|&c| c as u8).collect();
+        assert_eq!(field, b"drop_port\0");
+        assert!(set_name(&mut req, &"x".repeat(31)).is_ok());
+        let err = set_name(&mut req, &"x".repeat(32)).unwrap_err().to_string();
+        assert_eq!(err, format!("program name '{}' longer than 31 bytes", "x".repeat(32)));
+        assert_eq!(
+            set_name(&mut req, "a\0b").unwrap_err().to_string(),
+            "program name contains NUL"
+        );
+        assert!(set_name(&mut req, "").is_err());
         assert_eq!(default_name(Path::new("build/drop_port.wasm")), "drop_port");
         let long = format!("{}é.wat", "x".repeat(30));
         assert_eq!(default_name(Path::new(&long)), "x".repeat(30));

@@ -7,10 +7,8 @@
 
 mod cli;
 mod commands;
-mod device;
 mod error;
 mod packet;
-mod uapi;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note OR MIT
+//! Generates the Rust side of include/uapi/kwasm.h with bindgen: every
+//! structure and constant of the header, and its ioctl request numbers
+//! (evaluated by clang, see WRAPPER), so that nothing of the ABI is written
+//! out a second time by hand.
+//!
+//! The kwasm core generates its own copy from the same header in the
+//! top-level build.rs (no_std, for the kernel); this one is for user space.
+
+use std::env;
+use std::path::PathBuf;
+
+use bindgen::callbacks::{EnumVariantValue, IntKind, ParseCallbacks};
+
+const HEADER: &str = "../../include/uapi/kwasm.h";
+
+/// The header, and its ioctl requests as enumerators: `_IOWR()` and
+/// `sizeof` are beyond bindgen's macro evaluation, but clang evaluates an
+/// enumerator's value. Each request gets its full number and its
+/// `_IOC_NR`; the callbacks rename them to `KWASM_IOC_<X>` and
+/// `KWASM_IOC_NR_<X>`.
+const WRAPPER: &str = r#"
+#include "uapi/kwasm.h"
+enum kwasm_uapi_ioc {
+	kwasm_uapi_ioc_LOAD = KWASM_IOC_LOAD,
+	kwasm_uapi_ioc_UNLOAD = KWASM_IOC_UNLOAD,
+	kwasm_uapi_ioc_TEST_RUN = KWASM_IOC_TEST_RUN,
+	kwasm_uapi_ioc_INVOKE_LOAD = KWASM_IOC_INVOKE_LOAD,
+	kwasm_uapi_ioc_INVOKE = KWASM_IOC_INVOKE,
+};
+enum kwasm_uapi_ioc_nr {
+	kwasm_uapi_ioc_nr_LOAD = _IOC_NR(KWASM_IOC_LOAD),
+	kwasm_uapi_ioc_nr_UNLOAD = _IOC_NR(KWASM_IOC_UNLOAD),
+	kwasm_uapi_ioc_nr_TEST_RUN = _IOC_NR(KWASM_IOC_TEST_RUN),
+	kwasm_uapi_ioc_nr_INVOKE_LOAD = _IOC_NR(KWASM_IOC_INVOKE_LOAD),
+	kwasm_uapi_ioc_nr_INVOKE = _IOC_NR(KWASM_IOC_INVOKE),
+};
+"#;
+
+/// Types where bindgen's choice (the smallest that fits) is not the
+/// field's, and the names of the request enumerators.
+#[derive(Debug)]
+struct Callbacks;
+
+impl ParseCallbacks for Callbacks {
+    fn int_macro(&self, name: &str, _value: i64) -> Option<IntKind> {
+        // Fuel budgets are u64, as kwasm_load.fuel and kwasm_test_run.fuel.
+        matches!(name, "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL").then_some(IntKind::U64)
+    }
+
+    fn enum_variant_name(
+        &self,
+        _enum_name: Option<&str>,
+        name: &str,
+        _value: EnumVariantValue,
+    ) -> Option<String> {
+        if let Some(req) = name.strip_prefix("kwasm_uapi_ioc_nr_") {
+            Some(format!("KWASM_IOC_NR_{req}"))
+        } else {
+            name.strip_prefix("kwasm_uapi_ioc_")
+                .map(|req| format!("KWASM_IOC_{req}"))
+        }
+    }
+}
+
+fn main() {
+    let dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let header = dir.join(HEADER);
+    let include = header
+        .parent()
+        .and_then(|uapi| uapi.parent())
+        .expect("include/uapi/kwasm.h");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets it")).join("kwasm.rs");
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed={}", header.display());
+
+    bindgen::builder()
+        .header_contents("kwasm_uapi.h", WRAPPER)
+        .clang_arg(format!("-I{}", include.display()))
+        .allowlist_type("kwasm_.*")
+        .allowlist_var("KWASM_.*")
+        .default_enum_style(bindgen::EnumVariation::Consts)
+        .prepend_enum_name(false)
+        .derive_default(true)
+        .derive_debug(true)
+        .layout_tests(true)
+        .generate_comments(false)
+        .parse_callbacks(Box::new(Callbacks))
+        .generate()
+        .expect("bindgen failed on include/uapi/kwasm.h")
+        .write_to_file(&out)
+        .expect("cannot write the bindings");
+}
