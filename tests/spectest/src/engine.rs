@@ -39,8 +39,7 @@ impl fmt::Display for Value {
     }
 }
 
-pub const VAL_I32: u32 = 1;
-pub const VAL_I64: u32 = 2;
+pub use kwasm_uapi::{KWASM_VAL_I32 as VAL_I32, KWASM_VAL_I64 as VAL_I64};
 
 /// A refusal: an errno and the engine's reason.
 #[derive(Debug)]
@@ -80,125 +79,56 @@ pub trait Instance {
 pub mod device {
     //! /dev/kwasm: one open file per instance (KWASM_IOC_INVOKE_*).
 
-    use std::fs::{File, OpenOptions};
-    use std::mem::size_of;
-    use std::os::fd::AsRawFd;
+    use kwasm_uapi::{self as uapi, kwasm_invoke, kwasm_invoke_load, Errno};
 
     use super::{Engine, Instance, Outcome, Refused, Value};
 
-    const DEVICE: &str = "/dev/kwasm";
-    const ERR_LEN: usize = 256;
-    const NAME_LEN: usize = 128;
-    pub const MAX_VALUES: usize = 16;
-    const INVOKE_TRAPPED: u32 = 1;
+    pub const MAX_VALUES: usize = uapi::KWASM_INVOKE_MAX_VALUES as usize;
 
-    /// struct kwasm_invoke_load of include/uapi/kwasm.h.
-    #[repr(C)]
-    pub struct InvokeLoad {
-        prog: u64,
-        prog_len: u32,
-        pad: u32,
-        err: [u8; ERR_LEN],
-    }
-
-    /// struct kwasm_invoke of include/uapi/kwasm.h.
-    #[repr(C)]
-    pub struct Invoke {
-        name: [u8; NAME_LEN],
-        nargs: u32,
-        outcome: u32,
-        trap: u32,
-        nresults: u32,
-        args: [u64; MAX_VALUES],
-        results: [u64; MAX_VALUES],
-        result_types: [u32; MAX_VALUES],
-        trap_name: [u8; 32],
-        err: [u8; ERR_LEN],
-    }
-
-    const _: () = assert!(size_of::<InvokeLoad>() == 272);
-    const _: () = assert!(size_of::<Invoke>() == 752);
-
-    const fn iowr(nr: u32, size: usize) -> u32 {
-        3 << 30 | (size as u32) << 16 | 0xb7 << 8 | nr
-    }
-    pub const IOC_INVOKE_LOAD: u32 = iowr(4, size_of::<InvokeLoad>());
-    pub const IOC_INVOKE: u32 = iowr(5, size_of::<Invoke>());
-
-    fn c_str(bytes: &[u8]) -> String {
-        let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-        String::from_utf8_lossy(bytes.get(..len).unwrap_or(bytes)).into_owned()
-    }
-
-    fn refused(what: &str, err: std::io::Error, msg: &[u8]) -> Refused {
-        let text = c_str(msg);
+    fn refused(what: &str, err: Errno, text: String) -> Refused {
         Refused {
-            errno: err.raw_os_error().unwrap_or(libc::EIO),
+            errno: err as i32,
             msg: if text.is_empty() {
-                format!("{what}: {err}")
+                format!("{what}: {}", std::io::Error::from(err))
             } else {
                 text
             },
         }
     }
 
+    fn open() -> Result<uapi::Device, Refused> {
+        uapi::Device::open().map_err(|e| Refused {
+            errno: e.raw_os_error().unwrap_or(libc::EIO),
+            msg: format!("open {}: {e}", uapi::DEVICE),
+        })
+    }
+
     pub struct Device;
 
     struct DeviceInstance {
-        file: File,
-    }
-
-    /// # Safety
-    /// `arg` points to the structure `request` reads and writes.
-    unsafe fn ioctl<T>(file: &File, request: u32, arg: &mut T) -> std::io::Result<()> {
-        // SAFETY: the caller's contract.
-        let rc = unsafe { libc::ioctl(file.as_raw_fd(), request as libc::Ioctl, arg as *mut T) };
-        if rc < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
+        dev: uapi::Device,
     }
 
     impl Engine for Device {
         fn instantiate(&self, wasm: &[u8]) -> Result<Box<dyn Instance>, Refused> {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(DEVICE)
-                .map_err(|e| refused(&format!("open {DEVICE}"), e, b""))?;
-            let mut req = InvokeLoad {
-                prog: wasm.as_ptr() as u64,
-                prog_len: u32::try_from(wasm.len()).map_err(|_| Refused {
+            let dev = open()?;
+            if u32::try_from(wasm.len()).is_err() {
+                return Err(Refused {
                     errno: libc::EFBIG,
                     msg: "module larger than 4 GiB".into(),
-                })?,
-                pad: 0,
-                err: [0; ERR_LEN],
-            };
-            // SAFETY: KWASM_IOC_INVOKE_LOAD reads and writes a struct
-            // kwasm_invoke_load and reads prog_len bytes at prog, borrowed
-            // for the call.
-            unsafe { ioctl(&file, IOC_INVOKE_LOAD, &mut req) }
-                .map_err(|e| refused("KWASM_IOC_INVOKE_LOAD", e, &req.err))?;
-            Ok(Box::new(DeviceInstance { file }))
+                });
+            }
+            let mut req = kwasm_invoke_load::default();
+            dev.invoke_load(wasm, &mut req)
+                .map_err(|e| refused("KWASM_IOC_INVOKE_LOAD", e, req.reason()))?;
+            Ok(Box::new(DeviceInstance { dev }))
         }
     }
 
     impl Instance for DeviceInstance {
         fn invoke(&mut self, name: &str, args: &[Value]) -> Result<Outcome, Refused> {
-            let mut req = Invoke {
-                name: [0; NAME_LEN],
-                nargs: 0,
-                outcome: 0,
-                trap: 0,
-                nresults: 0,
-                args: [0; MAX_VALUES],
-                results: [0; MAX_VALUES],
-                result_types: [0; MAX_VALUES],
-                trap_name: [0; 32],
-                err: [0; ERR_LEN],
-            };
-            if name.len() >= NAME_LEN || name.contains('\0') {
+            let mut req = kwasm_invoke::default();
+            if req.set_name(name).is_err() {
                 return Err(Refused {
                     errno: libc::ENAMETOOLONG,
                     msg: format!(
@@ -213,20 +143,17 @@ pub mod device {
                     msg: format!("{} arguments, at most {MAX_VALUES}", args.len()),
                 });
             }
-            for (d, s) in req.name.iter_mut().zip(name.bytes()) {
-                *d = s;
-            }
             for (d, s) in req.args.iter_mut().zip(args) {
                 *d = s.slot();
             }
             req.nargs = args.len() as u32;
-            // SAFETY: KWASM_IOC_INVOKE reads and writes a struct kwasm_invoke.
-            unsafe { ioctl(&self.file, IOC_INVOKE, &mut req) }
-                .map_err(|e| refused("KWASM_IOC_INVOKE", e, &req.err))?;
-            if req.outcome == INVOKE_TRAPPED {
+            self.dev
+                .invoke(&mut req)
+                .map_err(|e| refused("KWASM_IOC_INVOKE", e, req.reason()))?;
+            if req.outcome == uapi::KWASM_INVOKE_TRAPPED {
                 return Ok(Outcome::Trapped {
-                    kind: c_str(&req.trap_name),
-                    msg: c_str(&req.err),
+                    kind: req.trap_name(),
+                    msg: req.reason(),
                 });
             }
             let n = (req.nresults as usize).min(MAX_VALUES);
@@ -253,11 +180,11 @@ pub mod device {
             Err(r) => Err(format!("{what}: wanted errno {want}, got {r}")),
             Ok(()) => Err(format!("{what}: accepted, wanted errno {want}")),
         };
-        let file = match OpenOptions::new().read(true).write(true).open(DEVICE) {
-            Ok(f) => f,
-            Err(e) => return vec![Err(format!("open {DEVICE}: {e}"))],
+        let dev = match uapi::Device::open() {
+            Ok(dev) => dev,
+            Err(e) => return vec![Err(format!("open {}: {e}", uapi::DEVICE))],
         };
-        let mut inst = DeviceInstance { file };
+        let mut inst = DeviceInstance { dev };
         let call = |inst: &mut DeviceInstance, name: &str, args: &[Value]| {
             inst.invoke(name, args).map(|_| ())
         };
@@ -268,15 +195,13 @@ pub mod device {
         ));
 
         let load = |inst: &DeviceInstance, wasm: &[u8], pad: u32| {
-            let mut req = InvokeLoad {
-                prog: wasm.as_ptr() as u64,
-                prog_len: wasm.len() as u32,
+            let mut req = kwasm_invoke_load {
                 pad,
-                err: [0; ERR_LEN],
+                ..Default::default()
             };
-            // SAFETY: as in Device::instantiate.
-            unsafe { ioctl(&inst.file, IOC_INVOKE_LOAD, &mut req) }
-                .map_err(|e| refused("load", e, &req.err))
+            inst.dev
+                .invoke_load(wasm, &mut req)
+                .map_err(|e| refused("load", e, req.reason()))
         };
         out.push(expect(
             "load of an invalid module",
@@ -288,7 +213,7 @@ pub mod device {
             libc::EINVAL,
             load(&inst, good, 1),
         ));
-        let huge = vec![0u8; (4 << 20) + 1];
+        let huge = vec![0u8; uapi::KWASM_MAX_PROG_SIZE as usize + 1];
         out.push(expect(
             "load above 4 MiB",
             libc::EFBIG,
@@ -322,29 +247,21 @@ pub mod device {
         ));
 
         let raw = |inst: &DeviceInstance, name: &[u8], nargs: u32| {
-            let mut req = Invoke {
-                name: [0; NAME_LEN],
+            let mut req = kwasm_invoke {
                 nargs,
-                outcome: 0,
-                trap: 0,
-                nresults: 0,
-                args: [0; MAX_VALUES],
-                results: [0; MAX_VALUES],
-                result_types: [0; MAX_VALUES],
-                trap_name: [0; 32],
-                err: [0; ERR_LEN],
+                ..Default::default()
             };
             for (d, s) in req.name.iter_mut().zip(name) {
-                *d = *s;
+                *d = *s as std::ffi::c_char;
             }
-            // SAFETY: KWASM_IOC_INVOKE reads and writes a struct kwasm_invoke.
-            unsafe { ioctl(&inst.file, IOC_INVOKE, &mut req) }
-                .map_err(|e| refused("invoke", e, &req.err))
+            inst.dev
+                .invoke(&mut req)
+                .map_err(|e| refused("invoke", e, req.reason()))
         };
         out.push(expect(
             "name without NUL",
             libc::EINVAL,
-            raw(&inst, &[b'a'; NAME_LEN], 0),
+            raw(&inst, &[b'a'; uapi::KWASM_INVOKE_NAME_LEN as usize], 0),
         ));
         out.push(expect(
             "17 arguments",
@@ -352,17 +269,6 @@ pub mod device {
             raw(&inst, b"add", MAX_VALUES as u32 + 1),
         ));
         out
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn ioctl_numbers() {
-            assert_eq!(IOC_INVOKE_LOAD, 0xc110b704);
-            assert_eq!(IOC_INVOKE, 0xc2f0b705);
-        }
     }
 }
 
