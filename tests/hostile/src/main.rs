@@ -10,15 +10,14 @@
 //! exits 1 on any failure, 2 on usage errors.
 
 mod corpus;
-#[path = "../../../wasm/kwasmctl/src/uapi.rs"]
-#[allow(dead_code)]
-mod uapi;
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::process::ExitCode;
+
+use kwasm_uapi::{self as uapi, Device};
 
 use corpus::{Case, Expect};
 
@@ -58,8 +57,8 @@ impl Report {
     }
 }
 
-fn open_device() -> io::Result<File> {
-    OpenOptions::new().read(true).write(true).open(uapi::DEVICE)
+fn open_device() -> io::Result<Device> {
+    Device::open()
 }
 
 fn errno_of(rc: libc::c_int) -> i32 {
@@ -70,29 +69,21 @@ fn errno_of(rc: libc::c_int) -> i32 {
     }
 }
 
-/// LOAD ioctl: (errno or 0, reason).
-fn load(dev: &File, wasm: &[u8], name: &str) -> (i32, String) {
-    let mut req = uapi::Load {
-        prog: wasm.as_ptr() as u64,
-        prog_len: wasm.len() as u32,
-        ..Default::default()
-    };
-    for (d, s) in req
-        .name
-        .iter_mut()
-        .zip(name.bytes().take(uapi::NAME_LEN - 1))
-    {
-        *d = s;
-    }
-    // SAFETY: KWASM_IOC_LOAD reads and writes one struct kwasm_load and
-    // reads prog_len bytes at prog; both outlive the call.
-    let rc = unsafe { libc::ioctl(dev.as_raw_fd(), uapi::IOC_LOAD as _, &mut req) };
-    (errno_of(rc), uapi::c_str(&req.err))
+/// 0 for success, else the errno.
+fn errno(result: Result<(), uapi::Errno>) -> i32 {
+    result.err().map_or(0, |e| e as i32)
 }
 
-fn unload(dev: &File) -> i32 {
-    // SAFETY: KWASM_IOC_UNLOAD takes no argument.
-    errno_of(unsafe { libc::ioctl(dev.as_raw_fd(), uapi::IOC_UNLOAD as _, 0) })
+/// LOAD ioctl: (errno or 0, reason).
+fn load(dev: &Device, wasm: &[u8], name: &str) -> (i32, String) {
+    let mut req = uapi::kwasm_load::default();
+    req.set_name(name).expect("hostile's own names fit");
+    let e = errno(dev.load(wasm, &mut req));
+    (e, req.reason())
+}
+
+fn unload(dev: &Device) -> i32 {
+    errno(dev.unload())
 }
 
 /// A TCP packet from 10.0.0.1:1000 to 10.0.0.2:`dport`, IPv4 header on.
@@ -111,18 +102,14 @@ fn tcp_packet(dport: u16) -> Vec<u8> {
 }
 
 /// TEST_RUN of the loaded program: (errno or 0, verdict).
-fn test_run(dev: &File, dport: u16) -> (i32, u32) {
+fn test_run(dev: &Device, dport: u16) -> (i32, u32) {
     let pkt = tcp_packet(dport);
-    let mut req = uapi::TestRun {
+    let mut req = uapi::kwasm_test_run {
         repeat: 1,
-        pkt: pkt.as_ptr() as u64,
-        pkt_len: pkt.len() as u32,
         ..Default::default()
     };
-    // SAFETY: KWASM_IOC_TEST_RUN reads and writes one struct kwasm_test_run
-    // and reads pkt_len bytes at pkt; both outlive the call.
-    let rc = unsafe { libc::ioctl(dev.as_raw_fd(), uapi::IOC_TEST_RUN as _, &mut req) };
-    (errno_of(rc), req.verdict)
+    let e = errno(dev.test_run(None, &pkt, &mut req));
+    (e, req.verdict)
 }
 
 /// "<key>: <value>" of /proc/kwasm.
@@ -136,18 +123,18 @@ fn status(key: &str) -> String {
 }
 
 /// The keeper is loaded with this hash and still drops port 23557.
-fn keeper_intact(dev: &File, sha: &str) -> Result<(), String> {
+fn keeper_intact(dev: &Device, sha: &str) -> Result<(), String> {
     let (program, now) = (status("program"), status("sha256"));
     if program != KEEPER_NAME || now != sha {
         return Err(format!("loaded: {program} {now}"));
     }
     match (test_run(dev, 23557), test_run(dev, 80)) {
-        ((0, uapi::DROP), (0, uapi::ACCEPT)) => Ok(()),
+        ((0, uapi::KWASM_DROP), (0, uapi::KWASM_ACCEPT)) => Ok(()),
         (a, b) => Err(format!("test-run gave {a:?} for 23557 and {b:?} for 80")),
     }
 }
 
-fn load_keeper(dev: &File, report: &mut Report) -> Option<String> {
+fn load_keeper(dev: &Device, report: &mut Report) -> Option<String> {
     let (e, msg) = load(dev, &wat::parse_str(KEEPER).ok()?, KEEPER_NAME);
     if !report.check(e == 0, &format!("keeper loads ({e} {msg})")) {
         return None;
@@ -158,7 +145,7 @@ fn load_keeper(dev: &File, report: &mut Report) -> Option<String> {
     Some(sha)
 }
 
-fn run_case(dev: &File, case: &Case, sha: &mut String, report: &mut Report) {
+fn run_case(dev: &Device, case: &Case, sha: &mut String, report: &mut Report) {
     let (e, msg) = load(dev, &case.wasm, "hostile");
     let size = case.wasm.len();
     match &case.expect {
@@ -188,7 +175,7 @@ fn run_case(dev: &File, case: &Case, sha: &mut String, report: &mut Report) {
         Expect::Loads => {
             let verdict = test_run(dev, 80);
             report.check(
-                e == 0 && verdict == (0, uapi::ACCEPT),
+                e == 0 && verdict == (0, uapi::KWASM_ACCEPT),
                 &format!(
                     "{} ({size} bytes) loads: errno {e} {msg}, test-run {verdict:?}",
                     case.name
@@ -203,7 +190,7 @@ fn run_case(dev: &File, case: &Case, sha: &mut String, report: &mut Report) {
 
 /// The write() path: a failed write (bad pointer, then the rest) and
 /// garbage both load nothing at close; the keeper stays.
-fn write_path(dev: &File, sha: &str, report: &mut Report) {
+fn write_path(dev: &Device, sha: &str, report: &mut Report) {
     let good = wat::parse_str(corpus_accept_all()).unwrap_or_default();
     let outcome = (|| -> io::Result<(isize, i32)> {
         let f = open_device()?;

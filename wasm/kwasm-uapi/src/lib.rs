@@ -16,7 +16,7 @@
 use std::ffi::c_char;
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 pub use nix::errno::Errno;
 
@@ -127,7 +127,7 @@ impl Device {
         &self.file
     }
 
-    fn fd(&self) -> i32 {
+    fn fd(&self) -> RawFd {
         self.file.as_raw_fd()
     }
 
@@ -182,6 +182,12 @@ impl Device {
 impl AsFd for Device {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.file.as_fd()
+    }
+}
+
+impl AsRawFd for Device {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
     }
 }
 
