@@ -1,9 +1,7 @@
 //! Load-time limits (core/src/limits.rs): each one accepts its value and
 //! refuses one more with E2BIG and a message naming the limit and the value.
 
-#[allow(dead_code)]
-mod common;
-use common::*;
+use kwasm_test_support::capi::*;
 
 const FILTER: &str = r#"(func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1)"#;
 

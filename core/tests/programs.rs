@@ -1,8 +1,7 @@
 //! Programs loaded and run through the real wasm3, as the shim would.
 
-mod common;
-
-use common::*;
+use kwasm_test_support::capi::*;
+use kwasm_test_support::packet::{icmp_echo, set_fragment_offset, tcp, udp};
 
 const ACCEPT_ALL: &str =
     r#"(module (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#;
@@ -61,7 +60,7 @@ fn filter_body(body: &str) -> String {
 #[test]
 fn accept_all() {
     let p = load_ok(ACCEPT_ALL);
-    let r = p.run(&ipv4(6, 1, 2, b""));
+    let r = p.run(&tcp(1, 2, b""));
     assert_eq!(
         (r.verdict, r.outcome, r.retval),
         (KWASM_ACCEPT, KWASM_OUTCOME_OK, 1)
@@ -74,15 +73,15 @@ fn accept_all() {
 fn drop_by_port_via_record() {
     let p = load_ok(DROP_PORT_RECORD);
     assert_eq!(
-        p.run(&ipv4(6, 40000, 23557, b"x")).verdict,
+        p.run(&tcp(40000, 23557, b"x")).verdict,
         KWASM_DROP
     );
     assert_eq!(
-        p.run(&ipv4(6, 40000, 80, b"x")).verdict,
+        p.run(&tcp(40000, 80, b"x")).verdict,
         KWASM_ACCEPT
     );
     assert_eq!(
-        p.run(&ipv4(17, 40000, 23557, b"x")).verdict,
+        p.run(&udp(40000, 23557, b"x")).verdict,
         KWASM_ACCEPT
     );
     let s = p.stats();
@@ -92,11 +91,11 @@ fn drop_by_port_via_record() {
 #[test]
 fn drop_by_port_via_host_calls() {
     let p = load_ok(DROP_PORT_HOST);
-    assert_eq!(p.run(&ipv4(6, 1, 23557, b"")).verdict, KWASM_DROP);
-    assert_eq!(p.run(&ipv4(6, 1, 23558, b"")).verdict, KWASM_ACCEPT);
+    assert_eq!(p.run(&tcp(1, 23557, b"")).verdict, KWASM_DROP);
+    assert_eq!(p.run(&tcp(1, 23558, b"")).verdict, KWASM_ACCEPT);
     // A non-first fragment has no ports: dport is -1.
-    let mut frag = ipv4(6, 1, 23557, b"");
-    frag[7] = 8;
+    let mut frag = tcp(1, 23557, b"");
+    set_fragment_offset(&mut frag, 8);
     assert_eq!(p.run(&frag).verdict, KWASM_ACCEPT);
 }
 
@@ -104,14 +103,14 @@ fn drop_by_port_via_host_calls() {
 fn original_abi_drops_port_23557() {
     let p = load_ok(ORIGINAL_DROP_PORT);
     assert_eq!(p.info().abi, KWASM_ABI_ORIGINAL);
-    assert_eq!(p.run(&ipv4(6, 5, 23557, b"")).verdict, KWASM_DROP);
-    assert_eq!(p.run(&ipv4(6, 5, 23558, b"")).verdict, KWASM_ACCEPT);
+    assert_eq!(p.run(&tcp(5, 23557, b"")).verdict, KWASM_DROP);
+    assert_eq!(p.run(&tcp(5, 23558, b"")).verdict, KWASM_ACCEPT);
     // UDP is proto 1 in packet_info: not dropped by this filter.
     assert_eq!(
-        p.run(&ipv4(17, 5, 23557, b"")).verdict,
+        p.run(&udp(5, 23557, b"")).verdict,
         KWASM_ACCEPT
     );
-    let icmp = p.run(&ipv4(1, 0, 0, b""));
+    let icmp = p.run(&icmp_echo(b""));
     assert_eq!(
         (icmp.verdict, icmp.outcome),
         (KWASM_ACCEPT, KWASM_OUTCOME_SKIPPED)
@@ -137,7 +136,7 @@ fn record_fields() {
     )
     .unwrap();
     // 100-byte packet, snaplen 40: len 72, cap_len 40.
-    let r = p.run(&ipv4(17, 1, 2, &[0; 72]));
+    let r = p.run(&udp(1, 2, &[0; 72]));
     assert_eq!(r.outcome, KWASM_OUTCOME_INVALID);
     assert_eq!(r.retval, 72 * 1000 + 40);
 }
@@ -149,7 +148,7 @@ fn invalid_return_value_gets_default_verdict() {
     )
     .unwrap();
     let p = load_bytes(&wasm, &opts(256, KWASM_DROP)).unwrap();
-    let r = p.run(&ipv4(6, 1, 2, b""));
+    let r = p.run(&tcp(1, 2, b""));
     assert_eq!(
         (r.verdict, r.outcome, r.retval),
         (KWASM_DROP, KWASM_OUTCOME_INVALID, 7)
@@ -186,19 +185,19 @@ fn traps() {
     ];
     for (body, trap) in cases {
         let p = load_ok(&filter_body(body));
-        let r = p.run(&ipv4(6, 1, 2, b""));
+        let r = p.run(&tcp(1, 2, b""));
         assert_trap(&r, trap);
         let s = p.stats();
         assert_eq!((s.traps, s.trap_kind[trap as usize]), (1, 1), "{body}");
         // The instance keeps working after a trap.
-        assert_trap(&p.run(&ipv4(6, 1, 2, b"")), trap);
+        assert_trap(&p.run(&tcp(1, 2, b"")), trap);
     }
 }
 
 #[test]
 fn stack_overflow_traps() {
     let p = load_ok(&filter_body("call $rec"));
-    assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_STACK_OVERFLOW);
+    assert_trap(&p.run(&tcp(1, 2, b"")), KWASM_TRAP_STACK_OVERFLOW);
 }
 
 #[test]
@@ -220,7 +219,7 @@ fn host_functions_check_pointers() {
               (drop (call $load (i32.const 0) (i32.const 65534) (i32.const 4)))
               i32.const 1))"#,
     );
-    assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_HOST);
+    assert_trap(&p.run(&tcp(1, 2, b"")), KWASM_TRAP_HOST);
 }
 
 #[test]
@@ -239,9 +238,9 @@ fn log_and_print_int() {
                 (else (call $pi (call $saddr))))
               i32.const 1))"#,
     );
-    p.run(&ipv4(6, 1, 2, b""));
+    p.run(&tcp(1, 2, b""));
     assert_eq!(last_prog_log(), "test: hello");
-    p.run(&ipv4(6, 1, 2, b""));
+    p.run(&tcp(1, 2, b""));
     assert_eq!(last_prog_log(), "test: 167772161");
 }
 
@@ -258,11 +257,11 @@ fn memory_grow_between_runs() {
     let before = p.info().memory_bytes;
     for _ in 0..5 {
         assert_eq!(
-            p.run(&ipv4(6, 1, 2, &[1; 500])).verdict,
+            p.run(&tcp(1, 2, &[1; 500])).verdict,
             KWASM_ACCEPT
         );
         assert_eq!(
-            p.run(&ipv4(17, 1, 2, &[1; 500])).verdict,
+            p.run(&udp(1, 2, &[1; 500])).verdict,
             KWASM_DROP
         );
     }
@@ -288,14 +287,14 @@ fn info_and_non_contiguous_cpus() {
     assert_eq!(info.memory_bytes, 0);
     assert_ne!(info.sha256, [0; 32]);
 
-    assert_eq!(p.run_on(3, &ipv4(6, 1, 2, b"")).outcome, KWASM_OUTCOME_OK);
-    let absent = p.run_on(2, &ipv4(6, 1, 2, b""));
+    assert_eq!(p.run_on(3, &tcp(1, 2, b"")).outcome, KWASM_OUTCOME_OK);
+    let absent = p.run_on(2, &tcp(1, 2, b""));
     assert_eq!(
         (absent.outcome, absent.verdict),
         (KWASM_OUTCOME_BUSY, KWASM_DROP)
     );
-    assert_eq!(p.run_on(4, &ipv4(6, 1, 2, b"")).outcome, KWASM_OUTCOME_BUSY);
-    p.run_on(1, &ipv4(6, 1, 2, b""));
+    assert_eq!(p.run_on(4, &tcp(1, 2, b"")).outcome, KWASM_OUTCOME_BUSY);
+    p.run_on(1, &tcp(1, 2, b""));
     assert_eq!(p.stats().runs, 2);
 }
 
@@ -457,7 +456,7 @@ fn load_with_fuel(wat: &str, fuel: u64, default_verdict: u32) -> Result<Prog, (i
 fn too_little_stack_refuses_the_run() {
     let p = load_with_fuel(ENDLESS, 10_000, KWASM_DROP).unwrap();
     set_stack_low(true);
-    let r = p.run(&ipv4(17, 1, 2, b""));
+    let r = p.run(&udp(1, 2, b""));
     set_stack_low(false);
     assert_eq!(r.outcome, KWASM_OUTCOME_TRAP);
     assert_eq!(trap_name(r.trap), "no_stack");
@@ -467,13 +466,13 @@ fn too_little_stack_refuses_the_run() {
     assert_eq!((s.runs, s.traps, s.dropped), (1, 1, 1));
     assert_eq!(s.trap_kind[KWASM_TRAP_NO_STACK as usize], 1);
     // With the stack back, the program runs (and runs out of fuel).
-    assert_eq!(p.run(&ipv4(17, 1, 2, b"")).trap, KWASM_TRAP_OUT_OF_FUEL);
+    assert_eq!(p.run(&udp(1, 2, b"")).trap, KWASM_TRAP_OUT_OF_FUEL);
 }
 
 #[test]
 fn endless_loop_runs_out_of_fuel() {
     let p = load_with_fuel(ENDLESS, 10_000, KWASM_DROP).unwrap();
-    let r = p.run(&ipv4(17, 1, 2, b""));
+    let r = p.run(&udp(1, 2, b""));
     assert_eq!(r.outcome, KWASM_OUTCOME_TRAP);
     assert_eq!(r.trap, KWASM_TRAP_OUT_OF_FUEL);
     assert_eq!(trap_name(r.trap), "out_of_fuel");
@@ -481,7 +480,7 @@ fn endless_loop_runs_out_of_fuel() {
     assert_eq!(r.fuel_used, 10_000);
     assert_eq!(last_prog_log(), "test: out of fuel (budget 10000)");
     // The instance is reset for the next call: it runs out again.
-    let r = p.run(&ipv4(17, 1, 2, b""));
+    let r = p.run(&udp(1, 2, b""));
     assert_eq!(r.trap, KWASM_TRAP_OUT_OF_FUEL);
     let s = p.stats();
     assert_eq!((s.runs, s.traps, s.dropped), (2, 2, 2));
@@ -493,7 +492,7 @@ fn endless_loop_runs_out_of_fuel() {
 fn default_budget_stops_an_endless_loop() {
     let p = load_ok(ENDLESS);
     assert_eq!(p.info().fuel, 100_000);
-    let r = p.run(&ipv4(17, 1, 2, b""));
+    let r = p.run(&udp(1, 2, b""));
     assert_trap(&r, KWASM_TRAP_OUT_OF_FUEL);
     assert_eq!(r.fuel_used, 100_000);
 }
@@ -502,19 +501,19 @@ fn default_budget_stops_an_endless_loop() {
 fn finite_loop_result_and_fuel_used() {
     let p = load_ok(COUNT_DOWN);
     for _ in 0..3 {
-        let r = p.run(&ipv4(6, 1, 2, b""));
+        let r = p.run(&tcp(1, 2, b""));
         assert_eq!((r.outcome, r.retval), (KWASM_OUTCOME_OK, 1));
         assert_eq!(r.fuel_used, 75);
     }
     // Exactly enough fuel, then one unit less.
     let p = load_with_fuel(COUNT_DOWN, 75, KWASM_DROP).unwrap();
-    let r = p.run(&ipv4(6, 1, 2, b""));
+    let r = p.run(&tcp(1, 2, b""));
     assert_eq!(
         (r.outcome, r.retval, r.fuel_used),
         (KWASM_OUTCOME_OK, 1, 75)
     );
     let p = load_with_fuel(COUNT_DOWN, 74, KWASM_DROP).unwrap();
-    let r = p.run(&ipv4(6, 1, 2, b""));
+    let r = p.run(&tcp(1, 2, b""));
     assert_eq!(
         (r.trap, r.verdict),
         (KWASM_TRAP_OUT_OF_FUEL, KWASM_DROP)
@@ -534,14 +533,14 @@ fn recursion_pays_per_call() {
         (call $down (i32.const 20))))
     "#;
     let p = load_ok(wat);
-    let r = p.run(&ipv4(6, 1, 2, b""));
+    let r = p.run(&tcp(1, 2, b""));
     // kwasm_filter: i32.const, call, end = 3; 21 calls of $down.
     assert_eq!((r.retval, r.fuel_used), (1, 3 + 21 * 11));
     let p = load_with_fuel(wat, 100, KWASM_ACCEPT).unwrap();
-    assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_OUT_OF_FUEL);
+    assert_trap(&p.run(&tcp(1, 2, b"")), KWASM_TRAP_OUT_OF_FUEL);
     // Endless recursion still hits the stack limit before the budget.
     let p = load_ok(&filter_body("call $rec"));
-    let r = p.run(&ipv4(6, 1, 2, b""));
+    let r = p.run(&tcp(1, 2, b""));
     assert_trap(&r, KWASM_TRAP_STACK_OVERFLOW);
 }
 
@@ -577,7 +576,7 @@ fn start_function_runs_with_the_budget() {
         (i32.eqz (global.get $g))))
     "#;
     let p = load_with_fuel(finishing, 30, KWASM_DROP).unwrap();
-    let r = p.run(&ipv4(6, 1, 2, b""));
+    let r = p.run(&tcp(1, 2, b""));
     assert_eq!((r.retval, r.fuel_used), (1, 3));
 }
 
@@ -612,7 +611,7 @@ fn fuel_option_is_checked() {
         .err()
         .expect("load succeeded");
     assert_eq!(errno, EINVAL);
-    assert_eq!(msg, "fuel 4294967297 is larger than 4294967296");
+    assert_eq!(msg, "fuel 4294967297 is outside 1..4294967296");
     let p = load_with_fuel(ACCEPT_ALL, 1 << 32, KWASM_ACCEPT).unwrap();
     assert_eq!(p.info().fuel, 1 << 32);
     // The size and hash are the user's module's, not the metered one's.
@@ -635,7 +634,7 @@ fn deepest_nesting_still_loads() {
              {body} i32.const 1))"#
     );
     let p = load_ok(&wat);
-    assert_trap(&p.run(&ipv4(6, 1, 2, b"")), KWASM_TRAP_OUT_OF_FUEL);
+    assert_trap(&p.run(&tcp(1, 2, b"")), KWASM_TRAP_OUT_OF_FUEL);
     // One more level is refused by the load limit, before wasm3 sees it.
     let wat = wat
         .replacen("(loop ", "(loop (loop ", 1)
@@ -643,4 +642,33 @@ fn deepest_nesting_still_loads() {
     let (errno, msg) = load_err(&wat);
     assert_eq!(errno, E2BIG, "{msg}");
     assert!(msg.contains("nests blocks more than 15 deep"), "{msg}");
+}
+
+#[test]
+fn load_request_options_through_the_c_interface() {
+    // What the shim does with a KWASM_IOC_LOAD request: options first.
+    let mut req = kwasm_load::default();
+    req.set_name("req").unwrap();
+    let o = load_opts(&req).unwrap();
+    assert_eq!(
+        (o.hook, o.priority, o.snaplen, o.default_verdict, o.fuel),
+        (0, i32::MIN, KWASM_DEFAULT_SNAPLEN, KWASM_ACCEPT, KWASM_DEFAULT_FUEL)
+    );
+    req.flags = KWASM_LOAD_ALL_FLAGS;
+    (req.hook, req.priority, req.snaplen) = (3, -7, 64);
+    (req.default_verdict, req.fuel) = (KWASM_DROP, 75);
+    let o = load_opts(&req).unwrap();
+    assert_eq!(
+        (o.hook, o.priority, o.snaplen, o.default_verdict, o.fuel),
+        (3, -7, 64, KWASM_DROP, 75)
+    );
+    let p = load_bytes(&wat::parse_str(COUNT_DOWN).unwrap(), &o).unwrap();
+    assert_eq!(c_str(&p.info().name), "req");
+    assert_eq!(p.run(&tcp(1, 2, b"")).fuel_used, 75);
+    req.hook = 5;
+    let (errno, msg) = load_opts(&req).unwrap_err();
+    assert_eq!((errno, msg.as_str()), (EINVAL, "hook 5 does not exist (0..4)"));
+    req.hook = 0;
+    req.flags |= 1 << 5;
+    assert_eq!(load_opts(&req).unwrap_err().0, EINVAL);
 }
