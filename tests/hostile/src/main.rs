@@ -17,6 +17,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::process::ExitCode;
 
+use kwasm_test_support::packet;
 use kwasm_uapi::{self as uapi, Device};
 
 use corpus::{Case, Expect};
@@ -86,24 +87,9 @@ fn unload(dev: &Device) -> i32 {
     errno(dev.unload())
 }
 
-/// A TCP packet from 10.0.0.1:1000 to 10.0.0.2:`dport`, IPv4 header on.
-fn tcp_packet(dport: u16) -> Vec<u8> {
-    let mut p = vec![0u8; 40];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&40u16.to_be_bytes());
-    p[8] = 64;
-    p[9] = 6;
-    p[12..16].copy_from_slice(&[10, 0, 0, 1]);
-    p[16..20].copy_from_slice(&[10, 0, 0, 2]);
-    p[20..22].copy_from_slice(&1000u16.to_be_bytes());
-    p[22..24].copy_from_slice(&dport.to_be_bytes());
-    p[32] = 0x50;
-    p
-}
-
 /// TEST_RUN of the loaded program: (errno or 0, verdict).
 fn test_run(dev: &Device, dport: u16) -> (i32, u32) {
-    let pkt = tcp_packet(dport);
+    let pkt = packet::tcp(1000, dport, b"");
     let mut req = uapi::kwasm_test_run {
         repeat: 1,
         ..Default::default()
