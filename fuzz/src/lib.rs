@@ -7,18 +7,16 @@
 //! 0..3 with 2 absent.
 
 use std::collections::BTreeMap;
-use std::ffi::{c_char, CStr};
-use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 
 use arbitrary::{Arbitrary, Unstructured};
-use kwasm::exports::Program;
-use kwasm::sys::kwasm::*;
+use kwasm_test_support::capi::{self, *};
+use kwasm_test_support::packet::{icmp_echo, set_fragment_offset, tcp, udp};
 
 /// CPU ids of the host services: 0, 1 and 3 possible, 2 absent; 64 is past
 /// `kwasm_nr_cpu_ids()`.
-const PRESENT_CPUS: [u32; 3] = [0, 1, 3];
+const PRESENT_CPUS: [u32; 3] = HOST_CPUS;
 const ABSENT_CPUS: [u32; 2] = [2, 64];
 
 /// How one load ended.
@@ -28,42 +26,10 @@ pub enum Loaded {
     Refused(i32, String),
 }
 
-/// A program from `kwasm_core_prog_new`, freed on drop.
-struct Prog(*mut Program);
-
-impl Drop for Prog {
-    fn drop(&mut self) {
-        // SAFETY: ours, from kwasm_core_prog_new, freed once.
-        unsafe { kwasm::kwasm_core_prog_free(self.0) }
-    }
-}
-
 fn opts() -> kwasm_prog_opts {
-    let mut o = kwasm_prog_opts {
-        snaplen: 256,
-        default_verdict: KWASM_ACCEPT,
-        ..Default::default()
-    };
-    for (d, s) in o.name.iter_mut().zip(b"fuzz") {
-        *d = *s as c_char;
-    }
+    let mut o = capi::opts(256, KWASM_ACCEPT);
+    set_c_str(&mut o.name, "fuzz").expect("fits");
     o
-}
-
-/// An IPv4 packet 10.0.0.1 -> 10.0.0.2 of `proto`, with ports and payload.
-fn ipv4(proto: u8, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let total = 28 + payload.len();
-    let mut p = vec![0u8; total];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-    p[8] = 64;
-    p[9] = proto;
-    p[12..16].copy_from_slice(&[10, 0, 0, 1]);
-    p[16..20].copy_from_slice(&[10, 0, 0, 2]);
-    p[20..22].copy_from_slice(&sport.to_be_bytes());
-    p[22..24].copy_from_slice(&dport.to_be_bytes());
-    p[28..].copy_from_slice(payload);
-    p
 }
 
 /// TCP and UDP to the echo port, ICMP (skipped under the original ABI), a
@@ -72,33 +38,17 @@ fn ipv4(proto: u8, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
 fn packets() -> &'static [Vec<u8>] {
     static PACKETS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     PACKETS.get_or_init(|| {
-        let mut frag = ipv4(6, 40000, 23557, b"frag");
-        frag[7] = 8;
+        let mut frag = tcp(40000, 23557, b"frag");
+        set_fragment_offset(&mut frag, 8);
         vec![
-            ipv4(6, 40000, 23557, b"hello"),
-            ipv4(17, 5353, 53, b"query"),
-            ipv4(1, 0, 0, b"ping"),
+            tcp(40000, 23557, b"hello"),
+            udp(5353, 53, b"query"),
+            icmp_echo(b"ping"),
             frag,
-            ipv4(17, 1, 2, &[0xa5; 272]),
+            udp(1, 2, &[0xa5; 272]),
             vec![0x45, 0, 0, 20, 0, 0],
         ]
     })
-}
-
-fn run(prog: &Prog, cpu: u32, packet: &[u8]) -> kwasm_run_result {
-    let pkt = kwasm_pkt {
-        data: packet.as_ptr(),
-        len: packet.len() as u32,
-        hook: 0,
-        ifindex_in: 2,
-        mark: 0x5a,
-        ..Default::default()
-    };
-    let mut res = kwasm_run_result::default();
-    // SAFETY: a live program; packet and result outlive the call; this
-    // thread is the only user of every instance.
-    unsafe { kwasm::kwasm_core_prog_run(prog.0, cpu, &pkt, &mut res) };
-    res
 }
 
 /// What include/kwasm_core.h promises about one run.
@@ -129,60 +79,37 @@ fn check_result(res: &kwasm_run_result, cpu_present: bool) {
     }
 }
 
-/// Loads `wasm` through `kwasm_core_prog_new`; when it loads, runs it on
-/// every packet on CPU 0 and on one packet on every other CPU id, checks
-/// the results, info and stats, and frees it.
+/// Loads `wasm` through `kwasm_core_prog_new` (capi::load_bytes checks the
+/// errno, the NUL-terminated reason and that no program comes with a
+/// refusal); when it loads, runs it on every packet on CPU 0 and on one
+/// packet on every other CPU id, checks the results, info and stats, and
+/// frees it.
 pub fn load_and_run(wasm: &[u8]) -> Loaded {
-    let mut out = ptr::null_mut();
-    let mut err = [0x55 as c_char; KWASM_ERR_LEN as usize];
-    // SAFETY: valid buffers of the stated sizes.
-    let rc = unsafe {
-        kwasm::kwasm_core_prog_new(
-            wasm.as_ptr(),
-            wasm.len(),
-            &opts(),
-            &mut out,
-            err.as_mut_ptr(),
-            err.len(),
-        )
+    let prog = match load_bytes(wasm, &opts()) {
+        Ok(prog) => prog,
+        Err((errno, msg)) => return Loaded::Refused(errno, msg),
     };
-    if rc != 0 {
-        assert!(rc < 0 && rc > -4096, "not a negative errno: {rc}");
-        assert!(out.is_null(), "result set on failure");
-        let msg = CStr::from_bytes_until_nul(bytemuck_bytes(&err))
-            .expect("error message not NUL-terminated")
-            .to_string_lossy()
-            .into_owned();
-        assert!(!msg.is_empty(), "empty error message (errno {})", -rc);
-        return Loaded::Refused(-rc, msg);
-    }
-    assert!(!out.is_null(), "no program on success");
-    let prog = Prog(out);
 
-    let mut info = kwasm_prog_info::default();
-    // SAFETY: a live program and a writable info.
-    unsafe { kwasm::kwasm_core_prog_info(prog.0, &mut info) };
+    let info = prog.info();
     assert_eq!(info.size as usize, wasm.len());
     assert_eq!(info.instances as usize, PRESENT_CPUS.len());
     assert!(info.abi == KWASM_ABI_KWASM || info.abi == KWASM_ABI_ORIGINAL);
 
     let mut runs = 0u64;
     for packet in packets() {
-        check_result(&run(&prog, 0, packet), true);
+        check_result(&prog.run_on(0, packet), true);
         runs += 1;
     }
     let first = packets().first().map_or(&[][..], Vec::as_slice);
     for cpu in PRESENT_CPUS.into_iter().skip(1) {
-        check_result(&run(&prog, cpu, first), true);
+        check_result(&prog.run_on(cpu, first), true);
         runs += 1;
     }
     for cpu in ABSENT_CPUS {
-        check_result(&run(&prog, cpu, first), false);
+        check_result(&prog.run_on(cpu, first), false);
     }
 
-    let mut stats = kwasm_stats::default();
-    // SAFETY: a live program and a writable stats.
-    unsafe { kwasm::kwasm_core_prog_stats(prog.0, &mut stats) };
+    let stats = prog.stats();
     assert_eq!(stats.runs + stats.skipped, runs, "{stats:?}");
     assert_eq!(stats.accepted + stats.dropped, stats.runs, "{stats:?}");
     assert_eq!(
@@ -192,12 +119,6 @@ pub fn load_and_run(wasm: &[u8]) -> Loaded {
     );
     assert_eq!(stats.busy, 0, "{stats:?}");
     Loaded::Ok
-}
-
-/// The error buffer as bytes.
-fn bytemuck_bytes(buf: &[c_char]) -> &[u8] {
-    // SAFETY: c_char and u8 have the same size and alignment.
-    unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), buf.len()) }
 }
 
 /// Every host function of core/src/hostfns.rs, as imports wasm-smith may
