@@ -72,18 +72,9 @@ fn accept_all() {
 #[test]
 fn drop_by_port_via_record() {
     let p = load_ok(DROP_PORT_RECORD);
-    assert_eq!(
-        p.run(&tcp(40000, 23557, b"x")).verdict,
-        KWASM_DROP
-    );
-    assert_eq!(
-        p.run(&tcp(40000, 80, b"x")).verdict,
-        KWASM_ACCEPT
-    );
-    assert_eq!(
-        p.run(&udp(40000, 23557, b"x")).verdict,
-        KWASM_ACCEPT
-    );
+    assert_eq!(p.run(&tcp(40000, 23557, b"x")).verdict, KWASM_DROP);
+    assert_eq!(p.run(&tcp(40000, 80, b"x")).verdict, KWASM_ACCEPT);
+    assert_eq!(p.run(&udp(40000, 23557, b"x")).verdict, KWASM_ACCEPT);
     let s = p.stats();
     assert_eq!((s.runs, s.accepted, s.dropped), (3, 2, 1));
 }
@@ -106,10 +97,7 @@ fn original_abi_drops_port_23557() {
     assert_eq!(p.run(&tcp(5, 23557, b"")).verdict, KWASM_DROP);
     assert_eq!(p.run(&tcp(5, 23558, b"")).verdict, KWASM_ACCEPT);
     // UDP is proto 1 in packet_info: not dropped by this filter.
-    assert_eq!(
-        p.run(&udp(5, 23557, b"")).verdict,
-        KWASM_ACCEPT
-    );
+    assert_eq!(p.run(&udp(5, 23557, b"")).verdict, KWASM_ACCEPT);
     let icmp = p.run(&icmp_echo(b""));
     assert_eq!(
         (icmp.verdict, icmp.outcome),
@@ -256,14 +244,8 @@ fn memory_grow_between_runs() {
     );
     let before = p.info().memory_bytes;
     for _ in 0..5 {
-        assert_eq!(
-            p.run(&tcp(1, 2, &[1; 500])).verdict,
-            KWASM_ACCEPT
-        );
-        assert_eq!(
-            p.run(&udp(1, 2, &[1; 500])).verdict,
-            KWASM_DROP
-        );
+        assert_eq!(p.run(&tcp(1, 2, &[1; 500])).verdict, KWASM_ACCEPT);
+        assert_eq!(p.run(&udp(1, 2, &[1; 500])).verdict, KWASM_DROP);
     }
     // Only CPU 0's instance ran: 10 grows of 4 pages.
     assert_eq!(p.info().memory_bytes, before + 10 * 4 * 65536);
@@ -322,9 +304,7 @@ fn load_errors() {
     assert_eq!(errno, EINVAL, "{msg}");
     let (errno, _) = load_bytes(&vec![0; (4 << 20) + 1], &o).err().unwrap();
     assert_eq!(errno, EFBIG);
-    let (errno, msg) = load_bytes(&full, &opts(65536, KWASM_ACCEPT))
-        .err()
-        .unwrap();
+    let (errno, msg) = load_bytes(&full, &opts(65536, KWASM_ACCEPT)).err().unwrap();
     assert_eq!(errno, EINVAL, "{msg}");
     let (errno, _) = load_bytes(&full, &opts(256, 2)).err().unwrap();
     assert_eq!(errno, EINVAL);
@@ -514,10 +494,7 @@ fn finite_loop_result_and_fuel_used() {
     );
     let p = load_with_fuel(COUNT_DOWN, 74, KWASM_DROP).unwrap();
     let r = p.run(&tcp(1, 2, b""));
-    assert_eq!(
-        (r.trap, r.verdict),
-        (KWASM_TRAP_OUT_OF_FUEL, KWASM_DROP)
-    );
+    assert_eq!((r.trap, r.verdict), (KWASM_TRAP_OUT_OF_FUEL, KWASM_DROP));
 }
 
 #[test]
@@ -652,7 +629,13 @@ fn load_request_options_through_the_c_interface() {
     let o = load_opts(&req).unwrap();
     assert_eq!(
         (o.hook, o.priority, o.snaplen, o.default_verdict, o.fuel),
-        (0, i32::MIN, KWASM_DEFAULT_SNAPLEN, KWASM_ACCEPT, KWASM_DEFAULT_FUEL)
+        (
+            0,
+            i32::MIN,
+            KWASM_DEFAULT_SNAPLEN,
+            KWASM_ACCEPT,
+            KWASM_DEFAULT_FUEL
+        )
     );
     req.flags = KWASM_LOAD_ALL_FLAGS;
     (req.hook, req.priority, req.snaplen) = (3, -7, 64);
@@ -667,7 +650,10 @@ fn load_request_options_through_the_c_interface() {
     assert_eq!(p.run(&tcp(1, 2, b"")).fuel_used, 75);
     req.hook = 5;
     let (errno, msg) = load_opts(&req).unwrap_err();
-    assert_eq!((errno, msg.as_str()), (EINVAL, "hook 5 does not exist (0..4)"));
+    assert_eq!(
+        (errno, msg.as_str()),
+        (EINVAL, "hook 5 does not exist (0..4)")
+    );
     req.hook = 0;
     req.flags |= 1 << 5;
     assert_eq!(load_opts(&req).unwrap_err().0, EINVAL);

@@ -298,7 +298,10 @@ mod tests {
     fn request_numbers() {
         use nix::{request_code_none, request_code_readwrite};
         let rw = |nr: u32, size: usize| request_code_readwrite!(KWASM_IOC_MAGIC, nr, size) as u32;
-        assert_eq!(rw(KWASM_IOC_NR_LOAD, size_of::<kwasm_load>()), KWASM_IOC_LOAD);
+        assert_eq!(
+            rw(KWASM_IOC_NR_LOAD, size_of::<kwasm_load>()),
+            KWASM_IOC_LOAD
+        );
         assert_eq!(
             request_code_none!(KWASM_IOC_MAGIC, KWASM_IOC_NR_UNLOAD) as u32,
             KWASM_IOC_UNLOAD
@@ -330,7 +333,10 @@ mod tests {
         assert_eq!(offset_of!(kwasm_test_run, err), 128);
         assert_eq!(offset_of!(kwasm_invoke, err), 496);
         assert_eq!((DEVICE, STATUS_FILE), ("/dev/kwasm", "/proc/kwasm"));
-        assert_eq!((KWASM_MAX_FUEL, KWASM_DEFAULT_FUEL), (1u64 << 32, 100_000u64));
+        assert_eq!(
+            (KWASM_MAX_FUEL, KWASM_DEFAULT_FUEL),
+            (1u64 << 32, 100_000u64)
+        );
     }
 
     #[test]

@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(a.hook.map(Hook::number), Some(3));
         assert_eq!(a.priority, Some(-150));
         assert_eq!(a.snaplen, Some(1500));
-        assert_eq!(a.default_verdict.map(Verdict::number), Some(uapi::KWASM_DROP));
+        assert_eq!(
+            a.default_verdict.map(Verdict::number),
+            Some(uapi::KWASM_DROP)
+        );
         assert_eq!(a.fuel, Some(5000));
     }
 

@@ -233,7 +233,10 @@ mod tests {
         assert_eq!(field, b"drop_port\0");
         assert!(set_name(&mut req, &"x".repeat(31)).is_ok());
         let err = set_name(&mut req, &"x".repeat(32)).unwrap_err().to_string();
-        assert_eq!(err, format!("program name '{}' longer than 31 bytes", "x".repeat(32)));
+        assert_eq!(
+            err,
+            format!("program name '{}' longer than 31 bytes", "x".repeat(32))
+        );
         assert_eq!(
             set_name(&mut req, "a\0b").unwrap_err().to_string(),
             "program name contains NUL"
