@@ -318,3 +318,37 @@ impl Invoker {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoke_path() {
+        let wasm = wat::parse_str(
+            r#"(module
+                 (func (export "add") (param i32 i32) (result i32)
+                   (i32.add (local.get 0) (local.get 1)))
+                 (func (export "boom") unreachable))"#,
+        )
+        .unwrap();
+        let mut inv = Invoker::new(&wasm).unwrap();
+        assert_eq!(
+            inv.call("add", &[2, 3]),
+            Ok(Invoked::Returned(vec![(KWASM_VAL_I32, 5)]))
+        );
+        let Ok(Invoked::Trapped(trap, _)) = inv.call("boom", &[]) else {
+            panic!("no trap");
+        };
+        assert_eq!(trap_name(trap), "unreachable");
+        assert_eq!(inv.call("nope", &[]).unwrap_err().0, ENOENT);
+        assert_eq!(inv.call("add", &[1]).unwrap_err().0, EINVAL);
+        assert_eq!(Invoker::new(b"garbage").err().unwrap().0, EINVAL);
+    }
+
+    #[test]
+    fn refusals_are_checked() {
+        let (errno, msg) = load_bytes(b"", &opts(256, KWASM_ACCEPT)).err().unwrap();
+        assert_eq!((errno, msg.as_str()), (EINVAL, "empty module"));
+    }
+}
