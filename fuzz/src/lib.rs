@@ -198,6 +198,8 @@ pub fn generate(u: &mut Unstructured<'_>) -> arbitrary::Result<Vec<u8>> {
     config.custom_page_sizes_enabled = false;
     config.shared_everything_threads_enabled = false;
     config.custom_descriptors_enabled = false;
+    // The compact import section encoding is a proposal kwasm leaves off.
+    config.compact_imports_enabled = false;
     config.bulk_memory_enabled = true;
     config.multi_value_enabled = true;
     config.sign_extension_ops_enabled = true;
