@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: GPL-2.0
+#
 # kwasm: WebAssembly packet filters in the Linux kernel.
 #
 #   make                   build kwasm.ko for the running kernel
