@@ -32,6 +32,8 @@ while [ $# -gt 0 ]; do
 done
 
 export RUSTC=/usr/bin/rustc
+# Warnings of the core's and the module's build are errors here (Makefile).
+export KWASM_STRICT=1
 cargo=/usr/bin/cargo
 target=x86_64-unknown-linux-gnu
 passed=0
