@@ -190,6 +190,7 @@ staged_install() { # staged_install <kernel>
 
 for k in $kernels; do
 	step "build: kwasm.ko for $k" make KVER="$k" || continue
+	step "check: shim dependencies ($k)" scripts/check-shim-deps.sh "build/$k" || true
 	step "install: staged (DESTDIR) for $k" staged_install "$k" || true
 	mkdir -p "build/vm-logs/$k"
 	for name in "${cases[@]}"; do
