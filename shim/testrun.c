@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KWASM_IOC_TEST_RUN: run the loaded program, or one given with the request,
+ * KWASM_IOC_TEST_RUN: run the attached program, or one given with the request,
  * on a packet from user space, without real traffic (like BPF_PROG_TEST_RUN).
  */
 #include <linux/err.h>
