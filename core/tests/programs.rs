@@ -612,7 +612,7 @@ fn fuel_option_is_checked() {
         .err()
         .expect("load succeeded");
     assert_eq!(errno, EINVAL);
-    assert_eq!(msg, "fuel 4294967297 is larger than 4294967296");
+    assert_eq!(msg, "fuel 4294967297 is outside 1..4294967296");
     let p = load_with_fuel(ACCEPT_ALL, 1 << 32, KWASM_ACCEPT).unwrap();
     assert_eq!(p.info().fuel, 1 << 32);
     // The size and hash are the user's module's, not the metered one's.

@@ -7,7 +7,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use crate::abi::{self, Error, EINVAL};
-use crate::sys::kwasm::kwasm_prog_opts;
+use crate::ffi::sys::kwasm::kwasm_prog_opts;
 
 /// A program's options, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]

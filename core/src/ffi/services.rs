@@ -3,7 +3,7 @@
 
 use core::ffi::{c_char, CStr};
 
-use crate::sys::kwasm as k;
+use super::sys::kwasm as k;
 
 pub use k::kwasm_pkt as Pkt;
 

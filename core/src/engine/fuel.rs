@@ -358,7 +358,7 @@ fn instrument_body(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate;
+    use crate::engine::validate;
 
     fn wat(text: &str) -> Vec<u8> {
         wat::parse_str(text).expect("test WAT")
