@@ -87,9 +87,8 @@ impl Invoker {
                 format!("no exported function \"{name}\""),
             ));
         }
-        let cname = CString::new(name).map_err(|_| {
-            Error::new(EINVAL, format!("export name \"{name}\" contains a NUL"))
-        })?;
+        let cname = CString::new(name)
+            .map_err(|_| Error::new(EINVAL, format!("export name \"{name}\" contains a NUL")))?;
         let id = instance::find(&mut self.runtime, &cname, &format!("\"{name}\""))?;
         self.found.push((name.into(), id));
         Ok(id)

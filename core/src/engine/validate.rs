@@ -161,9 +161,9 @@ fn check_import<C>(
     entity: Option<EntityType>,
 ) -> Result<&'static HostFn<C>, Error> {
     let (module, name) = (import.module, import.name);
-    let func = offered.iter().find(|f| {
-        f.module.to_bytes() == module.as_bytes() && f.name.to_bytes() == name.as_bytes()
-    });
+    let func = offered
+        .iter()
+        .find(|f| f.module.to_bytes() == module.as_bytes() && f.name.to_bytes() == name.as_bytes());
     let Some(func) = func else {
         let what = match import.ty {
             TypeRef::Func(_) | TypeRef::FuncExact(_) => "function",

@@ -84,10 +84,7 @@ pub unsafe extern "C" fn kwasm_core_prog_new(
     // SAFETY: the caller's contract; null is refused.
     let result = match unsafe { opts.as_ref() } {
         Some(opts) if !out.is_null() => Options::from_c(opts).and_then(|o| Program::load(wasm, o)),
-        _ => Err(Error::new(
-            EINVAL,
-            "no options or no result pointer".into(),
-        )),
+        _ => Err(Error::new(EINVAL, "no options or no result pointer".into())),
     };
     match result {
         Ok(prog) => {

@@ -120,7 +120,6 @@ pub static HOST_FNS: [HostFn; 13] = [
     },
 ];
 
-
 fn port(c: &Call<'_>, pick: fn((u16, u16)) -> u16) -> i32 {
     c.ctx.summary().ports.map_or(-1, |p| pick(p).into())
 }
@@ -166,5 +165,4 @@ mod tests {
             assert_eq!(params.trim_end_matches(')').len(), f.params, "{sig}");
         }
     }
-
 }

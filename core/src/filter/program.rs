@@ -153,7 +153,9 @@ impl Program {
                 let filter = state.filter;
                 let args = args.get(..argc).unwrap_or(&[]);
                 let called = instance::call(&mut state.runtime, self.fuel, |rt| {
-                    rt.call_in(filter, args, |ctx, call| ctx.with_packet(pkt, summary, call))
+                    rt.call_in(filter, args, |ctx, call| {
+                        ctx.with_packet(pkt, summary, call)
+                    })
                 });
                 if self.grows_memory {
                     let size = state.runtime.memory_size();
