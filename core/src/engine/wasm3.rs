@@ -502,18 +502,23 @@ unsafe extern "C" fn trampoline<C: 'static>(
     // m3_LinkRawFunctionEx, which is a &'static HostFn<C> (Runtime::link).
     let func = unsafe { &*(*ctx).userdata.cast::<HostFn<C>>() };
     // SAFETY: the runtime's user data is its C (Runtime::new), which
-    // outlives every call into the runtime.
-    let host = unsafe { &*m3::m3_GetUserData(runtime).cast::<C>() };
+    // outlives every call into the runtime; read through the layout
+    // checked at load (m3_GetUserData returns this field).
+    let host = unsafe { &*(*runtime.cast::<m3i::M3Runtime>()).userdata.cast::<C>() };
     let results = usize::from(func.returns);
     // SAFETY: the validator checked the import's type against func, so
     // wasm3 reserved results + params slots at sp.
     let slots = unsafe { core::slice::from_raw_parts_mut(sp, results + func.params) };
-    // SAFETY: a loaded runtime always has a memory header; mem points to
-    // its data, m3_GetMemorySize bytes long, not otherwise referenced while
-    // the program waits for this call.
+    // SAFETY: mem is the data of the runtime's linear memory, which follows
+    // its header (m3MemData); the header says how long it is; nothing else
+    // refers to it while the program waits for this call.
     let memory = unsafe {
-        let len = m3::m3_GetMemorySize(runtime) as usize;
-        if mem.is_null() || len == 0 {
+        let len = if mem.is_null() {
+            0
+        } else {
+            (*mem.cast::<m3i::M3MemoryHeader>().sub(1)).length
+        };
+        if len == 0 {
             &mut []
         } else {
             core::slice::from_raw_parts_mut(mem.cast::<u8>(), len)
