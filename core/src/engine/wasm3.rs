@@ -413,7 +413,7 @@ impl<C: 'static> Runtime<C> {
             let header = (*self.runtime.as_ptr().cast::<m3i::M3Runtime>())
                 .memory
                 .mallocated;
-            let len = (*header).length as usize;
+            let len = (*header).length;
             if len == 0 {
                 &mut []
             } else {

@@ -173,7 +173,8 @@ mod tests {
 
     #[test]
     fn each_bad_option_is_named() {
-        let cases: [(u32, fn(&mut abi::kwasm_load), &str); 6] = [
+        type Case = (u32, fn(&mut abi::kwasm_load), &'static str);
+        let cases: [Case; 6] = [
             (1 << 7, |_| {}, "unknown flags 0x80"),
             (
                 abi::KWASM_LOAD_HOOK,

@@ -34,7 +34,7 @@ impl Summary {
         };
         match services::pkt_copy(pkt, 0, dst) {
             Ok(()) => Self::parse(dst),
-            Err(()) => Self::default(),
+            Err(_) => Self::default(),
         }
     }
 

@@ -315,7 +315,7 @@ fn write_record(memory: &mut [u8], at: u32, pkt: &Pkt, cap_len: u32) -> Option<(
     // The shim's length is the packet's; a failed copy leaves no bytes.
     let cap_len = match services::pkt_copy(pkt, 0, bytes) {
         Ok(()) => cap_len,
-        Err(()) => 0,
+        Err(_) => 0,
     };
     let head = (pkt.len as usize).min(HEAD_MAX);
     let summary = match bytes.get(..head) {
