@@ -9,6 +9,7 @@
 #   make demo              boot a throw-away VM, load an example, show it work
 #   make vm-run SCRIPT=s   run a script in a VM with the module (FILES=...)
 #   make bench             figures: ns per test-run, flood rates, in a VM
+#   make bench-compare BASE=rev  ns per test-run next to revision rev
 #   sudo make install      install the module and kwasmctl (DESTDIR, PREFIX)
 #   sudo make load         insert the module and load PROG
 #   sudo make remove       unload the program and remove the module
@@ -82,7 +83,7 @@ CORE_RUSTFLAGS := -Crelocation-model=static -Zplt=yes -Ccode-model=kernel \
 
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
-.PHONY: all module core wasm kwasmctl vm-tools check fuzz demo bench vm-run install \
+.PHONY: all module core wasm kwasmctl vm-tools check fuzz demo bench bench-compare vm-run install \
 	load remove clean distclean kdir-check FORCE
 
 all: module
@@ -168,6 +169,12 @@ demo: vm-tools
 bench: vm-tools
 	$(MAKE) KVER=$(VM_KVER) module
 	$(TOP)/tests/bench.sh --kernel $(VM_KVER)
+
+# The per-packet cost of this tree next to revision BASE, in one VM boot.
+bench-compare: vm-tools
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git revision> [KVER=6.12]"; exit 2; }
+	$(MAKE) KVER=$(VM_KVER) module
+	$(TOP)/tests/bench-compare.sh --base $(BASE) --kernel $(VM_KVER)
 
 vm-run: vm-tools
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=file [FILES='a b'] [KVER=6.12]"; exit 2; }

@@ -100,6 +100,7 @@ if [ -n "$host" ]; then
 	lint_rust "lint: rustfmt" fmt --all --check
 	lint_rust "lint: clippy" clippy --workspace --all-targets -- -D warnings
 	step "lint: checkpatch (C)" scripts/checkpatch.sh || true
+	step "lint: core layers (Rust)" scripts/check-layers.sh || true
 fi
 tools_ok=1
 # The same list of guest tools as the VMs get (Makefile: vm-tools).

@@ -43,6 +43,7 @@ pub fn opts(snaplen: u32, default_verdict: u32) -> kwasm_prog_opts {
     let mut o = kwasm_prog_opts {
         snaplen,
         default_verdict,
+        fuel: KWASM_DEFAULT_FUEL,
         ..Default::default()
     };
     for (d, s) in o.name.iter_mut().zip(b"test") {
