@@ -342,7 +342,7 @@ pub fn registered<'a>(
                 Ok(()) => Resolution::Provide(Provided::Copy { wasm, func: index }),
                 Err(_) => Resolution::Skip {
                     reason: "imports a function of a registered module that uses state",
-                    shares_state: true,
+                    shares_state: may_write(wasm, info, index),
                 },
             }
         }
@@ -636,6 +636,53 @@ pub fn copy_check(wasm: &[u8], func: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether calling function `func` of `wasm` may change the state of its
+/// instance (stores, `global.set`, table and memory changes, indirect or
+/// imported calls, which could do anything): an importer that would have
+/// called it may have changed the exporter. Conservative: any operator
+/// whose name says it writes counts, and so does anything unreadable.
+fn may_write(wasm: &[u8], info: &Info, func: u32) -> bool {
+    const WRITES: &[&str] = &[
+        "Store", "Grow", "Fill", "Copy", "Init", "DataDrop", "ElemDrop", "Set", "Indirect",
+        "CallRef", "Atomic", "Notify", "Wait", "Resume", "Suspend", "Switch",
+    ];
+    let Ok(p) = parts(wasm) else {
+        return true;
+    };
+    let mut todo = vec![func];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(f) = todo.pop() {
+        if !seen.insert(f) {
+            continue;
+        }
+        let Some(body) = f
+            .checked_sub(info.func_imports)
+            .and_then(|i| p.bodies.get(i as usize))
+        else {
+            return true; // imported
+        };
+        let Ok(mut ops) = body.get_operators_reader() else {
+            return true;
+        };
+        while !ops.eof() {
+            let Ok(op) = ops.read() else {
+                return true;
+            };
+            if let Operator::Call { function_index } | Operator::ReturnCall { function_index } = op
+            {
+                todo.push(function_index);
+                continue;
+            }
+            let name = format!("{op:?}");
+            let name = name.split([' ', '{', '(']).next().unwrap_or_default();
+            if name != "LocalSet" && WRITES.iter().any(|w| name.contains(w)) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// The importer's own re-encoding: indices kept, `global.get` of an
 /// imported global in a constant expression replaced by its value.
 struct Importer<'p> {
@@ -847,6 +894,24 @@ mod tests {
         let buf = wast::parser::ParseBuffer::new(text).unwrap();
         let mut module: wast::Wat = wast::parser::parse(&buf).unwrap();
         module.encode().unwrap()
+    }
+
+    #[test]
+    fn writes() {
+        let m = wat(r#"(module (memory 1) (global $g (mut i32) (i32.const 0))
+            (func (export "load") (result i32) (i32.load (i32.const 0)))
+            (func (export "get") (result i32) (global.get $g))
+            (func $set (global.set $g (i32.const 1)))
+            (func (export "calls set") (call $set))
+            (func (export "store") (i32.store (i32.const 0) (i32.const 1)))
+            (func (export "local") (local i32) (local.set 0 (i32.const 1))))"#);
+        let info = Info::parse(&m).unwrap();
+        let f = |name: &str| info.exports[name].1;
+        assert!(!may_write(&m, &info, f("load")));
+        assert!(!may_write(&m, &info, f("get")));
+        assert!(!may_write(&m, &info, f("local")));
+        assert!(may_write(&m, &info, f("calls set")));
+        assert!(may_write(&m, &info, f("store")));
     }
 
     #[test]
