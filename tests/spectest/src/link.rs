@@ -34,6 +34,11 @@ use wasmparser::{
     RefType, TableType, TypeRef, ValType,
 };
 
+/// Prefix of the export names of the functions [`rewrite`] adds to read an
+/// exported i32/i64 global (the spec's `get` action): the invoke path calls
+/// functions only.
+pub const GETTER: &str = "kwasm-spectest get ";
+
 /// Pages of linear memory one kwasm instance can have: MAX_MEMORY_PAGES of
 /// core/src/limits.rs (wasm3's d_m3MaxLinearMemoryPages).
 pub const KWASM_MAX_PAGES: u64 = 256;
@@ -161,6 +166,37 @@ impl Info {
             }
         }
         Ok(info)
+    }
+
+    /// The value type of the exported global `name`.
+    pub fn global_export(&self, name: &str) -> Option<ValType> {
+        match self.exports.get(name)? {
+            (ExternalKind::Global, g) => Some(self.globals.get(*g as usize)?.0.content_type),
+            _ => None,
+        }
+    }
+
+    pub fn has_export(&self, name: &str) -> bool {
+        self.exports.contains_key(name)
+    }
+
+    /// The exported i32/i64 globals without a getter yet, by name.
+    pub fn gettable(&self) -> Vec<(&str, u32, ValType)> {
+        let mut found: Vec<(&str, u32, ValType)> = self
+            .exports
+            .iter()
+            .filter_map(|(name, &(kind, index))| {
+                let ty = self.globals.get(index as usize)?.0.content_type;
+                let getter = format!("{GETTER}{name}");
+                (kind == ExternalKind::Global
+                    && matches!(ty, ValType::I32 | ValType::I64)
+                    && !name.starts_with(GETTER)
+                    && !self.exports.contains_key(&getter))
+                .then_some((name.as_str(), index, ty))
+            })
+            .collect();
+        found.sort();
+        found
     }
 
     fn func_type(&self, func: u32) -> Option<&FuncType> {
@@ -717,7 +753,8 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 /// `wasm` with each import replaced by `provided` (same order; every
-/// import must be provided).
+/// import must be provided), and for each exported i32/i64 global a
+/// function that returns its value, exported as [`GETTER`] + its name.
 pub fn rewrite(wasm: &[u8], provided: &[Provided<'_>]) -> Result<Vec<u8>, String> {
     let info = Info::parse(wasm)?;
     if info.imports.len() != provided.len() {
@@ -806,6 +843,28 @@ pub fn rewrite(wasm: &[u8], provided: &[Provided<'_>]) -> Result<Vec<u8>, String
         done += 1;
     }
     let appended = copies.appended.clone();
+    let getters = info.gettable();
+    let mut getter_types = Vec::new();
+    let mut result_types: HashMap<ValType, u32> = HashMap::new();
+    for &(_, global, ty) in &getters {
+        let at = match result_types.get(&ty) {
+            Some(&at) => at,
+            None => {
+                let at = copies.next_type;
+                copies.next_type += 1;
+                let result = RoundtripReencoder.val_type(ty).map_err(err)?;
+                copies.new_types.push(enc::FuncType::new([], [result]));
+                result_types.insert(ty, at);
+                at
+            }
+        };
+        getter_types.push(at);
+        let mut f = enc::Function::new([]);
+        f.instruction(&enc::Instruction::GlobalGet(global));
+        f.instruction(&enc::Instruction::End);
+        code.function(&f);
+    }
+    let first_getter = copies.next_func;
     for (src, func) in appended {
         let ty = copies.sources[src]
             .1
@@ -830,7 +889,8 @@ pub fn rewrite(wasm: &[u8], provided: &[Provided<'_>]) -> Result<Vec<u8>, String
     let mut functions = enc::FunctionSection::new();
     let own_funcs = p.funcs.iter().copied();
     let copied = func_types.split_off(roots.len());
-    for t in func_types.into_iter().chain(own_funcs).chain(copied) {
+    let all = func_types.into_iter().chain(own_funcs).chain(copied);
+    for t in all.chain(getter_types) {
         functions.function(t);
     }
     if !functions.is_empty() {
@@ -860,6 +920,10 @@ pub fn rewrite(wasm: &[u8], provided: &[Provided<'_>]) -> Result<Vec<u8>, String
     if let Some(s) = p.exports {
         let mut exports = enc::ExportSection::new();
         own.parse_export_section(&mut exports, s).map_err(err)?;
+        for (i, (name, _, _)) in getters.iter().enumerate() {
+            let name = format!("{GETTER}{name}");
+            exports.export(&name, enc::ExportKind::Func, first_getter + i as u32);
+        }
         module.section(&exports);
     }
     if let Some(func) = p.start {
