@@ -67,7 +67,12 @@ pub struct Info {
     exports: HashMap<String, (ExternalKind, u32)>,
     /// The code contains `memory.grow` / `table.grow`.
     pub grows_memory: bool,
-    grows_table: bool,
+    pub grows_table: bool,
+    /// Whether the module can read or change the contents of a memory /
+    /// table it imports: instructions that use one, data / active element
+    /// segments, an export of it (conservative: by operator name).
+    pub touches_memory: bool,
+    pub touches_table: bool,
 }
 
 fn constant(expr: &wasmparser::ConstExpr<'_>) -> Option<enc::Instruction<'static>> {
@@ -149,17 +154,33 @@ impl Info {
                 Payload::ExportSection(s) => {
                     for e in s {
                         let e = e.map_err(|e| e.to_string())?;
+                        info.touches_memory |= e.kind == ExternalKind::Memory;
+                        info.touches_table |= e.kind == ExternalKind::Table;
                         info.exports.insert(e.name.into(), (e.kind, e.index));
                     }
                 }
                 Payload::CodeSectionEntry(body) => {
                     let mut ops = body.get_operators_reader().map_err(|e| e.to_string())?;
                     while !ops.eof() {
-                        match ops.read().map_err(|e| e.to_string())? {
+                        let op = ops.read().map_err(|e| e.to_string())?;
+                        match op {
                             Operator::MemoryGrow { .. } => info.grows_memory = true,
                             Operator::TableGrow { .. } => info.grows_table = true,
                             _ => {}
                         }
+                        let name = format!("{op:?}");
+                        let name = name.split([' ', '{', '(']).next().unwrap_or_default();
+                        let has = |words: &[&str]| words.iter().any(|w| name.contains(w));
+                        info.touches_memory |= has(&["Load", "Store", "Memory", "Atomic", "Data"]);
+                        info.touches_table |= has(&["Table", "Indirect", "Elem"]);
+                    }
+                }
+                Payload::DataSection(s) => info.touches_memory |= s.count() > 0,
+                Payload::ElementSection(s) => {
+                    for e in s {
+                        let e = e.map_err(|e| e.to_string())?;
+                        info.touches_table |=
+                            matches!(e.kind, wasmparser::ElementKind::Active { .. });
                     }
                 }
                 _ => {}
@@ -266,13 +287,22 @@ fn unknown<'a>(module: &str, name: &str) -> Resolution<'a> {
     Resolution::Unlinkable(format!("unknown import {module}.{name}"))
 }
 
-/// Resolves an import of `spectest`. `memory_shared`/`table_shared`: another
-/// module of the script already imported that memory/table.
+/// How spectest's memory or table stands when a module imports it.
+#[derive(Clone, Copy, Default)]
+pub struct Sharing {
+    /// Another module holds it, and both could see each other's changes:
+    /// a copy cannot model that.
+    pub shared: bool,
+    /// It may be larger than spectest's initial size.
+    pub may_have_grown: bool,
+}
+
+/// Resolves an import of `spectest`.
 pub fn spectest<'a>(
     importer: &Info,
     import: &ImportDef,
-    memory_shared: bool,
-    table_shared: bool,
+    memory: Sharing,
+    table: Sharing,
 ) -> Resolution<'a> {
     use ValType::{F32, F64, I32, I64};
 
@@ -318,32 +348,32 @@ pub fn spectest<'a>(
             if t.element_type != RefType::FUNCREF || t.table64 || t.shared {
                 return incompatible(module, name);
             }
-            match limits_match((t.initial, t.maximum), (10, Some(20)), table_shared) {
+            match limits_match((t.initial, t.maximum), (10, Some(20)), table.may_have_grown) {
                 Some(false) => incompatible(module, name),
-                _ if table_shared => Resolution::Skip {
-                    reason: "spectest's table imported by a second module",
-                    shares_state: true,
-                },
-                _ => Resolution::Provide(Provided::Table {
+                Some(true) if !table.shared => Resolution::Provide(Provided::Table {
                     min: 10,
                     max: Some(20),
                 }),
+                _ => Resolution::Skip {
+                    reason: "spectest's table imported by a second module",
+                    shares_state: true,
+                },
             }
         }
         ("memory", TypeRef::Memory(m)) => {
             if m.memory64 || m.shared || m.page_size_log2.is_some() {
                 return incompatible(module, name);
             }
-            match limits_match((m.initial, m.maximum), (1, Some(2)), memory_shared) {
+            match limits_match((m.initial, m.maximum), (1, Some(2)), memory.may_have_grown) {
                 Some(false) => incompatible(module, name),
-                _ if memory_shared => Resolution::Skip {
-                    reason: "spectest's memory imported by a second module",
-                    shares_state: true,
-                },
-                _ => Resolution::Provide(Provided::Memory {
+                Some(true) if !memory.shared => Resolution::Provide(Provided::Memory {
                     min: 1,
                     max: Some(2),
                 }),
+                _ => Resolution::Skip {
+                    reason: "spectest's memory imported by a second module",
+                    shares_state: true,
+                },
             }
         }
         ("table" | "memory", _) => incompatible(module, name),
@@ -415,6 +445,12 @@ pub fn registered<'a>(
             );
             match fits {
                 Some(false) => incompatible(module, name),
+                // Neither can see what the other does with it: a copy is
+                // as good.
+                Some(true) if !importer.touches_memory => Resolution::Provide(Provided::Memory {
+                    min: have.initial,
+                    max: have.maximum,
+                }),
                 _ => Resolution::Skip {
                     reason: "imports the memory of a registered module",
                     shares_state: true,
@@ -435,6 +471,10 @@ pub fn registered<'a>(
             );
             match fits {
                 Some(false) => incompatible(module, name),
+                Some(true) if !importer.touches_table => Resolution::Provide(Provided::Table {
+                    min: have.initial,
+                    max: have.maximum,
+                }),
                 _ => Resolution::Skip {
                     reason: "imports the table of a registered module",
                     shares_state: true,
@@ -979,6 +1019,27 @@ mod tests {
     }
 
     #[test]
+    fn touches() {
+        let touches = |text: &str| {
+            let info = Info::parse(&wat(text)).unwrap();
+            (info.touches_memory, info.touches_table)
+        };
+        let mem = r#"(import "m" "mem" (memory 1))"#;
+        let tab = r#"(import "m" "tab" (table 1 funcref))"#;
+        assert_eq!(touches(&format!("(module {mem} {tab})")), (false, false));
+        let f = "(func (result i32) (i32.load (i32.const 0)))";
+        assert_eq!(touches(&format!("(module {mem} {f})")), (true, false));
+        let d = r#"(data (i32.const 0) "x")"#;
+        assert_eq!(touches(&format!("(module {mem} {d})")), (true, false));
+        let e = r#"(export "e" (memory 0))"#;
+        assert_eq!(touches(&format!("(module {mem} {e})")), (true, false));
+        let g = "(func $g) (elem (i32.const 0) $g)";
+        assert_eq!(touches(&format!("(module {tab} {g})")), (false, true));
+        let c = "(func (call_indirect (i32.const 0)))";
+        assert_eq!(touches(&format!("(module {tab} {c})")), (false, true));
+    }
+
+    #[test]
     fn limits() {
         assert_eq!(limits_match((1, None), (1, Some(2)), false), Some(true));
         assert_eq!(limits_match((2, None), (1, Some(2)), false), Some(false));
@@ -1000,10 +1061,12 @@ mod tests {
         let provided: Vec<Provided<'_>> = info
             .imports
             .iter()
-            .map(|i| match spectest(&info, i, false, false) {
-                Resolution::Provide(p) => p,
-                _ => panic!("not provided: {}", i.name),
-            })
+            .map(
+                |i| match spectest(&info, i, Sharing::default(), Sharing::default()) {
+                    Resolution::Provide(p) => p,
+                    _ => panic!("not provided: {}", i.name),
+                },
+            )
             .collect();
         let out = rewrite(&m, &provided).unwrap();
         let mut v = wasmparser::Validator::new();

@@ -408,8 +408,21 @@ impl<'e> Script<'e> {
                 Some((m.binary()?, running))
             })
             .collect();
-        let memory_shared = !matches!(self.spectest_memory, Share::Fresh);
-        let table_shared = !matches!(self.spectest_table, Share::Fresh);
+        // A module that neither reads nor changes spectest's memory (table)
+        // can have a copy of it whoever else holds it; one that does can
+        // only while nobody else does.
+        let sharing = |share: &Share, touches: bool, grows: fn(&Info) -> bool| link::Sharing {
+            shared: touches && !matches!(share, Share::Fresh),
+            may_have_grown: match share {
+                Share::Fresh => false,
+                Share::Claimed(l) => grows(&l.bin.info),
+                Share::Used => true,
+            },
+        };
+        let memory = sharing(&self.spectest_memory, info.touches_memory, |i| {
+            i.grows_memory
+        });
+        let table = sharing(&self.spectest_table, info.touches_table, |i| i.grows_table);
         let (mut uses_memory, mut uses_table, mut kernel) = (false, false, false);
         let mut provided: Vec<Provided<'_>> = Vec::new();
         let mut unlinkable = None;
@@ -418,9 +431,11 @@ impl<'e> Script<'e> {
         for (import, source) in info.imports.iter().zip(&sources) {
             let resolution = match (import.module.as_str(), source) {
                 ("spectest", _) => {
-                    uses_memory |= matches!(import.ty, wasmparser::TypeRef::Memory(_));
-                    uses_table |= matches!(import.ty, wasmparser::TypeRef::Table(_));
-                    link::spectest(&info, import, memory_shared, table_shared)
+                    uses_memory |=
+                        matches!(import.ty, wasmparser::TypeRef::Memory(_)) && info.touches_memory;
+                    uses_table |=
+                        matches!(import.ty, wasmparser::TypeRef::Table(_)) && info.touches_table;
+                    link::spectest(&info, import, memory, table)
                 }
                 (m, _) if for_kernel(m) => {
                     kernel = true;
