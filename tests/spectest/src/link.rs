@@ -12,7 +12,9 @@
 //!   global with that value, and `global.get` of it in constant expressions
 //!   becomes the constant itself;
 //! - spectest's table (10..20 funcref) and memory (1..2 pages) become a
-//!   table and a memory with those limits;
+//!   table and a memory with those limits, and so do a registered module's
+//!   table and memory with theirs for a module that neither reads nor
+//!   changes them (neither side can see what the other does);
 //! - a registered module's function becomes a copy of it, with the
 //!   functions it calls, when none of them uses state (memory, tables,
 //!   globals, indirect calls, references): such a copy computes what the
@@ -20,8 +22,8 @@
 //!
 //! What a copy cannot model is refused here and becomes a named skip in
 //! the runner: state shared between instances (a registered module's
-//! memory, table or mutable global; spectest's memory or table imported by
-//! a second module), and functions that use state. Whether an import links
+//! memory or table the importer uses, its mutable globals; spectest's
+//! memory or table used by a second module), and functions that use state. Whether an import links
 //! at all (names, kinds, types, limits) is decided here with the spec's
 //! rules, before anything is uploaded.
 
