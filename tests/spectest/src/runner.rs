@@ -179,7 +179,7 @@ pub fn unsupported(msg: &str) -> Option<String> {
         ),
         (
             "parameters + locals; the limit is",
-            "limit: parameters + locals per function (core/src/limits.rs)",
+            "limit: parameters + locals per function",
         ),
     ];
     if let Some((_, reason)) = KNOWN.iter().find(|(m, _)| msg.contains(m)) {
@@ -192,9 +192,7 @@ pub fn unsupported(msg: &str) -> Option<String> {
             let what = words.get(..at).unwrap_or_default().join(" ");
             let unit = words.get(at + 1..).unwrap_or_default().join(" ");
             let limit = limit.split_whitespace().next().unwrap_or(limit);
-            return Some(format!(
-                "limit: {what} at most {limit} {unit} (core/src/limits.rs)"
-            ));
+            return Some(format!("limit: {what} at most {limit} {unit}"));
         }
     }
     if let Some(at) = msg.find(" support is not enabled") {
@@ -827,7 +825,7 @@ fn memory_limit(
     });
     (info.grows_memory && above).then(|| {
         format!(
-            "limit: linear memory at most {} pages per instance (core/src/limits.rs)",
+            "limit: linear memory at most {} pages per instance",
             link::KWASM_MAX_PAGES
         )
     })
