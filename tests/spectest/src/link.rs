@@ -42,7 +42,7 @@ use wasmparser::{
 pub const GETTER: &str = "kwasm-spectest get ";
 
 /// Pages of linear memory one kwasm instance can have: MAX_MEMORY_PAGES of
-/// core/src/limits.rs (wasm3's d_m3MaxLinearMemoryPages).
+/// core/src/engine/limits.rs (wasm3's d_m3MaxLinearMemoryPages).
 pub const KWASM_MAX_PAGES: u64 = 256;
 
 /// An import of a module.

@@ -123,7 +123,7 @@ enum Load {
     Error(String),
 }
 
-/// The module names of kwasm's own host functions (core/src/hostfns.rs):
+/// The module names of kwasm's own host functions (core/src/filter/hostfns.rs):
 /// imports of these are left to the engine.
 const KERNEL_MODULES: &[&str] = &["kwasm", "custom"];
 
@@ -135,7 +135,7 @@ const INVOKE_NAME_LEN: usize = 128;
 const SHARED: &str = "shared with a skipped importer";
 const AFTER_LIMIT: &str = "state after a kwasm limit";
 
-/// The spec's trap messages and kwasm's trap names (core/src/trap.rs).
+/// The spec's trap messages and kwasm's trap names (core/src/engine/trap.rs).
 const TRAPS: &[(&str, &str)] = &[
     ("integer divide by zero", "divide_by_zero"),
     ("integer overflow", "integer_overflow"),
@@ -160,7 +160,7 @@ pub fn trap_kind(message: &str) -> Option<&'static str> {
 /// A refusal caused by something kwasm does not offer, as a skip reason;
 /// `None` for any other refusal.
 pub fn unsupported(msg: &str) -> Option<String> {
-    // What wasmparser says about proposals left off (core/src/validate.rs),
+    // What wasmparser says about proposals left off (core/src/engine/validate.rs),
     // the wasm3 limit the configuration sets on valid modules, and the load
     // limit that refuses the same modules first.
     const KNOWN: &[(&str, &str)] = &[
@@ -185,7 +185,7 @@ pub fn unsupported(msg: &str) -> Option<String> {
     if let Some((_, reason)) = KNOWN.iter().find(|(m, _)| msg.contains(m)) {
         return Some((*reason).into());
     }
-    // core/src/limits.rs: "<what> <value> <unit>; the limit is <limit>".
+    // core/src/engine/limits.rs: "<what> <value> <unit>; the limit is <limit>".
     if let Some((head, limit)) = msg.split_once("; the limit is ") {
         let words: Vec<&str> = head.split(' ').collect();
         if let Some(at) = words.iter().rposition(|w| w.parse::<u64>().is_ok()) {
