@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: GPL-2.0
+#
 # kwasm: WebAssembly packet filters in the Linux kernel.
 #
 #   make                   build kwasm.ko for the running kernel
@@ -7,10 +9,16 @@
 #   make demo              boot a throw-away VM, load an example, show it work
 #   make vm-run SCRIPT=s   run a script in a VM with the module (FILES=...)
 #   make bench             figures: ns per test-run, flood rates, in a VM
+#   make bench-compare BASE=rev  ns per test-run next to revision rev
 #   sudo make install      install the module and kwasmctl (DESTDIR, PREFIX)
 #   sudo make load         insert the module and load PROG
 #   sudo make remove       unload the program and remove the module
 #   make clean             remove build output (make distclean: also .cache)
+#
+# KWASM_STRICT=1 makes any warning of the Rust core's or the module's build
+# an error (make check sets it). Without it warnings are printed with a note:
+# a user's own kernel may have been built by another compiler version, and a
+# newer compiler may warn where ours does not.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -ec
@@ -23,6 +31,7 @@ CARGO ?= /usr/bin/cargo
 RUSTC ?= /usr/bin/rustc
 export RUSTC
 PREFIX ?= /usr/local
+KWASM_STRICT ?=
 PROG ?= wasm/build/log_every_n.wasm
 
 ifdef KVER
@@ -39,6 +48,22 @@ MODULE := $(BUILD)/kwasm.ko
 KBUILD_ARGS := -C $(KDIR) M=$(BUILD) KWASM_SRC=$(TOP) \
 	KWASM_CORE_OBJ=$(TOP)/build/core/kwasm_core.o \
 	CONFIG_DEBUG_INFO_BTF_MODULES=
+
+# $(call kwasm_warnings,<finds warnings>,<what>,<log>[,<on error>]): with
+# KWASM_STRICT=1 warnings fail the build (after <on error>, which removes
+# what would let the next build skip the compiler and its warnings),
+# otherwise they get a note and the build goes on.
+define kwasm_warnings
+if $(1); then \
+  if [ -n "$(KWASM_STRICT)" ]; then \
+    $(if $(4),$(4);) \
+    echo "error: $(strip $(2)) (see above, or $(3)); KWASM_STRICT is set"; exit 1; \
+  else \
+    echo "note: $(strip $(2)) (see above, or $(3))."; \
+    echo "note: the build goes on: warnings are errors only with KWASM_STRICT=1 (as in make check)."; \
+  fi; \
+fi
+endef
 
 # ---- the Rust core, for the kernel -----------------------------------------
 
@@ -58,7 +83,7 @@ CORE_RUSTFLAGS := -Crelocation-model=static -Zplt=yes -Ccode-model=kernel \
 
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
-.PHONY: all module core wasm kwasmctl vm-tools check fuzz demo bench vm-run install \
+.PHONY: all module core wasm kwasmctl vm-tools check fuzz demo bench bench-compare vm-run install \
 	load remove clean distclean kdir-check FORCE
 
 all: module
@@ -72,8 +97,8 @@ $(CORE_LIB): FORCE | kdir-check
 		$(CARGO) build --quiet --release --lib -p kwasm \
 		-Zbuild-std=core,alloc --target $(CORE_TARGET) \
 		2>&1 | tee $(TOP)/build/core/cargo.log
-	@! grep -q '^warning' $(TOP)/build/core/cargo.log || \
-	  { echo "error: the Rust core build printed warnings (see above)"; exit 1; }
+	@$(call kwasm_warnings,grep -q '^warning' $(TOP)/build/core/cargo.log,\
+	  the Rust core build printed warnings,$(TOP)/build/core/cargo.log)
 
 # One relocatable object: bitcode sections the system linker cannot read
 # stripped, only what the entry points reach kept (not all of
@@ -102,8 +127,9 @@ kdir-check:
 $(MODULE): $(CORE_OBJ) FORCE | kdir-check
 	$(TOP)/scripts/prepare-build.sh $(BUILD) $(WASM3_SRC)
 	$(MAKE) $(KBUILD_ARGS) KWASM_WASM3=$(WASM3_SRC) modules 2>&1 | tee $(BUILD)/build.log
-	@! grep -iE 'warning|skipping' $(BUILD)/build.log || \
-	  { echo "error: the module build printed warnings (see above)"; exit 1; }
+	@$(call kwasm_warnings,grep -qiE 'warning|skipping' $(BUILD)/build.log,\
+	  the module build printed warnings,$(BUILD)/build.log,\
+	  find $(BUILD) -name '*.o' -o -name '*.ko' | xargs rm -f)
 	$(TOP)/scripts/check-object.sh $@
 	@echo "built $@"
 
@@ -118,7 +144,7 @@ kwasmctl:
 # ---- tests and the VM ------------------------------------------------------
 
 check:
-	$(TOP)/tests/check.sh
+	KWASM_STRICT=1 $(TOP)/tests/check.sh
 
 # cargo-fuzz (libFuzzer) on kwasm_core_prog_new and friends, each target
 # FUZZ_SECONDS long; the corpus grows in fuzz/corpus/ from run to run, the
@@ -143,6 +169,12 @@ demo: vm-tools
 bench: vm-tools
 	$(MAKE) KVER=$(VM_KVER) module
 	$(TOP)/tests/bench.sh --kernel $(VM_KVER)
+
+# The per-packet cost of this tree next to revision BASE, in one VM boot.
+bench-compare: vm-tools
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git revision> [KVER=6.12]"; exit 2; }
+	$(MAKE) KVER=$(VM_KVER) module
+	$(TOP)/tests/bench-compare.sh --base $(BASE) --kernel $(VM_KVER)
 
 vm-run: vm-tools
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=file [FILES='a b'] [KVER=6.12]"; exit 2; }

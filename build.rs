@@ -38,7 +38,12 @@ fn main() {
     println!("cargo:rerun-if-changed={}", wasm3.display());
 
     let config = top.join(M3_CONFIG);
-    generate_wasm3_bindings(&wasm3, &config, &out.join("wasm3.rs"));
+    generate_wasm3_bindings(
+        &wasm3,
+        &config,
+        &out.join("wasm3.rs"),
+        &out.join("wasm3_internal.rs"),
+    );
     generate_abi_bindings(&top.join("include"), &out.join("abi.rs"));
     generate_core_bindings(&top.join(CORE_HEADER), &out.join("kwasm_core.rs"));
 
@@ -109,7 +114,7 @@ fn bindgen_builder() -> bindgen::Builder {
         .default_enum_style(bindgen::EnumVariation::Consts)
 }
 
-fn generate_wasm3_bindings(wasm3: &Path, config: &Path, out: &Path) {
+fn generate_wasm3_bindings(wasm3: &Path, config: &Path, out: &Path, internal: &Path) {
     bindgen_builder()
         .header(wasm3.join("wasm3.h").display().to_string())
         .clang_args(wasm3_clang_args(wasm3, config))
@@ -124,6 +129,22 @@ fn generate_wasm3_bindings(wasm3: &Path, config: &Path, out: &Path) {
         .expect("bindgen failed on wasm3.h")
         .write_to_file(out)
         .expect("cannot write wasm3 bindings");
+    // The three fields the packet path reads without a call (docs/WASM3.md):
+    // a runtime's value stack and linear memory, a global's value. The
+    // core checks these layouts against wasm3's accessors at every load.
+    bindgen_builder()
+        .header(wasm3.join("m3_env.h").display().to_string())
+        .clang_args(wasm3_clang_args(wasm3, config))
+        .allowlist_type(
+            "M3Runtime|M3Global|M3MemoryHeader|M3Compilation|M3ErrorInfo|M3ImportInfo|M3CodePage",
+        )
+        .opaque_type(
+            "M3Compilation|M3ErrorInfo|M3ImportInfo|M3Environment|M3CodePage|M3Module|M3Function",
+        )
+        .generate()
+        .expect("bindgen failed on m3_env.h")
+        .write_to_file(internal)
+        .expect("cannot write wasm3's internal bindings");
 }
 
 /// Types of the ABI's macros where bindgen's choice (the smallest that
@@ -137,7 +158,9 @@ impl bindgen::callbacks::ParseCallbacks for AbiMacroTypes {
         use bindgen::callbacks::IntKind;
         let errno = name.len() > 1
             && name.starts_with('E')
-            && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if errno {
             Some(IntKind::I32)
         } else if matches!(name, "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL") {
@@ -158,7 +181,9 @@ fn generate_abi_bindings(include: &Path, out: &Path) {
         .header_contents("kwasm_abi.h", WRAPPER)
         .clang_arg(format!("-I{}", include.display()))
         .derive_debug(true)
-        .allowlist_type("kwasm_(load|test_run|invoke|invoke_load)|nf_inet_hooks|nf_ip_hook_priorities")
+        .allowlist_type(
+            "kwasm_(load|test_run|invoke|invoke_load)|nf_inet_hooks|nf_ip_hook_priorities",
+        )
         .allowlist_var("KWASM_.*|NF_INET_.*|NF_IP_PRI_FIRST|E[A-Z0-9]+")
         .parse_callbacks(Box::new(AbiMacroTypes))
         .generate()

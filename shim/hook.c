@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The packet path: a netfilter hook that hands every IPv4 packet to the
- * loaded program and turns its verdict into NF_DROP or NF_ACCEPT.
+ * attached program and turns its verdict into NF_DROP or NF_ACCEPT.
  *
  * Rules (docs/ARCHITECTURE.md): no lock, no allocation, no sleeping. The
  * program is found under RCU; the per-CPU instance is kept to this CPU by
@@ -15,7 +15,11 @@
 #include <linux/skbuff.h>
 #include <linux/smp.h>
 
-#include "kwasm.h"
+#include "hook.h"
+#include "kwasm_core.h"
+
+/* Published and retired by attach.c (kwasm_attach(), kwasm_detach()). */
+struct kwasm_attachment __rcu *kwasm_attached;
 
 static const char * const hook_names[NF_INET_NUMHOOKS] = {
 	[NF_INET_PRE_ROUTING] = "pre-routing",
@@ -45,7 +49,7 @@ void kwasm_run(struct kwasm_prog *prog, const struct kwasm_pkt *pkt,
 static unsigned int kwasm_hook(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
-	struct kwasm_loaded *loaded = priv;
+	struct kwasm_attachment *att = priv;
 	struct kwasm_run_result res;
 	struct kwasm_pkt pkt = {
 		.skb = skb,
@@ -59,13 +63,13 @@ static unsigned int kwasm_hook(void *priv, struct sk_buff *skb,
 	/*
 	 * During a replacement the old and the new program are both
 	 * registered for a moment; only the published one decides.
-	 * nf_hook() holds the RCU read lock, and @loaded lives until its
+	 * nf_hook() holds the RCU read lock, and @att lives until its
 	 * hook is unregistered and a grace period has passed.
 	 */
-	if (rcu_access_pointer(kwasm_active) != loaded)
+	if (rcu_access_pointer(kwasm_attached) != att)
 		return NF_ACCEPT;
 
-	kwasm_run(loaded->core, &pkt, &res);
+	kwasm_run(att->prog, &pkt, &res);
 	return res.verdict == KWASM_DROP ? NF_DROP : NF_ACCEPT;
 }
 

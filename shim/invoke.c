@@ -5,34 +5,33 @@
  * WebAssembly spec test runner uses it). Separate from packet filtering:
  * no hook, no per-CPU instances, process context only.
  */
-#include <linux/build_bug.h>
+#include <linux/err.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "kwasm.h"
+#include "invoke.h"
+#include "kwasm_core.h"
+#include "upload.h"
 
-static_assert(KWASM_INVOKE_MAX_VALUES == KWASM_INVOKE_MAX_VALUES);
-static_assert(KWASM_VAL_I32 == KWASM_VAL_I32);
-static_assert(KWASM_VAL_I64 == KWASM_VAL_I64);
-static_assert(KWASM_ERR_LEN == KWASM_ERR_LEN);
-
-void kwasm_invoke_file_init(struct kwasm_invoke_file *f)
+void kwasm_invoke_slot_init(struct kwasm_invoke_slot *slot)
 {
-	mutex_init(&f->lock);
-	f->inv = NULL;
+	mutex_init(&slot->lock);
+	slot->inv = NULL;
 }
 
-void kwasm_invoke_file_release(struct kwasm_invoke_file *f)
+void kwasm_invoke_slot_release(struct kwasm_invoke_slot *slot)
 {
-	kwasm_core_invoke_free(f->inv);
-	f->inv = NULL;
-	mutex_destroy(&f->lock);
+	kwasm_core_invoke_free(slot->inv);
+	slot->inv = NULL;
+	mutex_destroy(&slot->lock);
 }
 
-long kwasm_invoke_load_ioctl(struct kwasm_invoke_file *f, void __user *arg)
+long kwasm_invoke_load_ioctl(struct kwasm_invoke_slot *slot,
+			     void __user *arg)
 {
 	struct kwasm_invoke_load *req;
 	struct kwasm_invoker *inv = NULL;
@@ -48,8 +47,8 @@ long kwasm_invoke_load_ioctl(struct kwasm_invoke_file *f, void __user *arg)
 		ret = -EINVAL;
 		goto reply;
 	}
-	wasm = kwasm_copy_prog(req->prog, req->prog_len, req->err,
-			       sizeof(req->err));
+	wasm = kwasm_upload_copy(req->prog, req->prog_len, req->err,
+				 sizeof(req->err));
 	if (IS_ERR(wasm)) {
 		ret = PTR_ERR(wasm);
 		wasm = NULL;
@@ -60,13 +59,13 @@ long kwasm_invoke_load_ioctl(struct kwasm_invoke_file *f, void __user *arg)
 				    sizeof(req->err));
 	if (ret)
 		goto reply;
-	ret = mutex_lock_killable(&f->lock);
+	ret = mutex_lock_killable(&slot->lock);
 	if (ret) {
 		kwasm_core_invoke_free(inv);
 		goto reply;
 	}
-	swap(f->inv, inv);
-	mutex_unlock(&f->lock);
+	swap(slot->inv, inv);
+	mutex_unlock(&slot->lock);
 	/* The previous instance, if any. */
 	kwasm_core_invoke_free(inv);
 reply:
@@ -83,7 +82,7 @@ struct kwasm_invoke_call {
 	struct kwasm_invoke_result res;
 };
 
-long kwasm_invoke_ioctl(struct kwasm_invoke_file *f, void __user *arg)
+long kwasm_invoke_ioctl(struct kwasm_invoke_slot *slot, void __user *arg)
 {
 	struct kwasm_invoke_call *call;
 	struct kwasm_invoke *req;
@@ -119,11 +118,11 @@ long kwasm_invoke_ioctl(struct kwasm_invoke_file *f, void __user *arg)
 			 KWASM_INVOKE_MAX_VALUES);
 		goto reply;
 	}
-	ret = mutex_lock_killable(&f->lock);
+	ret = mutex_lock_killable(&slot->lock);
 	if (ret)
 		goto reply;
-	if (f->inv) {
-		ret = kwasm_core_invoke_call(f->inv, req->name, name_len,
+	if (slot->inv) {
+		ret = kwasm_core_invoke_call(slot->inv, req->name, name_len,
 					     req->args, req->nargs, &call->res,
 					     req->err, sizeof(req->err));
 	} else {
@@ -131,7 +130,7 @@ long kwasm_invoke_ioctl(struct kwasm_invoke_file *f, void __user *arg)
 			sizeof(req->err));
 		ret = -ENOENT;
 	}
-	mutex_unlock(&f->lock);
+	mutex_unlock(&slot->lock);
 	if (ret)
 		goto reply;
 

@@ -6,10 +6,15 @@
  * exit, so no load can race with the rest being set up or torn down; exit
  * ends with a check that nothing allocated through kwasm_alloc() leaked.
  */
+#include <linux/bug.h>
 #include <linux/module.h>
+#include <linux/printk.h>
 
-#include "kwasm.h"
+#include "attach.h"
+#include "device.h"
 #include "kwasm_m3_compat.h"
+#include "services.h"
+#include "status.h"
 
 static int __init kwasm_init(void)
 {
@@ -18,7 +23,7 @@ static int __init kwasm_init(void)
 	ret = kwasm_status_init();
 	if (ret)
 		return ret;
-	ret = kwasm_dev_init();
+	ret = kwasm_device_init();
 	if (ret)
 		goto err_status;
 	pr_info("kwasm: ready, load programs through /dev/kwasm\n");
@@ -30,7 +35,7 @@ err_status:
 }
 
 /*
- * Once the device is gone and the program retired, nothing the core or
+ * Once the device is gone and the program detached, nothing the core or
  * wasm3 allocated may remain: say how much did, and WARN so that a test
  * kernel booted with panic_on_warn stops on it.
  */
@@ -49,8 +54,9 @@ static void kwasm_check_leaks(void)
 
 static void __exit kwasm_exit(void)
 {
-	kwasm_dev_exit();
-	kwasm_prog_exit();
+	kwasm_device_exit();
+	/* No open file can be left (each holds the module): nothing races. */
+	kwasm_detach();
 	kwasm_status_exit();
 	kwasm_check_leaks();
 	pr_info("kwasm: unloaded\n");

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Kernel services the Rust core calls (declared in include/kwasm_core.h):
- * allocation, logging, time, CPU ids and packet bytes. Every allocation the
- * core and wasm3 make goes through kwasm_alloc() and is counted here.
+ * allocation and its figures, logging, time, CPU ids and packet bytes.
+ * Every allocation the core and wasm3 make goes through kwasm_alloc() and
+ * is counted here.
  */
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
@@ -16,7 +17,9 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 
-#include "kwasm.h"
+#include "kwasm_core.h"
+#include "kwasm_m3_compat.h"
+#include "services.h"
 
 /*
  * May an allocation here sleep? Only in the load path. Every run of a
@@ -110,6 +113,15 @@ void kwasm_alloc_stats(long *blocks, long *bytes)
 {
 	*blocks = atomic_long_read(&kwasm_alloc_blocks);
 	*bytes = atomic_long_read(&kwasm_alloc_bytes);
+}
+
+/* wasm3's part of them (kwasm_m3_alloc.c). */
+u64 kwasm_heap_bytes(void)
+{
+	long blocks, bytes;
+
+	kwasm_m3_mem_stats(&blocks, &bytes);
+	return bytes > 0 ? bytes : 0;
 }
 
 void kwasm_log(int level, const char *msg, size_t len)

@@ -18,20 +18,22 @@
 #include <asm/current.h>
 #include <asm/page.h>
 
-#include "kwasm.h"
+#include "kwasm_core.h"
+#include "stack.h"
 
+/*
+ * Native stack a run may use below its caller by default: wasm3's own
+ * budget (d_m3MaxNativeStack, 6 KiB) plus what the deepest wasm frame, a
+ * host call (printk included) and the core's frames add under it, as
+ * measured by `make bench` (docs/SAFETY.md).
+ */
+#define KWASM_STACK_RESERVE	(10 * 1024)
 /* Bytes left at the bottom of the task stack (STACK_END_MAGIC and more). */
 #define KWASM_STACK_FLOOR	64
 /* Bytes just below the caller's frame that painting leaves alone. */
 #define KWASM_STACK_SLACK	256
 #define KWASM_STACK_PAINT	0x6b
 
-/*
- * Native stack a run may use below its caller: wasm3's own budget
- * (d_m3MaxNativeStack, 6 KiB) plus what the deepest wasm frame, a host
- * call (printk included) and the core's frames add under it, as measured
- * by `make bench` (docs/SAFETY.md).
- */
 static unsigned int stack_reserve = KWASM_STACK_RESERVE;
 module_param(stack_reserve, uint, 0644);
 MODULE_PARM_DESC(stack_reserve,
@@ -43,7 +45,7 @@ static bool kwasm_on_stack(unsigned long sp, unsigned long base,
 	return sp > base && sp - base < size;
 }
 
-size_t kwasm_stack_left(void)
+static size_t kwasm_stack_left(void)
 {
 	unsigned long sp = current_stack_pointer;
 	unsigned long base = (unsigned long)task_stack_page(current);

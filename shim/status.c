@@ -10,8 +10,11 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
-#include "kwasm.h"
+#include "attach.h"
+#include "kwasm_core.h"
 #include "kwasm_m3_compat.h"
+#include "services.h"
+#include "status.h"
 
 static DEFINE_SPINLOCK(last_load_lock);
 static char last_load[KWASM_NAME_LEN + KWASM_ERR_LEN + 32] = "none";
@@ -32,20 +35,12 @@ void kwasm_status_set_last_load(int ret, const char *name, const char *err)
 		pr_info("kwasm: loaded %s\n", name);
 }
 
-u64 kwasm_heap_bytes(void)
-{
-	long blocks, bytes;
-
-	kwasm_m3_mem_stats(&blocks, &bytes);
-	return bytes > 0 ? bytes : 0;
-}
-
 static int kwasm_status_show(struct seq_file *m, void *v)
 {
 	long blocks, bytes;
 	int ret;
 
-	ret = kwasm_prog_show(m);
+	ret = kwasm_attached_show(m);
 	if (ret)
 		return ret;
 	spin_lock(&last_load_lock);

@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KWASM_IOC_TEST_RUN: run the loaded program, or one given with the request,
+ * KWASM_IOC_TEST_RUN: run the attached program, or one given with the request,
  * on a packet from user space, without real traffic (like BPF_PROG_TEST_RUN).
  */
+#include <linux/err.h>
 #include <linux/ktime.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/netfilter.h>
+#include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "kwasm.h"
+#include "attach.h"
+#include "hook.h"
+#include "kwasm_core.h"
+#include "stack.h"
+#include "testrun.h"
+#include "upload.h"
 
 /* What a test-run measured besides the result of its last run. */
 struct kwasm_test_run_figures {
@@ -19,7 +28,7 @@ struct kwasm_test_run_figures {
 };
 
 /*
- * Run @repeat times: @prog when given, else the published program. Ends
+ * Run @repeat times: @prog when given, else the attached program. Ends
  * early on a fatal signal; yields between runs. The stack below this frame
  * is painted first, so that the deepest use of all runs can be read back.
  */
@@ -38,7 +47,7 @@ static noinline int kwasm_test_run_loop(struct kwasm_prog *prog, u32 repeat,
 		if (prog) {
 			kwasm_run(prog, pkt, res);
 		} else {
-			ret = kwasm_prog_run_active(pkt, res);
+			ret = kwasm_attached_run(pkt, res);
 			if (ret)
 				return ret;
 		}
@@ -51,28 +60,51 @@ static noinline int kwasm_test_run_loop(struct kwasm_prog *prog, u32 repeat,
 	return 0;
 }
 
+/*
+ * The options of a program given with @req, checked by the core as a load's
+ * are: named "test-run", its snap length and fuel when set (non-zero), the
+ * defaults for the rest.
+ */
+static int kwasm_test_run_opts(const struct kwasm_test_run *req,
+			       struct kwasm_prog_opts *opts,
+			       char *err, size_t err_len)
+{
+	struct kwasm_load *load;
+	int ret;
+
+	load = kzalloc(sizeof(*load), GFP_KERNEL);
+	if (!load)
+		return -ENOMEM;
+	strscpy(load->name, "test-run", sizeof(load->name));
+	if (req->snaplen) {
+		load->flags |= KWASM_LOAD_SNAPLEN;
+		load->snaplen = req->snaplen;
+	}
+	if (req->fuel) {
+		load->flags |= KWASM_LOAD_FUEL;
+		load->fuel = req->fuel;
+	}
+	ret = kwasm_core_load_opts(load, opts, err, err_len);
+	kfree(load);
+	return ret;
+}
+
 /* Build the program given with the request, run it, free it. */
 static int kwasm_test_run_given(const struct kwasm_test_run *req,
+				const struct kwasm_prog_opts *opts,
 				const struct kwasm_pkt *pkt,
 				struct kwasm_run_result *res,
 				struct kwasm_test_run_figures *fig,
 				char *err, size_t err_len)
 {
-	struct kwasm_load_params params;
 	struct kwasm_prog *prog;
 	u8 *wasm;
 	int ret;
 
-	wasm = kwasm_copy_prog(req->prog, req->prog_len, err, err_len);
+	wasm = kwasm_upload_copy(req->prog, req->prog_len, err, err_len);
 	if (IS_ERR(wasm))
 		return PTR_ERR(wasm);
-
-	kwasm_load_params_default(&params, "test-run");
-	if (req->snaplen)
-		params.opts.snaplen = req->snaplen;
-	if (req->fuel)
-		params.opts.fuel = req->fuel;
-	ret = kwasm_core_prog_new(wasm, req->prog_len, &params.opts, &prog,
+	ret = kwasm_core_prog_new(wasm, req->prog_len, opts, &prog,
 				  err, err_len);
 	kvfree(wasm);
 	if (ret)
@@ -87,40 +119,39 @@ long kwasm_test_run_ioctl(void __user *arg)
 {
 	struct kwasm_test_run_figures fig = {};
 	struct kwasm_run_result res = {};
+	struct kwasm_prog_opts opts;
 	struct kwasm_test_run *req;
 	struct kwasm_pkt pkt = {};
-	u8 *data = NULL;
+	u8 *data;
 	long ret;
 
-	req = kzalloc(sizeof(*req), GFP_KERNEL);
-	if (!req)
-		return -ENOMEM;
-	if (copy_from_user(req, arg, sizeof(*req))) {
-		ret = -EFAULT;
-		goto out;
-	}
+	req = memdup_user(arg, sizeof(*req));
+	if (IS_ERR(req))
+		return PTR_ERR(req);
 	memset(req->err, 0, sizeof(req->err));
 
+	/* The run's own fields; a given program's options are the core's. */
 	if (!req->repeat || req->pkt_len > KWASM_MAX_PKT_SIZE ||
-	    req->hook >= NF_INET_NUMHOOKS || req->snaplen > KWASM_MAX_SNAPLEN) {
+	    req->hook >= NF_INET_NUMHOOKS) {
 		snprintf(req->err, sizeof(req->err),
-			 "repeat must be at least 1, packet at most %u bytes, hook below %d, snaplen at most %u",
-			 KWASM_MAX_PKT_SIZE, NF_INET_NUMHOOKS,
-			 KWASM_MAX_SNAPLEN);
+			 "repeat must be at least 1, packet at most %u bytes, hook below %d",
+			 KWASM_MAX_PKT_SIZE, NF_INET_NUMHOOKS);
 		ret = -EINVAL;
 		goto reply;
 	}
-	if (req->fuel > KWASM_MAX_FUEL || (req->fuel && !req->prog)) {
-		snprintf(req->err, sizeof(req->err),
-			 "fuel is for a given program only, at most %llu",
-			 KWASM_MAX_FUEL);
+	if (req->fuel && !req->prog) {
+		strscpy(req->err, "fuel is for a given program only",
+			sizeof(req->err));
 		ret = -EINVAL;
 		goto reply;
 	}
+	/* Checked even without a given program, which ignores them. */
+	ret = kwasm_test_run_opts(req, &opts, req->err, sizeof(req->err));
+	if (ret)
+		goto reply;
 	data = vmemdup_user(u64_to_user_ptr(req->pkt), req->pkt_len);
 	if (IS_ERR(data)) {
 		ret = PTR_ERR(data);
-		data = NULL;
 		goto out;
 	}
 	pkt = (struct kwasm_pkt) {
@@ -133,8 +164,8 @@ long kwasm_test_run_ioctl(void __user *arg)
 	};
 
 	if (req->prog) {
-		ret = kwasm_test_run_given(req, &pkt, &res, &fig, req->err,
-					   sizeof(req->err));
+		ret = kwasm_test_run_given(req, &opts, &pkt, &res, &fig,
+					   req->err, sizeof(req->err));
 	} else {
 		ret = kwasm_test_run_loop(NULL, req->repeat, &pkt, &res, &fig);
 		if (ret == -ENOENT)
@@ -153,11 +184,11 @@ long kwasm_test_run_ioctl(void __user *arg)
 			kwasm_core_trap_name(res.trap) : "",
 			sizeof(req->trap_name));
 	}
+	kvfree(data);
 reply:
 	if (copy_to_user(arg, req, sizeof(*req)))
 		ret = -EFAULT;
 out:
-	kvfree(data);
 	kfree(req);
 	return ret;
 }

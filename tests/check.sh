@@ -32,6 +32,8 @@ while [ $# -gt 0 ]; do
 done
 
 export RUSTC=/usr/bin/rustc
+# Warnings of the core's and the module's build are errors here (Makefile).
+export KWASM_STRICT=1
 cargo=/usr/bin/cargo
 target=x86_64-unknown-linux-gnu
 passed=0
@@ -98,6 +100,7 @@ if [ -n "$host" ]; then
 	lint_rust "lint: rustfmt" fmt --all --check
 	lint_rust "lint: clippy" clippy --workspace --all-targets -- -D warnings
 	step "lint: checkpatch (C)" scripts/checkpatch.sh || true
+	step "lint: core layers (Rust)" scripts/check-layers.sh || true
 fi
 tools_ok=1
 # The same list of guest tools as the VMs get (Makefile: vm-tools).
@@ -188,6 +191,7 @@ staged_install() { # staged_install <kernel>
 
 for k in $kernels; do
 	step "build: kwasm.ko for $k" make KVER="$k" || continue
+	step "check: shim dependencies ($k)" scripts/check-shim-deps.sh "build/$k" || true
 	step "install: staged (DESTDIR) for $k" staged_install "$k" || true
 	mkdir -p "build/vm-logs/$k"
 	for name in "${cases[@]}"; do

@@ -1,36 +1,32 @@
 //! The invoke path: one module instantiated on its own, whose exported
 //! functions are called by name with i32/i64 values (the WebAssembly spec
-//! test runner uses it). Packets never reach it.
+//! test runner uses it). Packets never reach it. It goes through the same
+//! engine pipeline as a packet program: [`engine::check`], then
+//! [`instance::instantiate`], each call through [`instance::call`].
 
 use alloc::ffi::CString;
 use alloc::format;
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::fuel;
-use crate::hostcall::HostCtx;
-use crate::abi::{self, Error, EFBIG, EINVAL, ENOENT, ENOMEM};
-use crate::load;
-use crate::m3::{FuncId, M3Error, Runtime};
-use crate::sys::kwasm as k;
-use crate::sys::wasm3 as m3;
-use crate::trap::Trap;
-use crate::validate;
+use crate::abi::{self as k, Error, EINVAL, ENOENT};
+use crate::engine::instance;
+use crate::engine::trap::Trap;
+use crate::engine::wasm3::{FuncId, Runtime};
+use crate::engine::{self};
+use crate::ffi::sys::wasm3 as m3;
+use crate::filter::hostfns::{FilterCtx, HOST_FNS};
 
-/// KWASM_MAX_PROG_SIZE of include/uapi/kwasm.h.
-const MAX_MODULE_SIZE: usize = 4 << 20;
-/// wasm3 value stack of the instance, as for a packet program.
-const VALUE_STACK_BYTES: u32 = 64 << 10;
 /// Fuel of each call (and of the start function): a hundred times a packet
 /// program's default, for the spec tests' longer loops, and still bounded.
-const INVOKE_FUEL: u64 = 100 * abi::KWASM_DEFAULT_FUEL;
-/// KWASM_INVOKE_MAX_VALUES of include/kwasm_core.h.
+const INVOKE_FUEL: u64 = 100 * k::KWASM_DEFAULT_FUEL;
+/// KWASM_INVOKE_MAX_VALUES of include/uapi/kwasm.h.
 pub const MAX_VALUES: usize = k::KWASM_INVOKE_MAX_VALUES as usize;
 
-/// An instance and the exports looked up so far.
+/// An instance and the exports looked up so far. Its host functions are
+/// kwasm's, with no packet.
 pub struct Invoker {
-    runtime: Runtime,
+    runtime: Runtime<FilterCtx>,
     exports: Vec<String>,
     found: Vec<(String, FuncId)>,
 }
@@ -38,28 +34,13 @@ pub struct Invoker {
 /// How a call ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The results, each with its KWASM_TYPE_* type.
+    /// The results, each with its KWASM_VAL_* type.
     Returned(Vec<(u32, u64)>),
     /// The trap kind and wasm3's message.
     Trapped(Trap, &'static str),
 }
 
-/// The module as wasm3 runs it: metered like a program (core/src/fuel.rs),
-/// each call with a budget of `INVOKE_FUEL`.
-fn prepare(wasm: &[u8]) -> Result<Arc<Vec<u8>>, Error> {
-    let metered = fuel::instrument(wasm, load::budget(INVOKE_FUEL), validate::features())
-        .map_err(|e| Error::new(EINVAL, e.0))?;
-    Ok(Arc::new(metered))
-}
-
-fn wasm3_error(step: &str, e: M3Error, rt: &Runtime) -> Error {
-    let errno = if e.is_out_of_memory() { ENOMEM } else { EINVAL };
-    let mut msg = format!("{step}: {}", e.text());
-    rt.error_detail(&mut msg);
-    Error::new(errno, msg)
-}
-
-/// The KWASM_TYPE_* of a wasm3 type, for the types the invoke path passes.
+/// The KWASM_VAL_* of a wasm3 type, for the types the invoke path passes.
 fn val_type(m3_type: u32) -> Option<u32> {
     match m3_type {
         m3::c_m3Type_i32 => Some(k::KWASM_VAL_I32),
@@ -82,53 +63,15 @@ fn type_name(m3_type: u32) -> &'static str {
 }
 
 impl Invoker {
-    /// Validates, links, compiles and instantiates `wasm`, running its
-    /// start function.
+    /// Checks, compiles and instantiates `wasm`, running its start
+    /// function.
     pub fn new(wasm: &[u8]) -> Result<Self, Error> {
-        if wasm.len() > MAX_MODULE_SIZE {
-            return Err(Error::new(
-                EFBIG,
-                format!(
-                    "module of {} bytes is larger than {MAX_MODULE_SIZE}",
-                    wasm.len()
-                ),
-            ));
-        }
-        let valid = validate::validate(wasm)?;
-        let imports = validate::host_imports(&valid)?;
-        let exports = validate::func_exports(&valid);
-
-        let host = HostCtx::new(c"invoke".into());
-        let mut runtime = Runtime::new(VALUE_STACK_BYTES, host, prepare(wasm)?).map_err(|e| {
-            Error::new(
-                if e.is_out_of_memory() { ENOMEM } else { EINVAL },
-                format!("creating the wasm3 runtime: {}", e.text()),
-            )
-        })?;
-        runtime
-            .load()
-            .map_err(|e| wasm3_error("loading the module", e, &runtime))?;
-        for &func in &imports {
-            runtime
-                .link(func)
-                .map_err(|e| wasm3_error("linking host functions", e, &runtime))?;
-        }
-        runtime
-            .compile()
-            .map_err(|e| wasm3_error("compiling the module", e, &runtime))?;
-        runtime.run_start().map_err(|e| {
-            if runtime.fuel_left().is_some_and(|left| left < 0) {
-                Error::new(
-                    EINVAL,
-                    format!("running the start function: out of fuel (budget {INVOKE_FUEL})"),
-                )
-            } else {
-                wasm3_error("running the start function", e, &runtime)
-            }
-        })?;
+        let module = engine::check(wasm, &HOST_FNS, INVOKE_FUEL)?;
+        let ctx = FilterCtx::new(c"invoke".into());
+        let runtime = instance::instantiate(&module, ctx, INVOKE_FUEL)?;
         Ok(Self {
             runtime,
-            exports,
+            exports: module.func_exports(),
             found: Vec::new(),
         })
     }
@@ -144,13 +87,9 @@ impl Invoker {
                 format!("no exported function \"{name}\""),
             ));
         }
-        let cname = CString::new(name).map_err(|_| {
-            Error::new(EINVAL, format!("export name \"{name}\" contains a NUL"))
-        })?;
-        let id = self
-            .runtime
-            .find(&cname)
-            .map_err(|e| wasm3_error(&format!("finding \"{name}\""), e, &self.runtime))?;
+        let cname = CString::new(name)
+            .map_err(|_| Error::new(EINVAL, format!("export name \"{name}\" contains a NUL")))?;
+        let id = instance::find(&mut self.runtime, &cname, &format!("\"{name}\""))?;
         self.found.push((name.into(), id));
         Ok(id)
     }
@@ -159,10 +98,9 @@ impl Invoker {
     /// parameter, an i32 in the low half).
     pub fn call(&mut self, name: &str, args: &[u64]) -> Result<Outcome, Error> {
         let f = self.func(name)?;
-        let (params, results) = self
-            .runtime
-            .func_type(f)
-            .map_err(|e| wasm3_error("reading the function type", e, &self.runtime))?;
+        let (params, results) = self.runtime.func_type(f).map_err(|e| {
+            instance::wasm3_error("reading the function type", e, Some(&self.runtime))
+        })?;
         if params.len() != args.len() {
             return Err(Error::new(
                 EINVAL,
@@ -201,19 +139,13 @@ impl Invoker {
         // An i32 argument is the low half of its slot; wasm3 reads just that.
         let mut slots = [0u64; MAX_VALUES];
         let out = slots.get_mut(..results.len()).unwrap_or(&mut []);
-        let ret = self
-            .runtime
-            .set_fuel(load::budget(INVOKE_FUEL))
-            .and_then(|()| self.runtime.call_slots(f, args, out));
-        match ret {
-            Ok(()) => Ok(Outcome::Returned(
-                types.into_iter().zip(out.iter().copied()).collect(),
-            )),
-            Err(_) if self.runtime.fuel_left().is_some_and(|left| left < 0) => {
-                Ok(Outcome::Trapped(Trap::OutOfFuel, "out of fuel"))
-            }
-            Err(e) => Ok(Outcome::Trapped(e.trap(), e.text())),
-        }
+        let called = instance::call(&mut self.runtime, INVOKE_FUEL, |rt| {
+            rt.call_slots(f, args, out)
+        });
+        Ok(match called.result {
+            Ok(()) => Outcome::Returned(types.into_iter().zip(out.iter().copied()).collect()),
+            Err((trap, msg)) => Outcome::Trapped(trap, msg),
+        })
     }
 }
 

@@ -1,10 +1,22 @@
 //! kwasm core: validates WebAssembly programs and runs them with wasm3,
 //! once per packet, for the C shim of the kwasm kernel module.
 //!
-//! The shim sees only the `kwasm_core_*` functions of `include/kwasm_core.h`
-//! (module [`exports`]); the core calls back into the shim for kernel
-//! services (module [`services`]). `unsafe` code lives in the FFI modules
-//! `sys`, `services`, `m3`, `hostcall`, `trylock`, `exports` and `kernel`.
+//! Layers, each using only those below it (docs/ARCHITECTURE.md; checked
+//! by scripts/check-layers.sh):
+//!
+//! - [`ffi::exports`]: the `kwasm_core_*` functions the shim calls;
+//! - [`invoke`]: exported functions called by name (the spec-test path);
+//! - [`filter`]: the packet filter (options, ABI, host functions, record,
+//!   per-CPU instances, verdicts);
+//! - [`engine`]: WebAssembly without packets (checks, fuel metering, the
+//!   wasm3 wrapper, instantiation, traps);
+//! - [`ffi::services`], [`ffi::sys`]: the shim's kernel services and the
+//!   generated bindings;
+//! - [`util`], [`abi`]: helpers, and the ABI's facts generated from
+//!   include/uapi/kwasm.h.
+//!
+//! `unsafe` code lives in the FFI modules `ffi::*` and `engine::wasm3`, and
+//! in `util::trylock` (the per-CPU instance lock).
 #![no_std]
 
 extern crate alloc;
@@ -13,26 +25,14 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
-pub mod exports;
-mod fmtbuf;
-pub mod fuel;
-mod hostcall;
-mod hostfns;
-mod invoke;
-#[cfg(target_os = "none")]
-mod kernel;
-mod limits;
-mod load;
-mod options;
-mod m3;
-mod packet;
-mod prog;
-mod record;
-mod services;
-mod stats;
-pub mod sys;
-mod trap;
-mod trylock;
-mod validate;
+pub mod engine;
+pub mod ffi;
+pub mod filter;
+pub mod invoke;
+pub mod util;
 
-pub use exports::*;
+// The Rust API of the crate, for host tests, fuzz targets and the spec
+// runner's --host mode: the C entry points and the types they take.
+pub use engine::fuel;
+pub use ffi::exports::*;
+pub use ffi::{exports, sys};

@@ -20,7 +20,9 @@
 # kwasmctl, nettool and kwasm-spectest in /usr/bin, wasm/build/*.wasm and
 # the example sources wasm/examples/*.wat in /wasm, tests/vm/fixtures in
 # /fixtures, and the --files in /files, with the files a script names on
-# "# vm-files: <paths or globs relative to the repository>" lines.
+# "# vm-files: <paths or globs relative to the repository>" lines. An entry
+# "@script" there runs that repository script, which must print a directory:
+# every file in it goes to /files (e.g. "@scripts/wasm-testsuite.sh").
 #
 # The guest console streams to stdout (unless --quiet) and is always kept in
 # the --log file (a temporary one, kept only on failure, when not given). KWASM_VM_ACCEL=kvm tries
@@ -173,8 +175,14 @@ set -f
 patterns=$(sed -n 's/^# vm-files: *//p' "$script")
 for pattern in $patterns; do
 	set +f
-	matched=$(compgen -G "$top/$pattern" || true)
-	[ -n "$matched" ] || die "vm-files of $script: nothing matches $top/$pattern"
+	case $pattern in
+	@*)
+		dir=$("$top/${pattern#@}") || die "vm-files of $script: ${pattern#@} failed"
+		matched=$(compgen -G "$dir/*" || true)
+		;;
+	*) matched=$(compgen -G "$top/$pattern" || true) ;;
+	esac
+	[ -n "$matched" ] || die "vm-files of $script: nothing matches $pattern"
 	files+=" $matched"
 	set -f
 done

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * accept_all: accepts every packet. The smallest kwasm program, and the
  * baseline for measuring what running a program costs.

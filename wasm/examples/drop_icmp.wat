@@ -1,4 +1,4 @@
-;; SPDX-License-Identifier: GPL-2.0
+;; SPDX-License-Identifier: MIT OR Apache-2.0
 ;;
 ;; drop_icmp: drops ICMP packets (so `ping` stops working), accepts the rest.
 ;; Written in the WebAssembly text format: kwasmctl loads this file as is,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * log_every_n: accepts every packet and logs one line for every Nth, e.g.
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * orig_accept_all: accepts every TCP and UDP packet, written for the ORIGINAL
  * ABI of the project kwasm grew from (docs/ABI.md, "Original ABI"), the way

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * orig_drop_port: drops TCP packets to port 23557 and prints that port for
  * each drop, written for the ORIGINAL ABI of the project kwasm grew from

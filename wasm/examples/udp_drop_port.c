@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * udp_drop_port: drops UDP datagrams to one destination port, accepts the
  * rest. The port is fixed at compile time: -DPORT=53 (default 23558).

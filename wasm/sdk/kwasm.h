@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * kwasm C SDK: everything a packet filter written in C needs to follow the
  * kwasm program ABI (docs/ABI.md). Header only; build a program with

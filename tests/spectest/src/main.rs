@@ -2,13 +2,15 @@
 //! kwasm-spectest: runs WebAssembly spec test scripts (.wast) against
 //! kwasm's engine, the kernel's through /dev/kwasm by default.
 //!
-//!   kwasm-spectest [--verbose] [--host] FILE.wast|DIR...
+//!   kwasm-spectest [--verbose] [--trace] [--host] FILE.wast|DIR...
 //!   kwasm-spectest --check-refusals
 //!
 //! Prints per file "file: N passed, N failed, N skipped (reasons)" and a
-//! total; exits 1 when anything failed, 2 on usage errors.
+//! total; exits 1 when anything failed, 2 on usage errors. `--verbose`
+//! lists the failures, `--trace` every command's line and verdict.
 
 mod engine;
+mod link;
 mod runner;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use engine::Engine;
 use runner::{Counts, Script};
 
-const USAGE: &str = "usage: kwasm-spectest [--verbose] [--host] FILE.wast|DIR...
+const USAGE: &str = "usage: kwasm-spectest [--verbose] [--trace] [--host] FILE.wast|DIR...
        kwasm-spectest --check-refusals   (bad requests to /dev/kwasm's invoke ioctls)";
 
 /// The .wast files named, directories expanded (sorted).
@@ -65,11 +67,13 @@ fn summary(label: &str, c: &Counts) -> String {
 
 fn run() -> Result<bool> {
     let mut verbose = false;
+    let mut trace = false;
     let mut host = false;
     let mut paths = Vec::new();
     for arg in std::env::args_os().skip(1) {
         match arg.to_str() {
             Some("--verbose" | "-v") => verbose = true,
+            Some("--trace") => trace = true,
             Some("--host") => host = true,
             Some("--check-refusals") => return Ok(check_refusals()),
             Some("--help" | "-h") => {
@@ -95,7 +99,12 @@ fn run() -> Result<bool> {
     for path in &files {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let counts = Script::new(engine.as_ref(), &text).run();
+        if trace {
+            println!("{}:", name(path));
+        }
+        let mut script = Script::new(engine.as_ref(), &text);
+        script.trace = trace;
+        let counts = script.run();
         println!("{}", summary(&name(path), &counts));
         if verbose {
             for (line, why) in &counts.failures {

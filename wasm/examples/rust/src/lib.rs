@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! rust_drop_port: drops TCP and UDP packets to port 23557 and logs the
 //! first drop and every 100th after it, e.g.
 //!

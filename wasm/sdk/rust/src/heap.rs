@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Memory for the packet record, handed out once per instance at load.
 
 use core::arch::wasm32;

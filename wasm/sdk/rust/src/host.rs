@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The host functions the kernel offers (import module `kwasm`).
 //!
 //! They describe the packet the program is running for. Addresses and

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Write kwasm packet filters in Rust.
 //!
 //! A kwasm program is a WebAssembly module the kernel runs for every IPv4

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The packet record the kernel writes into the program's memory.
 
 use core::net::Ipv4Addr;

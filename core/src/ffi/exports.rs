@@ -3,14 +3,12 @@
 use alloc::boxed::Box;
 use core::ffi::{c_char, c_int};
 
-use crate::invoke::Outcome;
+use super::services::Pkt;
+use super::sys::kwasm as k;
 use crate::abi::{Error, EINVAL};
-use crate::load;
-use crate::options::Options;
-pub use crate::prog::Program;
-use crate::services::Pkt;
-use crate::sys::kwasm as k;
-use crate::trap;
+use crate::engine::trap;
+use crate::filter::options::Options;
+pub use crate::filter::program::Program;
 
 /// Copies `msg` into the C buffer `err` of `err_len` bytes, cut and
 /// NUL-terminated.
@@ -85,11 +83,8 @@ pub unsafe extern "C" fn kwasm_core_prog_new(
     };
     // SAFETY: the caller's contract; null is refused.
     let result = match unsafe { opts.as_ref() } {
-        Some(opts) if !out.is_null() => Options::from_c(opts).and_then(|o| load::load(wasm, o)),
-        _ => Err(Error::new(
-            EINVAL,
-            "no options or no result pointer".into(),
-        )),
+        Some(opts) if !out.is_null() => Options::from_c(opts).and_then(|o| Program::load(wasm, o)),
+        _ => Err(Error::new(EINVAL, "no options or no result pointer".into())),
     };
     match result {
         Ok(prog) => {
@@ -171,7 +166,7 @@ pub extern "C" fn kwasm_core_trap_name(trap: u32) -> *const c_char {
     trap::name(trap).as_ptr()
 }
 
-pub use crate::invoke::Invoker;
+pub use crate::invoke::{Invoker, Outcome};
 
 /// Validates and instantiates a module for the invoke path (see
 /// kwasm_core.h).

@@ -1,6 +1,6 @@
-//! Load-time checks with wasmparser: the language level of docs/ABI.md,
-//! the exports that pick the ABI, and the imports against the host
-//! functions offered.
+//! Language-level validation with wasmparser (the features of docs/ABI.md,
+//! the load limits of [`limits`]), and the module's imports resolved
+//! against the host functions an embedder offers.
 
 use alloc::format;
 use alloc::string::String;
@@ -13,28 +13,10 @@ use wasmparser::{
     Payload, TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
 };
 
-use crate::fuel;
-use crate::hostfns::{self, HostFn};
-use crate::limits::{self, Tally};
+use super::fuel;
+use super::host::HostFn;
+use super::limits::{self, Tally};
 use crate::abi::{Error, EINVAL, ENOENT};
-
-/// The ABI a program picked by its exports (docs/ABI.md, "Two ABIs").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Abi {
-    /// `kwasm_filter`, and `kwasm_alloc` when it wants the packet record.
-    Kwasm { alloc: bool },
-    /// `alloc` + `filter`.
-    Original,
-}
-
-/// What the loader needs to know about a valid module.
-pub struct Checked {
-    pub abi: Abi,
-    /// Host functions the module imports, each once.
-    pub imports: Vec<&'static HostFn>,
-    /// Initial linear memory of one instance, in bytes.
-    pub initial_memory: u64,
-}
 
 /// WebAssembly 1.0 integers plus the proposals docs/ABI.md lists; no floats.
 pub fn features() -> WasmFeatures {
@@ -62,19 +44,9 @@ pub struct Valid<'a> {
     imports: Vec<Import<'a>>,
     /// Initial linear memory of one instance, in bytes.
     pub initial_memory: u64,
-}
-
-/// The checks every loaded module passes: the language level of docs/ABI.md,
-/// the ABI's exports, the imports.
-pub fn check(wasm: &[u8]) -> Result<Checked, Error> {
-    let valid = validate(wasm)?;
-    let abi = detect_abi(&valid.types)?;
-    let imports = host_imports(&valid)?;
-    Ok(Checked {
-        abi,
-        imports,
-        initial_memory: valid.initial_memory,
-    })
+    /// Some function body uses `memory.grow`: linear memory may move or
+    /// grow during a call.
+    pub grows_memory: bool,
 }
 
 /// Language-level validation only, with the features docs/ABI.md lists; no
@@ -88,6 +60,7 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
     let mut imports = Vec::new();
     let mut types = None;
     let mut tally = Tally::default();
+    let mut grows_memory = false;
 
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(|e| parse_error(&e, None))?;
@@ -103,7 +76,7 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
         match valid {
             ValidPayload::Func(func, body) => {
                 let index = func.index;
-                limits::function_body(index, func.ty, &func.resources, &body)?;
+                grows_memory |= limits::function_body(index, func.ty, &func.resources, &body)?;
                 let mut v = func.into_validator(allocs);
                 v.validate(&body)
                     .map_err(|e| parse_error(&e, Some(index)))?;
@@ -124,17 +97,21 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
         types,
         imports,
         initial_memory: tally.initial_memory,
+        grows_memory,
     })
 }
 
-/// The host functions a valid module imports, each once; any other import
-/// is refused.
-pub fn host_imports(valid: &Valid<'_>) -> Result<Vec<&'static HostFn>, Error> {
+/// The host functions of `offered` a valid module imports, each once; any
+/// other import is refused.
+pub fn host_imports<C>(
+    valid: &Valid<'_>,
+    offered: &'static [HostFn<C>],
+) -> Result<Vec<&'static HostFn<C>>, Error> {
     let types = &valid.types;
-    let mut host_fns: Vec<&'static HostFn> = Vec::new();
+    let mut host_fns: Vec<&'static HostFn<C>> = Vec::new();
     for import in &valid.imports {
         let entity = types.as_ref().entity_type_from_import(import);
-        let func = check_import(types, import.module, import.name, entity, &import.ty)?;
+        let func = check_import(offered, types, import, entity)?;
         if !host_fns.iter().any(|f| core::ptr::eq(*f, func)) {
             host_fns.push(func);
         }
@@ -143,9 +120,8 @@ pub fn host_imports(valid: &Valid<'_>) -> Result<Vec<&'static HostFn>, Error> {
 }
 
 /// The names of the module's function exports.
-pub fn func_exports(valid: &Valid<'_>) -> Vec<String> {
-    let types = valid.types.as_ref();
-    let Some(exports) = types.core_exports() else {
+pub fn func_exports(types: &Types) -> Vec<String> {
+    let Some(exports) = types.as_ref().core_exports() else {
         return Vec::new();
     };
     exports
@@ -164,68 +140,32 @@ fn func_type(types: &Types, entity: Option<EntityType>) -> Option<&FuncType> {
     }
 }
 
-fn export<'t>(types: &'t Types, name: &str) -> Option<Option<&'t FuncType>> {
+/// Export `name`: `None` when there is none, `Some(None)` when it is not a
+/// function.
+pub fn export<'t>(types: &'t Types, name: &str) -> Option<Option<&'t FuncType>> {
     let (_, entity) = types.as_ref().core_exports()?.find(|(n, _)| *n == name)?;
     Some(func_type(types, Some(entity)))
 }
 
-fn has_memory_export(types: &Types, name: &str) -> bool {
+pub fn has_memory_export(types: &Types, name: &str) -> bool {
     types
         .as_ref()
         .core_exports()
         .is_some_and(|mut e| e.any(|(n, t)| n == name && matches!(t, EntityType::Memory(_))))
 }
 
-/// Checks that export `name` is a function of type `params -> results`.
-fn check_export(
+fn check_import<C>(
+    offered: &'static [HostFn<C>],
     types: &Types,
-    name: &str,
-    params: &[ValType],
-    results: &[ValType],
-) -> Result<bool, Error> {
-    match export(types, name) {
-        None => Ok(false),
-        Some(Some(f)) if f.params() == params && f.results() == results => Ok(true),
-        Some(_) => Err(invalid(format!(
-            "export {name} must be a function {}",
-            show_type(params, results)
-        ))),
-    }
-}
-
-fn detect_abi(types: &Types) -> Result<Abi, Error> {
-    use ValType::{I32, I64};
-
-    if check_export(types, "kwasm_filter", &[I32, I32], &[I32])? {
-        let alloc = check_export(types, "kwasm_alloc", &[I32], &[I32])?;
-        if alloc && !has_memory_export(types, "memory") {
-            return Err(invalid(
-                "kwasm_alloc is exported but no memory named \"memory\"".into(),
-            ));
-        }
-        return Ok(Abi::Kwasm { alloc });
-    }
-    let has_alloc = export(types, "alloc").is_some();
-    let has_filter = export(types, "filter").is_some();
-    if has_alloc && has_filter {
-        check_export(types, "alloc", &[I64], &[I32])?;
-        check_export(types, "filter", &[], &[I32])?;
-        return Ok(Abi::Original);
-    }
-    Err(invalid(
-        "missing export kwasm_filter (or alloc + filter for the original ABI)".into(),
-    ))
-}
-
-fn check_import(
-    types: &Types,
-    module: &str,
-    name: &str,
+    import: &Import<'_>,
     entity: Option<EntityType>,
-    ty: &TypeRef,
-) -> Result<&'static HostFn, Error> {
-    let Some(func) = hostfns::find(module, name) else {
-        let what = match ty {
+) -> Result<&'static HostFn<C>, Error> {
+    let (module, name) = (import.module, import.name);
+    let func = offered
+        .iter()
+        .find(|f| f.module.to_bytes() == module.as_bytes() && f.name.to_bytes() == name.as_bytes());
+    let Some(func) = func else {
+        let what = match import.ty {
             TypeRef::Func(_) | TypeRef::FuncExact(_) => "function",
             TypeRef::Table(_) => "table",
             TypeRef::Memory(_) => "memory",
@@ -253,7 +193,7 @@ fn check_import(
 }
 
 /// "(i32, i32) -> i32" style.
-fn show_type(params: &[ValType], results: &[ValType]) -> String {
+pub fn show_type(params: &[ValType], results: &[ValType]) -> String {
     let list = |types: &[ValType]| {
         let mut s = String::new();
         for (i, t) in types.iter().enumerate() {

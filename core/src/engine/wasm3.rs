@@ -1,6 +1,14 @@
 //! Safe ownership of wasm3 objects: one environment + runtime + module per
-//! instance, freed on drop, and calls whose failures become traps or load
-//! error messages.
+//! instance, freed on drop; calls whose failures become traps or load
+//! error messages; the one trampoline through which wasm3 reaches every
+//! host function. The only file of the engine that calls wasm3.
+//!
+//! Three things the per-call path needs are read straight from wasm3's
+//! structures instead of through its accessors (each one a call, and in the
+//! kernel an indirect-branch-hardened one): the fuel global's value, the
+//! first result slot of the value stack, and linear memory. Their layouts
+//! come from wasm3's own headers (bindgen, `sys::wasm3::internal`) and are
+//! checked against the accessors when a module is loaded.
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -10,12 +18,15 @@ use core::ffi::{c_void, CStr};
 use core::fmt::Write;
 use core::ptr::{self, NonNull};
 
-use crate::hostcall::{self, HostCtx};
-use crate::hostfns::HostFn;
-use crate::packet::Summary;
-use crate::services::Pkt;
-use crate::sys::wasm3 as m3;
-use crate::trap::Trap;
+use super::fuel;
+use super::host::{Call, HostFn};
+use super::trap::Trap;
+use crate::ffi::sys::wasm3 as m3;
+use crate::ffi::sys::wasm3::internal as m3i;
+
+/// The result a host function returns to make its caller trap. wasm3
+/// passes it through unchanged; [`M3Error::trap`] recognises it.
+pub static HOST_TRAP: &CStr = c"[trap] host function argument out of bounds";
 
 /// Reads one of wasm3's `m3Err_*` constants.
 macro_rules! m3_err {
@@ -57,7 +68,7 @@ impl M3Error {
 
     /// The kind of trap this error is; `Other` for non-trap errors.
     pub fn trap(&self) -> Trap {
-        if ptr::eq(self.0, hostcall::HOST_TRAP.as_ptr()) {
+        if ptr::eq(self.0, HOST_TRAP.as_ptr()) {
             return Trap::Host;
         }
         let kinds = [
@@ -119,14 +130,15 @@ impl Drop for Environment {
     }
 }
 
-/// A wasm3 runtime with the one module of a program loaded into it.
-pub struct Runtime {
+/// A wasm3 runtime with one module loaded into it, whose host functions
+/// see the context `C`.
+pub struct Runtime<C: 'static> {
     runtime: NonNull<m3::M3Runtime>,
     module: Option<NonNull<m3::M3Module>>,
-    host: NonNull<HostCtx>,
+    ctx: NonNull<C>,
     funcs: Vec<NonNull<m3::M3Function>>,
-    /// The fuel global of the metered module, once loaded.
-    fuel: Option<NonNull<m3::M3Global>>,
+    /// The value of the metered module's fuel global, once loaded.
+    fuel: Option<NonNull<i64>>,
     // Dropped after the runtime (see Drop): the environment it was made in
     // and the bytes its module points into.
     _env: Environment,
@@ -134,31 +146,37 @@ pub struct Runtime {
 }
 
 // SAFETY: a runtime has no affinity to a thread; its owner uses it from
-// one thread at a time (TryLock in prog.rs), and the HostCtx it points to
-// is only touched from inside its calls.
-unsafe impl Send for Runtime {}
+// one thread at a time (&mut self for every call), and the context it
+// points to is only touched from inside its calls. C: Send carries the
+// context along.
+unsafe impl<C: Send> Send for Runtime<C> {}
 
-impl Runtime {
+/// The layout assumptions did not hold: refuse, never guess.
+fn layout_mismatch() -> M3Error {
+    M3Error(c"wasm3's structures differ from the core's bindings".as_ptr())
+}
+
+impl<C: 'static> Runtime<C> {
     /// A runtime with a value stack of `stack_bytes`, whose host functions
-    /// see `host`, for the module in `wasm`.
-    pub fn new(stack_bytes: u32, host: HostCtx, wasm: Arc<Vec<u8>>) -> Result<Self, M3Error> {
+    /// see `ctx`, for the module in `wasm`.
+    pub fn new(stack_bytes: u32, ctx: C, wasm: Arc<Vec<u8>>) -> Result<Self, M3Error> {
         let oom = m3_err!(m3Err_mallocFailed);
         // SAFETY: plain constructor; null means out of memory.
         let env = Environment(NonNull::new(unsafe { m3::m3_NewEnvironment() }).ok_or(oom)?);
-        let host = NonNull::from(Box::leak(Box::new(host)));
-        // SAFETY: env is live; host stays valid until Drop frees it after
+        let ctx = NonNull::from(Box::leak(Box::new(ctx)));
+        // SAFETY: env is live; ctx stays valid until Drop frees it after
         // the runtime.
         let runtime =
-            unsafe { m3::m3_NewRuntime(env.0.as_ptr(), stack_bytes, host.as_ptr().cast()) };
+            unsafe { m3::m3_NewRuntime(env.0.as_ptr(), stack_bytes, ctx.as_ptr().cast()) };
         let Some(runtime) = NonNull::new(runtime) else {
-            // SAFETY: host came from Box::leak above and nothing refers to it.
-            drop(unsafe { Box::from_raw(host.as_ptr()) });
+            // SAFETY: ctx came from Box::leak above and nothing refers to it.
+            drop(unsafe { Box::from_raw(ctx.as_ptr()) });
             return Err(oom);
         };
         Ok(Self {
             runtime,
             module: None,
-            host,
+            ctx,
             funcs: Vec::new(),
             fuel: None,
             _env: env,
@@ -166,7 +184,14 @@ impl Runtime {
         })
     }
 
-    /// Parses the module and loads it (memory, globals, data, tables).
+    /// The context host functions see.
+    pub fn ctx(&self) -> &C {
+        // SAFETY: ctx lives as long as self and is never mutably borrowed.
+        unsafe { self.ctx.as_ref() }
+    }
+
+    /// Parses the module and loads it (memory, globals, data, tables), and
+    /// checks the layouts the per-call path relies on.
     pub fn load(&mut self) -> Result<(), M3Error> {
         let mut module = ptr::null_mut();
         let len = u32::try_from(self.wasm.len()).map_err(|_| m3_err!(m3Err_wasmOverrun))?;
@@ -183,38 +208,54 @@ impl Runtime {
             return Err(e);
         }
         self.module = NonNull::new(module);
+        self.check_runtime_layout()?;
         // SAFETY: the module is loaded; the name is NUL-terminated. The
         // global lives as long as the module, i.e. as long as self.
-        let fuel = unsafe { m3::m3_FindGlobal(module, crate::fuel::EXPORT_CNAME.as_ptr()) };
-        self.fuel = NonNull::new(fuel);
+        let global = unsafe { m3::m3_FindGlobal(module, fuel::EXPORT_CNAME.as_ptr()) };
+        if let Some(global) = NonNull::new(global) {
+            self.fuel = Some(fuel_value(global)?);
+        }
         Ok(())
+    }
+
+    /// The runtime's user data and memory as the bindings place them must
+    /// be what wasm3's accessors return.
+    fn check_runtime_layout(&self) -> Result<(), M3Error> {
+        let rt = self.runtime.as_ptr();
+        let mut len = 0u32;
+        // SAFETY: the runtime is live and loaded (it has a memory header);
+        // the fields are read through the layout bindgen took from
+        // wasm3's m3_env.h, compiled with the same configuration.
+        let same = unsafe {
+            let direct = &*rt.cast::<m3i::M3Runtime>();
+            let data = m3::m3_GetMemory(rt, &mut len, 0);
+            direct.userdata == m3::m3_GetUserData(rt)
+                && !direct.memory.mallocated.is_null()
+                && (*direct.memory.mallocated).length == len as usize
+                && (len == 0 || data == direct.memory.mallocated.add(1).cast())
+                && !direct.stack.is_null()
+        };
+        if same {
+            Ok(())
+        } else {
+            Err(layout_mismatch())
+        }
     }
 
     /// Sets the fuel global (the budget of the next call).
     pub fn set_fuel(&mut self, fuel: i64) -> Result<(), M3Error> {
-        let global = self.fuel.ok_or(m3_err!(m3Err_globalLookupFailed))?;
-        let mut value = m3::M3TaggedValue {
-            type_: m3::c_m3Type_i64,
-            value: m3::M3TaggedValue_M3ValueUnion { i64_: fuel as u64 },
-        };
-        // SAFETY: the global belongs to this runtime's module; value is a
-        // plain struct read during the call.
-        M3Error::check(unsafe { m3::m3_SetGlobal(global.as_ptr(), &mut value) })
+        let value = self.fuel.ok_or(m3_err!(m3Err_globalLookupFailed))?;
+        // SAFETY: the global's value belongs to this runtime's module (see
+        // fuel_value); no call is running (&mut self).
+        unsafe { value.as_ptr().write(fuel) };
+        Ok(())
     }
 
     /// The fuel global now: what is left of the budget, below zero when
     /// the program ran out; `None` for a module without one.
     pub fn fuel_left(&self) -> Option<i64> {
-        let global = self.fuel?;
-        let mut value = m3::M3TaggedValue::default();
-        // SAFETY: the global belongs to this runtime's module; value is
-        // plain output.
-        M3Error::check(unsafe { m3::m3_GetGlobal(global.as_ptr(), &mut value) }).ok()?;
-        if value.type_ != m3::c_m3Type_i64 {
-            return None;
-        }
-        // SAFETY: m3_GetGlobal wrote the i64 member, as type_ says.
-        Some(unsafe { value.value.i64_ } as i64)
+        // SAFETY: as in set_fuel; reading between calls.
+        self.fuel.map(|value| unsafe { value.as_ptr().read() })
     }
 
     fn module(&self) -> Result<NonNull<m3::M3Module>, M3Error> {
@@ -222,23 +263,23 @@ impl Runtime {
     }
 
     /// Links every import named `func.module`.`func.name` to `func`.
-    pub fn link(&mut self, func: &'static HostFn) -> Result<(), M3Error> {
+    pub fn link(&mut self, func: &'static HostFn<C>) -> Result<(), M3Error> {
         let module = self.module()?;
         // SAFETY: strings are NUL-terminated statics, the user data is a
-        // &'static HostFn as the trampoline expects.
+        // &'static HostFn<C> as trampoline::<C> expects.
         M3Error::check(unsafe {
             m3::m3_LinkRawFunctionEx(
                 module.as_ptr(),
                 func.module.as_ptr(),
                 func.name.as_ptr(),
                 func.signature.as_ptr(),
-                Some(hostcall::trampoline),
+                Some(trampoline::<C>),
                 ptr::from_ref(func).cast(),
             )
         })
     }
 
-    /// Compiles every function now, so that runs never compile.
+    /// Compiles every function now, so that calls never compile.
     pub fn compile(&mut self) -> Result<(), M3Error> {
         let module = self.module()?;
         // SAFETY: the module is loaded into this runtime.
@@ -264,19 +305,19 @@ impl Runtime {
         Ok(FuncId(self.funcs.len() - 1))
     }
 
-    /// Calls a function returning one i32, with `pkt` as the current packet
-    /// of host functions. The argument types must be the function's (the
-    /// validator checked the exports).
-    pub fn call(
-        &mut self,
-        f: FuncId,
-        args: &[Arg],
-        pkt: Option<(&Pkt, Summary)>,
-    ) -> Result<i32, M3Error> {
-        let func = *self
-            .funcs
+    fn func(&self, f: FuncId) -> Result<NonNull<m3::M3Function>, M3Error> {
+        self.funcs
             .get(f.0)
-            .ok_or(m3_err!(m3Err_functionLookupFailed))?;
+            .copied()
+            .ok_or(m3_err!(m3Err_functionLookupFailed))
+    }
+
+    /// Calls `f`, a function of one i32 result whose parameter types are
+    /// those of `args` (the caller checked them when the module was
+    /// validated), and returns its result: one call into wasm3, the result
+    /// read from the value stack.
+    pub fn call(&mut self, f: FuncId, args: &[Arg]) -> Result<i32, M3Error> {
+        let func = self.func(f)?;
         let mut argv: [*const c_void; 2] = [ptr::null(); 2];
         for (slot, arg) in argv.iter_mut().zip(args) {
             *slot = match arg {
@@ -285,33 +326,39 @@ impl Runtime {
             };
         }
         let argc = args.len().min(argv.len()) as u32;
-        let mut ret = 0i32;
-        let mut rets: [*const c_void; 1] = [ptr::from_mut(&mut ret).cast_const().cast()];
-        let mut call = || {
-            // SAFETY: func belongs to this runtime; argv points to argc
-            // values of the function's parameter types, alive across the
-            // call; wasm3 checks argc against the function type.
-            M3Error::check(unsafe { m3::m3_Call(func.as_ptr(), argc, argv.as_mut_ptr()) })?;
-            // SAFETY: rets points to one i32, the function's result type.
-            M3Error::check(unsafe { m3::m3_GetResults(func.as_ptr(), 1, rets.as_mut_ptr()) })
-        };
-        // SAFETY: host lives as long as self.
-        let host = unsafe { self.host.as_ref() };
-        match pkt {
-            Some((pkt, summary)) => host.with_packet(pkt, summary, call)?,
-            None => call()?,
-        }
-        Ok(ret)
+        // SAFETY: func belongs to this runtime; argv points to argc values
+        // of the function's parameter types, alive across the call; wasm3
+        // checks argc against the function type.
+        M3Error::check(unsafe { m3::m3_Call(func.as_ptr(), argc, argv.as_mut_ptr()) })?;
+        // SAFETY: the call returned, so wasm3 left the function's results
+        // at the base of the value stack (m3_GetResults reads them there),
+        // the first an i32; the stack lives as long as the runtime and was
+        // checked non-null at load.
+        Ok(unsafe {
+            let direct = &*self.runtime.as_ptr().cast::<m3i::M3Runtime>();
+            direct.stack.cast::<i32>().read()
+        })
+    }
+
+    /// [`Runtime::call`] made by `scope`, which sees the context first, e.g.
+    /// to make a packet current for the host functions while the call runs.
+    pub fn call_in<R>(
+        &mut self,
+        f: FuncId,
+        args: &[Arg],
+        scope: impl FnOnce(&C, &mut dyn FnMut() -> Result<i32, M3Error>) -> R,
+    ) -> R {
+        // SAFETY: ctx is its own allocation, freed only when self drops,
+        // which cannot happen while self is borrowed for this call; scope
+        // reaches the runtime only through `call`.
+        let ctx = unsafe { self.ctx.as_ref() };
+        scope(ctx, &mut || self.call(f, args))
     }
 
     /// The parameter and result types of `f`, in wasm3's numbering
     /// (`c_m3Type_*`).
     pub fn func_type(&self, f: FuncId) -> Result<(Vec<u32>, Vec<u32>), M3Error> {
-        let func = *self
-            .funcs
-            .get(f.0)
-            .ok_or(m3_err!(m3Err_functionLookupFailed))?;
-        let func = func.as_ptr();
+        let func = self.func(f)?.as_ptr();
         // SAFETY: func belongs to this live runtime; indexes stay below the
         // counts wasm3 reports.
         unsafe {
@@ -336,10 +383,7 @@ impl Runtime {
         args: &[u64],
         results: &mut [u64],
     ) -> Result<(), M3Error> {
-        let func = *self
-            .funcs
-            .get(f.0)
-            .ok_or(m3_err!(m3Err_functionLookupFailed))?;
+        let func = self.func(f)?;
         let mismatch = m3_err!(m3Err_argumentCountMismatch);
         let argc = u32::try_from(args.len()).map_err(|_| mismatch)?;
         let retc = u32::try_from(results.len()).map_err(|_| mismatch)?;
@@ -359,26 +403,34 @@ impl Runtime {
         M3Error::check(unsafe { m3::m3_GetResults(func.as_ptr(), retc, rets.as_mut_ptr()) })
     }
 
-    /// The program's linear memory, empty when it has none.
+    /// The linear memory, empty when there is none; valid until the next
+    /// call (which needs &mut self), which may grow and move it.
     pub fn memory_mut(&mut self) -> &mut [u8] {
-        let mut len = 0u32;
-        // SAFETY: the runtime is live; the returned pointer is valid for
-        // len bytes until the program runs again, which needs &mut self.
+        // SAFETY: the runtime is live and loaded: its memory header was
+        // checked at load; its data follows the header and is `length`
+        // bytes long; no call is running (&mut self).
         unsafe {
-            let data = m3::m3_GetMemory(self.runtime.as_ptr(), &mut len, 0);
-            if data.is_null() || len == 0 {
+            let header = (*self.runtime.as_ptr().cast::<m3i::M3Runtime>())
+                .memory
+                .mallocated;
+            let len = (*header).length;
+            if len == 0 {
                 &mut []
             } else {
-                core::slice::from_raw_parts_mut(data, len as usize)
+                core::slice::from_raw_parts_mut(header.add(1).cast::<u8>(), len)
             }
         }
     }
 
+    /// Bytes of linear memory now.
     pub fn memory_size(&self) -> u32 {
-        let mut len = 0u32;
-        // SAFETY: the runtime is live; only the size is read.
-        unsafe { m3::m3_GetMemory(self.runtime.as_ptr(), &mut len, 0) };
-        len
+        // SAFETY: as in memory_mut; only the length is read.
+        unsafe {
+            let header = (*self.runtime.as_ptr().cast::<m3i::M3Runtime>())
+                .memory
+                .mallocated;
+            (*header).length as u32
+        }
     }
 
     /// wasm3's detailed message for the last error, if it left one.
@@ -398,13 +450,90 @@ impl Runtime {
     }
 }
 
-impl Drop for Runtime {
+impl<C: 'static> Drop for Runtime<C> {
     fn drop(&mut self) {
         // SAFETY: the runtime frees the module loaded into it; nothing
-        // refers to host once the runtime is gone, and it came from Box.
+        // refers to ctx once the runtime is gone, and it came from Box.
         unsafe {
             m3::m3_FreeRuntime(self.runtime.as_ptr());
-            drop(Box::from_raw(self.host.as_ptr()));
+            drop(Box::from_raw(self.ctx.as_ptr()));
         }
+    }
+}
+
+/// Where the value of the fuel global lives, checked against wasm3's
+/// accessors: a value set through one must read back through the other.
+fn fuel_value(global: NonNull<m3::M3Global>) -> Result<NonNull<i64>, M3Error> {
+    let g = global.as_ptr();
+    // SAFETY: g is a live global of a loaded module; the bindings' layout of
+    // M3Global comes from wasm3's m3_env.h; the value is written through
+    // both ways before it is trusted.
+    unsafe {
+        let value = ptr::addr_of_mut!((*g.cast::<m3i::M3Global>()).__bindgen_anon_1.i64Value);
+        let mut tagged = m3::M3TaggedValue {
+            type_: m3::c_m3Type_i64,
+            value: m3::M3TaggedValue_M3ValueUnion {
+                i64_: 0x1234_5678_9abc_def0,
+            },
+        };
+        M3Error::check(m3::m3_SetGlobal(g, &mut tagged))?;
+        let set_ok = value.read() == 0x1234_5678_9abc_def0;
+        value.write(-7);
+        let mut back = m3::M3TaggedValue::default();
+        M3Error::check(m3::m3_GetGlobal(g, &mut back))?;
+        if set_ok && back.type_ == m3::c_m3Type_i64 && back.value.i64_ as i64 == -7 {
+            NonNull::new(value).ok_or_else(layout_mismatch)
+        } else {
+            Err(layout_mismatch())
+        }
+    }
+}
+
+/// wasm3's view of every host function: `_ctx->userdata` is the table
+/// entry, the runtime's user data is its context `C`, `sp` holds the
+/// result slot (if any) followed by one 64-bit slot per argument.
+unsafe extern "C" fn trampoline<C: 'static>(
+    runtime: m3::IM3Runtime,
+    ctx: m3::IM3ImportContext,
+    sp: *mut u64,
+    mem: *mut c_void,
+) -> *const c_void {
+    // SAFETY: wasm3 passes its import context, and the user data given to
+    // m3_LinkRawFunctionEx, which is a &'static HostFn<C> (Runtime::link).
+    let func = unsafe { &*(*ctx).userdata.cast::<HostFn<C>>() };
+    // SAFETY: the runtime's user data is its C (Runtime::new), which
+    // outlives every call into the runtime; read through the layout
+    // checked at load (m3_GetUserData returns this field).
+    let host = unsafe { &*(*runtime.cast::<m3i::M3Runtime>()).userdata.cast::<C>() };
+    let results = usize::from(func.returns);
+    // SAFETY: the validator checked the import's type against func, so
+    // wasm3 reserved results + params slots at sp.
+    let slots = unsafe { core::slice::from_raw_parts_mut(sp, results + func.params) };
+    // SAFETY: mem is the data of the runtime's linear memory, which follows
+    // its header (m3MemData); the header says how long it is; nothing else
+    // refers to it while the program waits for this call.
+    let memory = unsafe {
+        let len = if mem.is_null() {
+            0
+        } else {
+            (*mem.cast::<m3i::M3MemoryHeader>().sub(1)).length
+        };
+        if len == 0 {
+            &mut []
+        } else {
+            core::slice::from_raw_parts_mut(mem.cast::<u8>(), len)
+        }
+    };
+
+    let (ret, args) = slots.split_at_mut(results);
+    let mut call = Call::new(args, memory, host);
+    match (func.call)(&mut call) {
+        Ok(value) => {
+            if let Some(slot) = ret.first_mut() {
+                *slot = u64::from(value as u32);
+            }
+            ptr::null()
+        }
+        Err(_) => HOST_TRAP.as_ptr().cast(),
     }
 }

@@ -6,8 +6,9 @@
 
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::sys::kwasm::{kwasm_stats, KWASM_TRAP_COUNT};
-use crate::trap::Trap;
+use crate::abi::KWASM_TRAP_COUNT;
+use crate::engine::trap::Trap;
+use crate::ffi::sys::kwasm::kwasm_stats;
 
 /// How one call ended, for counting.
 #[derive(Clone, Copy)]

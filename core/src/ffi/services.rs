@@ -3,7 +3,7 @@
 
 use core::ffi::{c_char, CStr};
 
-use crate::sys::kwasm as k;
+use super::sys::kwasm as k;
 
 pub use k::kwasm_pkt as Pkt;
 
@@ -56,16 +56,20 @@ pub fn cpu_possible(cpu: u32) -> bool {
     unsafe { k::kwasm_cpu_possible(cpu) }
 }
 
+/// A range of bytes not inside the packet.
+#[derive(Debug)]
+pub struct OutsidePacket;
+
 /// Copies `dst.len()` bytes of `pkt` from `off` on; `Err` when that range
 /// is not inside the packet (or the length does not fit in a u32).
-pub fn pkt_copy(pkt: &Pkt, off: u32, dst: &mut [u8]) -> Result<(), ()> {
-    let len = u32::try_from(dst.len()).map_err(|_| ())?;
+pub fn pkt_copy(pkt: &Pkt, off: u32, dst: &mut [u8]) -> Result<(), OutsidePacket> {
+    let len = u32::try_from(dst.len()).map_err(|_| OutsidePacket)?;
     // SAFETY: pkt is a valid packet descriptor for the duration of the
     // call (the caller holds it), dst is writable for len bytes.
     let rc = unsafe { k::kwasm_pkt_copy(pkt, off, dst.as_mut_ptr().cast(), len) };
     if rc == 0 {
         Ok(())
     } else {
-        Err(())
+        Err(OutsidePacket)
     }
 }

@@ -1,7 +1,7 @@
 //! The IPv4 facts programs ask for, parsed once per run from the first
 //! bytes of the packet.
 
-use crate::services::{self, Pkt};
+use crate::ffi::services::{self, Pkt};
 
 /// IPv4 header (at most 60 bytes) plus the two port fields after it.
 pub const HEAD_MAX: usize = 64;
@@ -34,7 +34,7 @@ impl Summary {
         };
         match services::pkt_copy(pkt, 0, dst) {
             Ok(()) => Self::parse(dst),
-            Err(()) => Self::default(),
+            Err(_) => Self::default(),
         }
     }
 

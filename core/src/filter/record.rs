@@ -2,8 +2,8 @@
 //! the kwasm ABI packet record header and the original ABI's packet_info
 //! (layouts in docs/ABI.md).
 
-use crate::packet::Summary;
-use crate::services::Pkt;
+use super::packet::Summary;
+use crate::ffi::services::Pkt;
 
 /// Size of the packet record header; packet bytes follow it.
 pub const RECORD_HEADER: usize = 32;
@@ -58,7 +58,7 @@ impl<const N: usize> Writer<'_, N> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::tests::ipv4;
+    use crate::filter::packet::tests::ipv4;
 
     #[test]
     fn packet_info_layout() {

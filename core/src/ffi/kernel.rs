@@ -10,9 +10,9 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::fmt::Write;
 use core::panic::PanicInfo;
 
-use crate::fmtbuf::FmtBuf;
-use crate::services::{self, Level};
-use crate::sys::kwasm as k;
+use super::services::{self, Level};
+use super::sys::kwasm as k;
+use crate::util::fmtbuf::FmtBuf;
 
 /// kmalloc aligns every object to at least this; vmalloc to a page.
 const MIN_ALIGN: usize = 8;

@@ -1,8 +1,8 @@
-//! Trap kinds, numbered as `enum kwasm_trap` in include/kwasm_core.h.
+//! Trap kinds, numbered as KWASM_TRAP_* in include/uapi/kwasm.h.
 
 use core::ffi::CStr;
 
-use crate::sys::kwasm as k;
+use crate::abi as k;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]

@@ -7,7 +7,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use crate::abi::{self, Error, EINVAL};
-use crate::sys::kwasm::kwasm_prog_opts;
+use crate::ffi::sys::kwasm::kwasm_prog_opts;
 
 /// A program's options, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,13 +173,34 @@ mod tests {
 
     #[test]
     fn each_bad_option_is_named() {
-        let cases: [(u32, fn(&mut abi::kwasm_load), &str); 6] = [
+        type Case = (u32, fn(&mut abi::kwasm_load), &'static str);
+        let cases: [Case; 6] = [
             (1 << 7, |_| {}, "unknown flags 0x80"),
-            (abi::KWASM_LOAD_HOOK, |r| r.hook = 5, "hook 5 does not exist (0..4)"),
-            (abi::KWASM_LOAD_SNAPLEN, |r| r.snaplen = 65536, "snaplen 65536 is above the limit 65535"),
-            (abi::KWASM_LOAD_DEFAULT, |r| r.default_verdict = 2, "default verdict 2 is neither drop (0) nor accept (1)"),
-            (abi::KWASM_LOAD_FUEL, |r| r.fuel = 0, "fuel 0 is outside 1..4294967296"),
-            (0, |r| r.name = [b'x' as _; 32], "program name is not NUL-terminated within 32 bytes"),
+            (
+                abi::KWASM_LOAD_HOOK,
+                |r| r.hook = 5,
+                "hook 5 does not exist (0..4)",
+            ),
+            (
+                abi::KWASM_LOAD_SNAPLEN,
+                |r| r.snaplen = 65536,
+                "snaplen 65536 is above the limit 65535",
+            ),
+            (
+                abi::KWASM_LOAD_DEFAULT,
+                |r| r.default_verdict = 2,
+                "default verdict 2 is neither drop (0) nor accept (1)",
+            ),
+            (
+                abi::KWASM_LOAD_FUEL,
+                |r| r.fuel = 0,
+                "fuel 0 is outside 1..4294967296",
+            ),
+            (
+                0,
+                |r| r.name = [b'x' as _; 32],
+                "program name is not NUL-terminated within 32 bytes",
+            ),
         ];
         for (flags, f, msg) in cases {
             let e = load(flags, f).unwrap_err();

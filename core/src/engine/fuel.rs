@@ -60,7 +60,6 @@ pub const EXPORT_NAME: &str = "kwasm_fuel";
 /// [`EXPORT_NAME`] for wasm3's lookup.
 pub const EXPORT_CNAME: &core::ffi::CStr = c"kwasm_fuel";
 
-
 const SECTION_IMPORT: u8 = 2;
 const SECTION_GLOBAL: u8 = 6;
 const SECTION_EXPORT: u8 = 7;
@@ -358,7 +357,7 @@ fn instrument_body(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate;
+    use crate::engine::validate;
 
     fn wat(text: &str) -> Vec<u8> {
         wat::parse_str(text).expect("test WAT")

@@ -8,6 +8,12 @@ pub struct FmtBuf<const N: usize> {
     len: usize,
 }
 
+impl<const N: usize> Default for FmtBuf<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<const N: usize> FmtBuf<N> {
     pub const fn new() -> Self {
         Self {

@@ -1,54 +1,66 @@
-//! The host functions programs may import (docs/ABI.md, "Host functions").
+//! The host functions programs may import (docs/ABI.md, "Host functions"),
+//! and what they know beyond their arguments: the program's name and the
+//! packet of the current run.
 
+use alloc::ffi::CString;
+use core::cell::Cell;
 use core::ffi::CStr;
 use core::fmt::Write;
+use core::ptr;
 
-use crate::fmtbuf::FmtBuf;
-use crate::hostcall::HostCtx;
-use crate::services;
+use super::packet::Summary;
+use crate::engine::host::{self, HostResult};
+use crate::ffi::services::{self, Pkt};
+use crate::util::fmtbuf::FmtBuf;
 
 /// Longest `kwasm.log` message; the rest is cut.
 const LOG_MAX: usize = 256;
 
-/// A host function rejected its arguments: the program traps.
-pub struct HostTrap;
+/// A kwasm host function.
+pub type HostFn = host::HostFn<FilterCtx>;
+type Call<'a> = host::Call<'a, FilterCtx>;
+type Result<T> = core::result::Result<T, host::HostTrap>;
 
-type Result<T> = core::result::Result<T, HostTrap>;
-
-/// One host function. All parameters and results are i32.
-pub struct HostFn {
-    pub module: &'static CStr,
-    pub name: &'static CStr,
-    /// wasm3's spelling of the type, e.g. "i(ii)".
-    pub signature: &'static CStr,
-    pub params: usize,
-    pub returns: bool,
-    /// Returns the result (ignored when `returns` is false).
-    pub call: fn(&mut Call<'_>) -> Result<i32>,
+/// The context of one instance: the program's name and, during a run, the
+/// packet. Owned by the instance's runtime.
+pub struct FilterCtx {
+    name: CString,
+    pkt: Cell<*const Pkt>,
+    summary: Cell<Summary>,
 }
 
-/// The arguments of one call, the caller's linear memory and context.
-pub struct Call<'a> {
-    args: &'a [u64],
-    memory: &'a mut [u8],
-    host: &'a HostCtx,
-}
-
-impl<'a> Call<'a> {
-    pub fn new(args: &'a [u64], memory: &'a mut [u8], host: &'a HostCtx) -> Self {
-        Self { args, memory, host }
+impl FilterCtx {
+    pub fn new(name: CString) -> Self {
+        Self {
+            name,
+            pkt: Cell::new(ptr::null()),
+            summary: Cell::new(Summary::default()),
+        }
     }
 
-    /// Argument `i` (an i32 in the low half of its slot).
-    fn arg(&self, i: usize) -> u32 {
-        self.args.get(i).map_or(0, |&slot| slot as u32)
+    pub fn name(&self) -> &CStr {
+        &self.name
     }
 
-    /// `len` bytes of linear memory at `ptr`, or a trap.
-    fn memory(&mut self, ptr: u32, len: u32) -> Result<&mut [u8]> {
-        let start = ptr as usize;
-        let end = start.checked_add(len as usize).ok_or(HostTrap)?;
-        self.memory.get_mut(start..end).ok_or(HostTrap)
+    /// Makes `pkt` the current packet while `f` runs.
+    pub fn with_packet<R>(&self, pkt: &Pkt, summary: Summary, f: impl FnOnce() -> R) -> R {
+        self.pkt.set(pkt);
+        self.summary.set(summary);
+        let result = f();
+        self.pkt.set(ptr::null());
+        self.summary.set(Summary::default());
+        result
+    }
+
+    /// The current packet; `None` outside a run (start function, alloc).
+    pub fn packet(&self) -> Option<&Pkt> {
+        // SAFETY: pkt is non-null only inside with_packet(), while the
+        // reference it was made from is alive.
+        unsafe { self.pkt.get().as_ref() }
+    }
+
+    pub fn summary(&self) -> Summary {
+        self.summary.get()
     }
 }
 
@@ -57,7 +69,7 @@ const fn host(
     signature: &'static CStr,
     params: usize,
     returns: bool,
-    call: fn(&mut Call<'_>) -> Result<i32>,
+    call: fn(&mut Call<'_>) -> HostResult,
 ) -> HostFn {
     HostFn {
         module: c"kwasm",
@@ -74,27 +86,27 @@ pub static HOST_FNS: [HostFn; 13] = [
     host(c"log", c"v(ii)", 2, false, log),
     host(c"print_int", c"v(i)", 1, false, print_int),
     host(c"pkt_len", c"i()", 0, true, |c| {
-        Ok(c.host.packet().map_or(0, |p| p.len as i32))
+        Ok(c.ctx.packet().map_or(0, |p| p.len as i32))
     }),
     host(c"pkt_protocol", c"i()", 0, true, |c| {
-        Ok(c.host.summary().protocol.into())
+        Ok(c.ctx.summary().protocol.into())
     }),
     host(c"pkt_saddr", c"i()", 0, true, |c| {
-        Ok(c.host.summary().saddr as i32)
+        Ok(c.ctx.summary().saddr as i32)
     }),
     host(c"pkt_daddr", c"i()", 0, true, |c| {
-        Ok(c.host.summary().daddr as i32)
+        Ok(c.ctx.summary().daddr as i32)
     }),
     host(c"pkt_sport", c"i()", 0, true, |c| Ok(port(c, |(s, _)| s))),
     host(c"pkt_dport", c"i()", 0, true, |c| Ok(port(c, |(_, d)| d))),
     host(c"pkt_hook", c"i()", 0, true, |c| {
-        Ok(c.host.packet().map_or(0, |p| p.hook as i32))
+        Ok(c.ctx.packet().map_or(0, |p| p.hook as i32))
     }),
     host(c"pkt_ifindex_in", c"i()", 0, true, |c| {
-        Ok(c.host.packet().map_or(0, |p| p.ifindex_in as i32))
+        Ok(c.ctx.packet().map_or(0, |p| p.ifindex_in as i32))
     }),
     host(c"pkt_ifindex_out", c"i()", 0, true, |c| {
-        Ok(c.host.packet().map_or(0, |p| p.ifindex_out as i32))
+        Ok(c.ctx.packet().map_or(0, |p| p.ifindex_out as i32))
     }),
     host(c"pkt_load_bytes", c"i(iii)", 3, true, pkt_load_bytes),
     // The original ABI's only import.
@@ -108,30 +120,23 @@ pub static HOST_FNS: [HostFn; 13] = [
     },
 ];
 
-/// The host function `module.name`, if kwasm offers it.
-pub fn find(module: &str, name: &str) -> Option<&'static HostFn> {
-    HOST_FNS
-        .iter()
-        .find(|f| f.module.to_bytes() == module.as_bytes() && f.name.to_bytes() == name.as_bytes())
-}
-
 fn port(c: &Call<'_>, pick: fn((u16, u16)) -> u16) -> i32 {
-    c.host.summary().ports.map_or(-1, |p| pick(p).into())
+    c.ctx.summary().ports.map_or(-1, |p| pick(p).into())
 }
 
 fn log(c: &mut Call<'_>) -> Result<i32> {
     let (ptr, len) = (c.arg(0), c.arg(1));
-    let host = c.host;
+    let ctx = c.ctx;
     let text = c.memory(ptr, len)?;
     let shown = text.get(..LOG_MAX).unwrap_or(text);
-    services::log_prog(host.name(), shown);
+    services::log_prog(ctx.name(), shown);
     Ok(0)
 }
 
 fn print_int(c: &mut Call<'_>) -> Result<i32> {
     let mut text = FmtBuf::<12>::new();
     let _ = write!(text, "{}", c.arg(0) as i32);
-    services::log_prog(c.host.name(), text.as_bytes());
+    services::log_prog(c.ctx.name(), text.as_bytes());
     Ok(0)
 }
 
@@ -139,9 +144,9 @@ fn print_int(c: &mut Call<'_>) -> Result<i32> {
 /// not inside the packet; traps when the destination is not in memory.
 fn pkt_load_bytes(c: &mut Call<'_>) -> Result<i32> {
     let (offset, dst, len) = (c.arg(0), c.arg(1), c.arg(2));
-    let host = c.host;
+    let ctx = c.ctx;
     let dst = c.memory(dst, len)?;
-    let copied = host
+    let copied = ctx
         .packet()
         .is_some_and(|pkt| services::pkt_copy(pkt, offset, dst).is_ok());
     Ok(if copied { len as i32 } else { -1 })
@@ -159,13 +164,5 @@ mod tests {
             assert_eq!(ret == "i", f.returns, "{sig}");
             assert_eq!(params.trim_end_matches(')').len(), f.params, "{sig}");
         }
-    }
-
-    #[test]
-    fn finds_by_module_and_name() {
-        assert!(find("kwasm", "pkt_dport").is_some());
-        assert!(find("custom", "print_int").unwrap().returns);
-        assert!(find("kwasm", "nope").is_none());
-        assert!(find("env", "log").is_none());
     }
 }

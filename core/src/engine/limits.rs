@@ -16,40 +16,40 @@ use wasmparser::{
     WasmModuleResources,
 };
 
-use crate::abi::{Error, E2BIG, EINVAL};
+use crate::abi::{self, Error, E2BIG, EINVAL};
 
 /// Functions, imported plus defined.
-pub const MAX_FUNCTIONS: u64 = 10_000;
+pub const MAX_FUNCTIONS: u64 = abi::KWASM_LIMIT_FUNCTIONS as u64;
 /// Function types.
-pub const MAX_TYPES: u64 = 1_000;
-pub const MAX_GLOBALS: u64 = 1_000;
-pub const MAX_EXPORTS: u64 = 10_000;
+pub const MAX_TYPES: u64 = abi::KWASM_LIMIT_TYPES as u64;
+pub const MAX_GLOBALS: u64 = abi::KWASM_LIMIT_GLOBALS as u64;
+pub const MAX_EXPORTS: u64 = abi::KWASM_LIMIT_EXPORTS as u64;
 /// Entries of a table, initial and declared maximum (a table cannot grow:
 /// `table.grow` needs reference types, which are not accepted).
-pub const MAX_TABLE_ENTRIES: u64 = 10_000;
+pub const MAX_TABLE_ENTRIES: u64 = abi::KWASM_LIMIT_TABLE_ENTRIES as u64;
 /// Initial linear memory of one instance, in 64 KiB pages: wasm3's
 /// `d_m3MaxLinearMemoryPages` (wasm3-kernel/kwasm_m3_config.h). A larger
 /// declared maximum is accepted and capped: `memory.grow` past this
 /// returns -1.
-pub const MAX_MEMORY_PAGES: u64 = 256;
+pub const MAX_MEMORY_PAGES: u64 = abi::KWASM_LIMIT_MEMORY_PAGES as u64;
 const PAGE_SIZE: u64 = 64 << 10;
 /// Initial linear memory summed over the instances, one per possible CPU.
-pub const MAX_TOTAL_MEMORY: u64 = 256 << 20;
+pub const MAX_TOTAL_MEMORY: u64 = abi::KWASM_LIMIT_TOTAL_MEMORY as u64;
 /// Data segments, including a data count section's declared count.
-pub const MAX_DATA_SEGMENTS: u64 = 1_000;
+pub const MAX_DATA_SEGMENTS: u64 = abi::KWASM_LIMIT_DATA_SEGMENTS as u64;
 /// Bytes of all data segments together.
-pub const MAX_DATA_BYTES: u64 = 2 << 20;
-pub const MAX_ELEMENT_SEGMENTS: u64 = 1_000;
+pub const MAX_DATA_BYTES: u64 = abi::KWASM_LIMIT_DATA_BYTES as u64;
+pub const MAX_ELEMENT_SEGMENTS: u64 = abi::KWASM_LIMIT_ELEMENT_SEGMENTS as u64;
 /// Function references in all element segments together.
-pub const MAX_ELEMENTS: u64 = MAX_TABLE_ENTRIES;
+pub const MAX_ELEMENTS: u64 = abi::KWASM_LIMIT_ELEMENTS as u64;
 /// Parameters plus locals of one function. wasm3 keeps them on its
 /// compiler's value stack of `d_m3MaxFunctionStackHeight` (128) slots,
 /// which the function's operands share.
-pub const MAX_LOCALS: u64 = 120;
+pub const MAX_LOCALS: u64 = abi::KWASM_LIMIT_LOCALS as u64;
 /// Blocks, loops and ifs nested inside one function body: the deepest
 /// wasm3's compiler accepts with `d_m3ValCtrlDepth` 16 (its frame for the
 /// body counts as one). Refused here, before its recursion starts.
-pub const MAX_NESTING: u64 = 15;
+pub const MAX_NESTING: u64 = abi::KWASM_LIMIT_NESTING as u64;
 
 /// "<what> <value> <unit>; the limit is <limit>" when value > limit.
 fn at_most(what: &str, value: u64, unit: &str, limit: u64) -> Result<(), Error> {
@@ -219,13 +219,14 @@ impl Tally {
 }
 
 /// Checks the locals and the nesting depth of function `index` before it is
-/// validated. A body that cannot be read is left to the validator.
+/// validated, and tells whether it may grow linear memory (`memory.grow`;
+/// a body that cannot be read is left to the validator and said to).
 pub fn function_body<R: WasmModuleResources>(
     index: u32,
     ty: u32,
     resources: &R,
     body: &FunctionBody,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let params = resources
         .sub_type_at(ty)
         .and_then(|t| match &t.composite_type.inner {
@@ -247,9 +248,10 @@ pub fn function_body<R: WasmModuleResources>(
     )?;
 
     let Ok(mut ops) = body.get_operators_reader() else {
-        return Ok(());
+        return Ok(true);
     };
     let mut depth: u64 = 0;
+    let mut grows = false;
     while let Ok(op) = ops.read() {
         match op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
@@ -267,10 +269,11 @@ pub fn function_body<R: WasmModuleResources>(
             }
             Operator::End if depth == 0 => break,
             Operator::End => depth -= 1,
+            Operator::MemoryGrow { .. } => grows = true,
             _ => {}
         }
     }
-    Ok(())
+    Ok(grows)
 }
 
 /// Initial linear memory of `instances` instances together.

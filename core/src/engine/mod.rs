@@ -1,0 +1,91 @@
+//! The engine: WebAssembly, not packets. [`check`] is the one way from
+//! bytes to a [`Module`] (validation, load limits and fuel metering as one
+//! step); [`instance::instantiate`] the one way to run one in wasm3;
+//! [`instance::call`] the one way to call it under a fuel budget. The
+//! packet filter and the invoke path sit on top; neither repeats any of it.
+
+pub mod fuel;
+pub mod host;
+pub mod instance;
+pub mod limits;
+pub mod trap;
+pub mod validate;
+pub mod wasm3;
+
+use alloc::format;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use wasmparser::types::Types;
+use wasmparser::{FuncType, WasmFeatures};
+
+use crate::abi::{self, Error, EFBIG, EINVAL};
+use host::HostFn;
+
+/// Largest module accepted (KWASM_MAX_PROG_SIZE).
+pub const MAX_MODULE_SIZE: usize = abi::KWASM_MAX_PROG_SIZE as usize;
+
+/// WebAssembly 1.0 integers plus the proposals docs/ABI.md lists; no floats.
+pub fn features() -> WasmFeatures {
+    validate::features()
+}
+
+/// A module that passed every load check, in the metered form wasm3 runs.
+pub struct Module<C: 'static> {
+    /// The fuel-metered module ([`fuel::instrument`]).
+    pub metered: Arc<Vec<u8>>,
+    /// Host functions it imports, each once.
+    pub imports: Vec<&'static HostFn<C>>,
+    /// Initial linear memory of one instance, in bytes.
+    pub initial_memory: u64,
+    /// Some function may grow linear memory during a call.
+    pub grows_memory: bool,
+    types: Types,
+}
+
+impl<C> Module<C> {
+    /// Export `name`: `None` when there is none, `Some(None)` when it is
+    /// not a function.
+    pub fn func_export(&self, name: &str) -> Option<Option<&FuncType>> {
+        validate::export(&self.types, name)
+    }
+
+    pub fn has_memory_export(&self, name: &str) -> bool {
+        validate::has_memory_export(&self.types, name)
+    }
+
+    /// The names of its function exports.
+    pub fn func_exports(&self) -> Vec<alloc::string::String> {
+        validate::func_exports(&self.types)
+    }
+}
+
+/// The load checks, one pipeline for every caller: size, language level,
+/// limits, imports against `offered`, then fuel metering with the global
+/// starting at `budget`.
+pub fn check<C>(
+    wasm: &[u8],
+    offered: &'static [HostFn<C>],
+    budget: u64,
+) -> Result<Module<C>, Error> {
+    if wasm.len() > MAX_MODULE_SIZE {
+        return Err(Error::new(
+            EFBIG,
+            format!(
+                "module of {} bytes is larger than {MAX_MODULE_SIZE}",
+                wasm.len()
+            ),
+        ));
+    }
+    let valid = validate::validate(wasm)?;
+    let imports = validate::host_imports(&valid, offered)?;
+    let metered = fuel::instrument(wasm, instance::budget(budget), features())
+        .map_err(|e| Error::new(EINVAL, e.0))?;
+    Ok(Module {
+        metered: Arc::new(metered),
+        imports,
+        initial_memory: valid.initial_memory,
+        grows_memory: valid.grows_memory,
+        types: valid.types,
+    })
+}
