@@ -582,6 +582,29 @@ fn fuel_export_name_is_reserved() {
     assert_eq!(msg, "export name kwasm_fuel is reserved for fuel metering");
 }
 
+/// An encoding of a proposal kwasm leaves off is refused by validation
+/// with wasmparser's reason, not as an internal error of fuel metering
+/// (found by fuzzing: the parser read compact imports the validator was
+/// never asked about).
+#[test]
+fn compact_import_encoding_is_refused_as_invalid() {
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    // Type section: one type () -> ().
+    wasm.extend_from_slice(&[0x01, 0x04, 0x01, 0x60, 0x00, 0x00]);
+    // Import section, one compact group: module "kwasm", field "", 0x7e,
+    // one item "log" of type 0.
+    let body = [
+        0x01, 0x05, b'k', b'w', b'a', b's', b'm', 0x00, 0x7e, 0x01, 0x03, b'l', b'o', b'g',
+        0x00, 0x00,
+    ];
+    wasm.extend_from_slice(&[0x02, body.len() as u8]);
+    wasm.extend_from_slice(&body);
+    let (errno, msg) = load_bytes(&wasm, &opts(256, KWASM_ACCEPT)).err().expect("loaded");
+    assert_eq!(errno, EINVAL, "{msg}");
+    assert!(msg.contains("compact imports proposal disabled"), "{msg}");
+    assert!(!msg.contains("internal error"), "{msg}");
+}
+
 #[test]
 fn fuel_option_is_checked() {
     let (errno, msg) = load_with_fuel(ACCEPT_ALL, (1 << 32) + 1, KWASM_ACCEPT)

@@ -5,7 +5,7 @@
  * All structures have fixed-size fields and explicit padding so that they
  * have one layout everywhere. This header is the one source of the ABI's
  * facts: the shim includes it, the Rust core and the user-space crate
- * kwasm-uapi (core/uapi) are generated from it with bindgen.
+ * kwasm-uapi (wasm/kwasm-uapi) are generated from it with bindgen.
  */
 #ifndef _UAPI_KWASM_H
 #define _UAPI_KWASM_H

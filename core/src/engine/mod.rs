@@ -89,3 +89,4 @@ pub fn check<C>(
         types: valid.types,
     })
 }
+

@@ -62,7 +62,11 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
     let mut tally = Tally::default();
     let mut grows_memory = false;
 
-    for payload in Parser::new(0).parse_all(wasm) {
+    // The parser reads some encodings only when their proposal is on (e.g.
+    // compact imports): it must know the features the validator has.
+    let mut parser = Parser::new(0);
+    parser.set_features(features());
+    for payload in parser.parse_all(wasm) {
         let payload = payload.map_err(|e| parse_error(&e, None))?;
         if let Payload::ImportSection(section) = &payload {
             for import in section.clone().into_imports() {

@@ -41,9 +41,9 @@ use wasmparser::{
 /// functions only.
 pub const GETTER: &str = "kwasm-spectest get ";
 
-/// Pages of linear memory one kwasm instance can have: MAX_MEMORY_PAGES of
-/// core/src/engine/limits.rs (wasm3's d_m3MaxLinearMemoryPages).
-pub const KWASM_MAX_PAGES: u64 = 256;
+/// Pages of linear memory one kwasm instance can have (KWASM_LIMIT_MEMORY_PAGES,
+/// wasm3's d_m3MaxLinearMemoryPages).
+pub const KWASM_MAX_PAGES: u64 = kwasm_uapi::KWASM_LIMIT_MEMORY_PAGES as u64;
 
 /// An import of a module.
 pub struct ImportDef {
