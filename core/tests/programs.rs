@@ -594,12 +594,14 @@ fn compact_import_encoding_is_refused_as_invalid() {
     // Import section, one compact group: module "kwasm", field "", 0x7e,
     // one item "log" of type 0.
     let body = [
-        0x01, 0x05, b'k', b'w', b'a', b's', b'm', 0x00, 0x7e, 0x01, 0x03, b'l', b'o', b'g',
-        0x00, 0x00,
+        0x01, 0x05, b'k', b'w', b'a', b's', b'm', 0x00, 0x7e, 0x01, 0x03, b'l', b'o', b'g', 0x00,
+        0x00,
     ];
     wasm.extend_from_slice(&[0x02, body.len() as u8]);
     wasm.extend_from_slice(&body);
-    let (errno, msg) = load_bytes(&wasm, &opts(256, KWASM_ACCEPT)).err().expect("loaded");
+    let (errno, msg) = load_bytes(&wasm, &opts(256, KWASM_ACCEPT))
+        .err()
+        .expect("loaded");
     assert_eq!(errno, EINVAL, "{msg}");
     assert!(msg.contains("compact imports proposal disabled"), "{msg}");
     assert!(!msg.contains("internal error"), "{msg}");

@@ -89,4 +89,3 @@ pub fn check<C>(
         types: valid.types,
     })
 }
-
