@@ -24,7 +24,7 @@ use crate::engine::trap::Trap;
 use crate::engine::wasm3::{Arg, FuncId, Runtime};
 use crate::engine::{self, Module};
 use crate::ffi::services::{self, Pkt};
-use crate::ffi::sys::kwasm::{kwasm_prog_info, kwasm_stats};
+use crate::ffi::sys::kwasm::{kwasm_prog_info, kwasm_stats, KWASM_ABI_KWASM, KWASM_ABI_ORIGINAL};
 use crate::util::fmtbuf::FmtBuf;
 use crate::util::trylock::TryLock;
 
@@ -281,8 +281,8 @@ impl Program {
         info.snaplen = self.snaplen;
         info.default_verdict = self.default_verdict;
         info.abi = match self.abi {
-            Abi::Kwasm { .. } => crate::ffi::sys::kwasm::KWASM_ABI_KWASM,
-            Abi::Original => crate::ffi::sys::kwasm::KWASM_ABI_ORIGINAL,
+            Abi::Kwasm { .. } => KWASM_ABI_KWASM,
+            Abi::Original => KWASM_ABI_ORIGINAL,
         };
         info.instances = self.instances().count() as u32;
         info.memory_bytes = self.instances().map(|i| i.memory_bytes.load(Relaxed)).sum();
