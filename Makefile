@@ -3,8 +3,9 @@
 # kwasm: WebAssembly packet filters in the Linux kernel.
 #
 #   make                   build kwasm.ko for the running kernel
-#   make KVER=6.1|6.12     build against Debian's packaged headers (fetched)
-#   make check             host tests, then VM tests on Debian 6.1 and 6.12
+#   make KVER=NAME         build for a kernel of the test matrix: Debian's 6.1,
+#                          6.12, 6.12-rt (headers fetched) or 6.12-debug (built)
+#   make check             host tests, then VM tests on each of those kernels
 #   make fuzz              fuzz the load path in user space (FUZZ_SECONDS per target)
 #   make demo              boot a throw-away VM, load an example, show it work
 #   make vm-run SCRIPT=s   run a script in a VM with the module (FILES=...)
@@ -35,7 +36,10 @@ KWASM_STRICT ?=
 PROG ?= wasm/build/log_every_n.wasm
 
 ifdef KVER
-KDIR ?= $(shell $(TOP)/scripts/debian-kernel.sh headers $(KVER))
+# Fetched or built once per make run (scripts/kernel.sh), not per use.
+ifeq ($(origin KDIR),undefined)
+KDIR := $(shell $(TOP)/scripts/kernel.sh headers $(KVER))
+endif
 BUILD_NAME := $(KVER)
 else
 KERNELRELEASE_HOST := $(shell uname -r)
@@ -45,8 +49,8 @@ endif
 
 BUILD := $(TOP)/build/$(BUILD_NAME)
 MODULE := $(BUILD)/kwasm.ko
-KBUILD_ARGS := -C $(KDIR) M=$(BUILD) KWASM_SRC=$(TOP) \
-	KWASM_CORE_OBJ=$(TOP)/build/core/kwasm_core.o \
+KBUILD_ARGS = -C $(KDIR) M=$(BUILD) KWASM_SRC=$(TOP) \
+	KWASM_CORE_OBJ=$(CORE_OBJ) \
 	CONFIG_DEBUG_INFO_BTF_MODULES=
 
 # $(call kwasm_warnings,<finds warnings>,<what>,<log>[,<on error>]): with
@@ -68,8 +72,6 @@ endef
 # ---- the Rust core, for the kernel -----------------------------------------
 
 CORE_TARGET := x86_64-unknown-none
-CORE_LIB := $(TOP)/target/$(CORE_TARGET)/release/libkwasm.a
-CORE_OBJ := $(TOP)/build/core/kwasm_core.o
 # The entry points the shim calls: every kwasm_core_* in the interface header.
 LPAREN := (
 CORE_SYMS := $(shell grep -o 'kwasm_core_[a-z_]*$(LPAREN)' $(TOP)/include/kwasm_core.h | tr -d '$(LPAREN)' | sort -u)
@@ -81,6 +83,25 @@ CORE_RUSTFLAGS := -Crelocation-model=static -Zplt=yes -Ccode-model=kernel \
 	-Zmin-function-alignment=16 \
 	-Zunstable-options -Cpanic=immediate-abort
 
+# For a kernel with generic KASAN (the debug kernel), the core is built a
+# second way, instrumented as the kernel instruments C (LLVM's
+# kernel-address sanitizer, reporting through the kernel's __asan_*
+# functions at its shadow offset), in its own target directory.
+KASAN_SHADOW_OFFSET := $(shell grep -qsx 'CONFIG_KASAN_GENERIC=y' $(KDIR)/.config && \
+	sed -n 's/^CONFIG_KASAN_SHADOW_OFFSET=//p' $(KDIR)/.config)
+ifneq ($(KASAN_SHADOW_OFFSET),)
+CORE_FLAVOUR := core-kasan
+CORE_RUSTFLAGS += -Zsanitizer=kernel-address -Zsanitizer-recover=kernel-address \
+	-Cllvm-args=-asan-mapping-offset=$(KASAN_SHADOW_OFFSET)
+CORE_CARGO_DIR := $(TOP)/target/kasan
+else
+CORE_FLAVOUR := core
+CORE_CARGO_DIR := $(TOP)/target
+endif
+CORE_LIB := $(CORE_CARGO_DIR)/$(CORE_TARGET)/release/libkwasm.a
+CORE_BUILD := $(TOP)/build/$(CORE_FLAVOUR)
+CORE_OBJ := $(CORE_BUILD)/kwasm_core.o
+
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
 .PHONY: all module core wasm kwasmctl vm-tools check fuzz demo bench bench-compare vm-run install \
@@ -91,14 +112,14 @@ all: module
 core: $(CORE_OBJ)
 
 $(CORE_LIB): FORCE | kdir-check
-	@mkdir -p $(TOP)/build/core
-	RUSTC_BOOTSTRAP=1 KWASM_WASM3_SRC=$(WASM3_SRC) \
+	@mkdir -p $(CORE_BUILD)
+	RUSTC_BOOTSTRAP=1 KWASM_WASM3_SRC=$(WASM3_SRC) CARGO_TARGET_DIR=$(CORE_CARGO_DIR) \
 	CARGO_TARGET_X86_64_UNKNOWN_NONE_RUSTFLAGS="$(CORE_RUSTFLAGS)" \
 		$(CARGO) build --quiet --release --lib -p kwasm \
 		-Zbuild-std=core,alloc --target $(CORE_TARGET) \
-		2>&1 | tee $(TOP)/build/core/cargo.log
-	@$(call kwasm_warnings,grep -q '^warning' $(TOP)/build/core/cargo.log,\
-	  the Rust core build printed warnings,$(TOP)/build/core/cargo.log)
+		2>&1 | tee $(CORE_BUILD)/cargo.log
+	@$(call kwasm_warnings,grep -q '^warning' $(CORE_BUILD)/cargo.log,\
+	  the Rust core build printed warnings,$(CORE_BUILD)/cargo.log)
 
 # One relocatable object: bitcode sections the system linker cannot read
 # stripped, only what the entry points reach kept (not all of

@@ -5,21 +5,23 @@
 #   scripts/debian-kernel.sh headers 6.1    -> prints the KDIR to build against
 #   scripts/debian-kernel.sh image 6.12     -> prints a directory holding
 #                                              vmlinuz, config and lib/modules
+#   scripts/debian-kernel.sh image 6.12-rt  -> the same of the PREEMPT_RT flavour
 #
 # Versioned package names change with every Debian security update, so they
 # are resolved through the meta-packages each time the cache is cold.
 # KWASM_CACHE (default: <repo>/.cache) holds the result between runs.
 set -euo pipefail
 
-what=${1:?usage: $0 headers|image 6.1|6.12}
-kver=${2:?usage: $0 headers|image 6.1|6.12}
+what=${1:?usage: $0 headers|image 6.1|6.12|6.12-rt}
+kver=${2:?usage: $0 headers|image 6.1|6.12|6.12-rt}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${KWASM_CACHE:-$top/.cache}/debian
 
 case "$kver" in
 6.1) suffix=amd64 ;;
 6.12) suffix=6.12-amd64 ;;
-*) echo "unknown kernel '$kver' (use 6.1 or 6.12)" >&2; exit 2 ;;
+6.12-rt) suffix=6.12-rt-amd64 ;;
+*) echo "unknown Debian kernel '$kver' (use 6.1, 6.12 or 6.12-rt)" >&2; exit 2 ;;
 esac
 
 die() { echo "debian-kernel: $*" >&2; exit 1; }

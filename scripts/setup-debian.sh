@@ -22,6 +22,8 @@ packages=(
 	clang lld wabt libclang-dev
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 	perl libclang-rt-14-dev
+	# the debug kernel (scripts/debug-kernel.sh)
+	flex bison libelf-dev libssl-dev dwarves
 )
 
 if [ "$(id -u)" -ne 0 ]; then

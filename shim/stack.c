@@ -19,15 +19,17 @@
 #include <asm/page.h>
 
 #include "kwasm_core.h"
+#include "kwasm_m3_config.h"
 #include "stack.h"
 
 /*
  * Native stack a run may use below its caller by default: wasm3's own
  * budget (d_m3MaxNativeStack, 6 KiB) plus what the deepest wasm frame, a
  * host call (printk included) and the core's frames add under it, as
- * measured by `make bench` (docs/SAFETY.md).
+ * measured by `make bench` (docs/SAFETY.md): 10 KiB, twice that under
+ * KASAN (KWASM_STACK_SCALE).
  */
-#define KWASM_STACK_RESERVE	(10 * 1024)
+#define KWASM_STACK_RESERVE	(d_m3MaxNativeStack + 4 * 1024 * KWASM_STACK_SCALE)
 /* Bytes left at the bottom of the task stack (STACK_END_MAGIC and more). */
 #define KWASM_STACK_FLOOR	64
 /* Bytes just below the caller's frame that painting leaves alone. */

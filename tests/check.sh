@@ -3,20 +3,22 @@
 #
 # Everything `make check` runs: host tests, the static tools and example
 # programs, a short fuzz run of the load path (FUZZ_CHECK_SECONDS per target,
-# default 30), then every VM test case on each Debian kernel, one VM per case.
+# default 30), then every VM test case on each kernel, one VM per case: Debian's
+# 6.1, 6.12 and 6.12-rt, and the debug 6.12 built here (scripts/kernel.sh).
 #
-#   tests/check.sh [--kernels "6.1 6.12"] [--cases REGEX] [--no-host] [--jobs N]
+#   tests/check.sh [--kernels "6.1 6.12 ..."] [--cases REGEX] [--no-host] [--jobs N]
 #
 # --cases selects cases whose name (file name without .sh) matches the
 # extended regex. --jobs sets how many VMs run at once (default 2). Console
-# logs go to build/vm-logs/<kernel>/<case>.log. Ends with "N passed, N failed"
-# and exits non-zero if anything failed.
+# logs go to build/vm-logs/<kernel>/<case>.log. Prints a summary line per
+# kernel, ends with "N passed, N failed" and exits non-zero if anything
+# failed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-kernels="6.1 6.12"
+kernels=$(scripts/kernel.sh list)
 cases_re=.
 host=1
 jobs=2
@@ -73,7 +75,11 @@ skip() { # skip <what> <why>
 	skipped=$((skipped + 1))
 }
 
+# One line per kernel: its VM cases, and whether it could be tested at all.
+kernel_lines=()
 summary() {
+	local line
+	for line in "${kernel_lines[@]}"; do echo "$line"; done
 	[ ${#failures[@]} -eq 0 ] || (IFS=,; echo "failed:${failures[*]/#/ }")
 	if [ "$skipped" -gt 0 ]; then
 		echo "$passed passed, $failed failed, $skipped skipped"
@@ -190,16 +196,22 @@ staged_install() { # staged_install <kernel>
 }
 
 for k in $kernels; do
-	step "build: kwasm.ko for $k" make KVER="$k" || continue
+	if ! step "kernel: $k (fetch or build)" scripts/kernel.sh image "$k" ||
+		! step "build: kwasm.ko for $k" make KVER="$k"; then
+		kernel_lines+=("kernel $k: not tested (see above)")
+		continue
+	fi
 	step "check: shim dependencies ($k)" scripts/check-shim-deps.sh "build/$k" || true
 	step "install: staged (DESTDIR) for $k" staged_install "$k" || true
 	mkdir -p "build/vm-logs/$k"
+	kernel_passed=$passed kernel_failed=$failed
 	for name in "${cases[@]}"; do
 		while [ ${#running[@]} -ge "$jobs" ]; do reap; done
 		run_case "$k" "$name" &
 		running[$!]=$name
 	done
 	while [ ${#running[@]} -gt 0 ]; do reap; done
+	kernel_lines+=("kernel $k: $((passed - kernel_passed)) cases passed, $((failed - kernel_failed)) failed")
 done
 
 summary

@@ -28,6 +28,17 @@
 #define d_m3ValCtrlDepth		16
 
 /*
+ * KASAN's redzones make stack frames about twice as large; the kernel
+ * doubles its own stacks under KASAN (x86: KASAN_STACK_ORDER), and kwasm
+ * scales its stack budgets the same way (the debug kernel of the tests).
+ */
+#if defined(__KERNEL__) && defined(CONFIG_KASAN)
+#define KWASM_STACK_SCALE		2
+#else
+#define KWASM_STACK_SCALE		1
+#endif
+
+/*
  * Native stack budget of one call into wasm3, counted from the outermost
  * m3_Call*() frame. Every wasm call (op_Call, op_CallIndirect) checks it and
  * returns m3Err_trapStackOverflow ("[trap] stack overflow") once past it,
@@ -36,7 +47,7 @@
  * or IRQ) for the frames of the netfilter path above the call and, below
  * the limit, for the last function's loops, a host call and interrupts.
  */
-#define d_m3MaxNativeStack		(6 * 1024)
+#define d_m3MaxNativeStack		(6 * 1024 * KWASM_STACK_SCALE)
 
 /* No host printf tracing, no WASI, no extra proposals we do not offer. */
 #define d_m3LogOutput			0

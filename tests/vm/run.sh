@@ -4,14 +4,17 @@
 # Boot a throw-away QEMU VM on one of Debian's packaged kernels, run a guest
 # script in a busybox initramfs, and report how it went.
 #
-#   tests/vm/run.sh --kernel 6.1|6.12 --module build/6.1/kwasm.ko \
+#   tests/vm/run.sh --kernel NAME --module build/NAME/kwasm.ko \
 #       --script tests/vm/cases/module.sh [--files "f1 f2"] [--cpus 2] \
-#       [--mem 512] [--timeout 300] [--log console.log] [--kwasmctl path] \
+#       [--mem MiB] [--timeout s] [--log console.log] [--kwasmctl path] \
 #       [--nettool path] [--quiet]
+#
+# NAME is one of scripts/kernel.sh's: 6.1, 6.12, 6.12-rt, 6.12-debug.
 #
 # Exit status: the guest script's status (0..122) when the kernel stayed
 # healthy, otherwise
-#   123  the kernel reported a problem (oops, BUG, WARNING, KFENCE, slub ...)
+#   123  the kernel reported a problem (oops, BUG, WARNING, KFENCE, slub,
+#        and on the debug kernel lockdep, KASAN, kmemleak, RCU, atomic sleep)
 #   124  the guest never finished (timeout, hang, panic)
 #   125  the runner itself failed (usage, missing file, build step)
 #
@@ -41,12 +44,12 @@ die() {
 }
 
 usage() {
-	sed -n '7,10s/^# \{0,1\}//p' "$0" >&2
+	sed -n '7,12s/^# \{0,1\}//p' "$0" >&2
 	exit $E_RUNNER
 }
 
 kver='' module='' script='' files='' log='' quiet=''
-cpus=2 mem=512 timeout=300
+cpus=2 mem='' timeout=''
 kwasmctl=$top/target/x86_64-unknown-linux-gnu/release/kwasmctl
 nettool=$top/target/x86_64-unknown-linux-gnu/release/nettool
 hostile=$top/target/x86_64-unknown-linux-gnu/release/kwasm-hostile
@@ -73,6 +76,12 @@ while [ $# -gt 0 ]; do
 done
 
 [ -n "$kver" ] && [ -n "$module" ] && [ -n "$script" ] || usage
+# KASAN's shadow and kmemleak's metadata need memory, and every access is
+# checked: the debug kernel gets more of both.
+case $kver in
+*-debug) mem=${mem:-1024} timeout=${timeout:-900} ;;
+*) mem=${mem:-512} timeout=${timeout:-300} ;;
+esac
 for f in "$module" "$script"; do
 	[ -f "$f" ] || die "no such file: $f"
 done
@@ -90,9 +99,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-image=$("$top/scripts/debian-kernel.sh" image "$kver") ||
+image=$("$top/scripts/kernel.sh" image "$kver") ||
 	die "cannot fetch the Debian $kver kernel image"
 bzimage=$(find "$image/boot" -name 'vmlinuz-*' | head -n1)
+vmlinux=$(find "$image/boot" -name 'vmlinux-*' | head -n1)
 release=$(basename "$(find "$image/lib/modules" -mindepth 1 -maxdepth 1 | head -n1)")
 mkdir -p "$cache"
 
@@ -118,7 +128,8 @@ extract_vmlinux() {
 	return 1
 }
 
-kernel=$cache/vmlinux-$release
+# A kernel built here (6.12-debug) comes as a vmlinux already.
+kernel=${vmlinux:-$cache/vmlinux-$release}
 if [ ! -f "$kernel" ] && ! extract_vmlinux "$kernel"; then
 	echo "run.sh: no PVH vmlinux in $bzimage, booting the bzImage" >&2
 	kernel=$bzimage
@@ -195,6 +206,11 @@ done
 # A marker the guest script cannot print by accident.
 token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 echo "$token" >"$root/token"
+# The name of the kernel the harness means to boot, and its config
+# (tests/vm/cases/checkers.sh).
+echo "$kver" >"$root/kernel"
+config=$(find "$image/boot" -name 'config-*' | head -n1)
+[ -z "$config" ] || cp "$config" "$root/kernel.config"
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$work/run.cpio"
 cat "$base" "$work/run.cpio" >"$work/initramfs.cpio"
@@ -253,9 +269,15 @@ show_console() {
 	echo "---"
 }
 
-# Kernel reports of trouble, wherever they appear in the console.
+# Kernel reports of trouble, wherever they appear in the console. Most
+# checkers' reports start with BUG: or WARNING: (KASAN, lockdep, "sleeping
+# function called from invalid context", "suspicious RCU usage", ODEBUG);
+# they are also named, in case a kernel words a header differently.
 bugs='(BUG:|BUG [a-z]|Oops|WARNING:|KFENCE:|Call Trace:|general protection fault'
-bugs+='|Kernel panic|UBSAN:|INFO: task .* blocked|rcu: .* stall)'
+bugs+='|Kernel panic|UBSAN:|INFO: task .* blocked|rcu: .* stall|KASAN:'
+bugs+='|possible circular locking|inconsistent lock state|possible recursive locking'
+bugs+='|suspicious RCU usage|sleeping function called from invalid context'
+bugs+='|ODEBUG:|kmemleak: [0-9]+ new suspected memory leaks|KWASM-KMEMLEAK)'
 if grep -Eq "$bugs" "$log"; then
 	show_console
 	echo "run.sh: the $release kernel reported a problem:" >&2
