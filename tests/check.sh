@@ -195,6 +195,25 @@ staged_install() { # staged_install <kernel>
 	return $status
 }
 
+# On a kernel with kmemleak, the harness must catch a leak: the kernel's own
+# leaking sample module (samples/kmemleak), built against it, has to make
+# run.sh fail with "kernel reported a problem" (123) and kmemleak's report.
+kmemleak_selftest() { # kmemleak_selftest <kernel>
+	local k=$1 kdir dir log status=0
+	kdir=$(scripts/kernel.sh headers "$k")
+	dir=$top/build/$k-selftest
+	log=build/vm-logs/$k/selftest-kmemleak.log
+	mkdir -p "$dir"
+	cp "$kdir/source/samples/kmemleak/kmemleak-test.c" "$dir/"
+	echo 'obj-m := kmemleak-test.o' >"$dir/Kbuild"
+	make -C "$kdir" M="$dir" modules || return 1
+	tests/vm/run.sh --kernel "$k" --module "build/$k/kwasm.ko" \
+		--script tests/vm/selftest/kmemleak.sh --files "$dir/kmemleak-test.ko" \
+		--quiet --log "$log" || status=$?
+	echo "run.sh exited with $status"
+	[ "$status" = 123 ] && grep -E 'kmemleak: [0-9]+ new suspected memory leaks' "$log"
+}
+
 for k in $kernels; do
 	if ! step "kernel: $k (fetch or build)" scripts/kernel.sh image "$k" ||
 		! step "build: kwasm.ko for $k" make KVER="$k"; then
@@ -204,6 +223,9 @@ for k in $kernels; do
 	step "check: shim dependencies ($k)" scripts/check-shim-deps.sh "build/$k" || true
 	step "install: staged (DESTDIR) for $k" staged_install "$k" || true
 	mkdir -p "build/vm-logs/$k"
+	if grep -qsx 'CONFIG_DEBUG_KMEMLEAK=y' "$(scripts/kernel.sh headers "$k")/.config"; then
+		step "check: kmemleak catches a leak ($k)" kmemleak_selftest "$k" || true
+	fi
 	kernel_passed=$passed kernel_failed=$failed
 	for name in "${cases[@]}"; do
 		while [ ${#running[@]} -ge "$jobs" ]; do reap; done
