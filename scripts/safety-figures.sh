@@ -4,11 +4,11 @@
 # The figures docs/SAFETY.md quotes, read from the logs of the last
 # `make check` (build/vm-logs/<kernel>/<case>.log, build/fuzz/<target>.log).
 #
-#   scripts/safety-figures.sh [--kernels "6.1 6.12"]
+#   scripts/safety-figures.sh [--kernels "6.1 6.12 ..."] (default: scripts/kernel.sh list)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-kernels="6.1 6.12"
+kernels=$("$top/scripts/kernel.sh" list)
 [ "${1:-}" = --kernels ] && kernels=$2
 
 # show <log> <extended regex>: the matching lines, without console noise.
@@ -26,6 +26,8 @@ for k in $kernels; do
 		printf '    %-16s %s\n' "$(basename "$log" .log)" \
 			"$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)"
 	done
+	echo "checkers live in the booted kernel (checkers case):"
+	show "$logs/checkers.log" '^kernel under test|^(PASS|FAIL): (lockdep is still|debug objects warned|KASAN is|kmemleak is|/sys/kernel/realtime|KFENCE|slub_debug)|^note: '
 	echo "stack:"
 	show "$logs/stack.log" '^figure: |no_stack counted'
 	echo "fuel:"

@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
 	--cases) cases_re=$2; shift ;;
 	--no-host) host= ;;
 	--jobs) jobs=$2; shift ;;
-	*) sed -n '8,13s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '9,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 	shift
 done
