@@ -109,12 +109,21 @@ wait_for() {
 	return 1
 }
 
-# status_field <key>: the value of "<key>: <value>" in /proc/kwasm, the one
+# status_field <key> [file]: the value of "<key>: <value>" in /proc/kwasm
+# (or in a copy of it, to read several fields of one snapshot), the one
 # place that knows the status file's format. Keys: program (name or "none"),
 # size, sha256, hook, runs, accepted, dropped, invalid, traps, skipped,
 # last_load ("<name>: ok" or "<name>: error <errno>: <reason>").
 status_field() {
-	sed -n "s/^$1: *//p" /proc/kwasm 2>/dev/null | head -n 1
+	sed -n "s/^$1: *//p" "${2:-/proc/kwasm}" 2>/dev/null | head -n 1
+}
+
+# status_settled <file> <seconds>: wait until /proc/kwasm reads the same
+# twice in a row, 0.1 s apart (packets a flood sent may still be waiting in
+# the loopback backlog after it stopped), and leave that snapshot in <file>.
+status_settled() {
+	: >"$1"
+	wait_for "cat /proc/kwasm >'$1.new'; cmp -s '$1' '$1.new' || { mv '$1.new' '$1'; false; }" "$2"
 }
 
 # expect_verdict <accept|drop> <kwasmctl test-run options...>: a test run

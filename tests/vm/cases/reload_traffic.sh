@@ -20,9 +20,10 @@ check "status names the last program" [ "$(status_field program)" = udp_drop_por
 check "the last program sees the flood" wait_for "counter_above runs 100" 5
 kill $flood
 wait $flood
-runs=$(status_field runs)
-accepted=$(status_field accepted)
-dropped=$(status_field dropped)
+check "the counters settle once the flood stopped" status_settled /tmp/status 10
+runs=$(status_field runs /tmp/status)
+accepted=$(status_field accepted /tmp/status)
+dropped=$(status_field dropped /tmp/status)
 check "counters add up: runs $runs = accepted $accepted + dropped $dropped" \
 	[ "$runs" -eq $((accepted + dropped)) ]
 check "udp_drop_port dropped the flood ($dropped)" [ "$dropped" -gt 0 ]
