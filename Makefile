@@ -142,7 +142,7 @@ kdir-check:
 	@test -f $(KDIR)/Makefile || { \
 	  echo "No kernel headers in $(KDIR)."; \
 	  echo "Install them (Debian: apt install linux-headers-$$(uname -r)),"; \
-	  echo "build for Debian's kernels with 'make KVER=6.1' or 'make KVER=6.12',"; \
+	  echo "build for a kernel of the test matrix with 'make KVER=NAME' (scripts/kernel.sh list),"; \
 	  echo "or try kwasm in a throw-away VM with 'make demo'."; exit 1; }
 
 $(MODULE): $(CORE_OBJ) FORCE | kdir-check

@@ -25,5 +25,6 @@ esac
 
 case $2 in
 6.12-debug) exec "$top/scripts/debug-kernel.sh" "$1" ;;
-*) exec "$top/scripts/debian-kernel.sh" "$1" "$2" ;;
+6.1 | 6.12 | 6.12-rt) exec "$top/scripts/debian-kernel.sh" "$1" "$2" ;;
+*) echo "kernel.sh: unknown kernel '$2' (known: $("$0" list))" >&2; exit 2 ;;
 esac
