@@ -103,6 +103,9 @@ lint_rust() { # lint_rust <name> <cargo subcommand...>
 
 if [ -n "$host" ]; then
 	step "host: cargo test" "$cargo" test --workspace || true
+	# The Rust SDK is its own workspace (it builds for wasm32).
+	step "host: cargo test (Rust SDK)" env CARGO_TARGET_DIR="$top/target/sdk" \
+		"$cargo" test --manifest-path wasm/sdk/rust/Cargo.toml || true
 	lint_rust "lint: rustfmt" fmt --all --check
 	lint_rust "lint: clippy" clippy --workspace --all-targets -- -D warnings
 	step "lint: checkpatch (C)" scripts/checkpatch.sh || true

@@ -129,6 +129,87 @@ fn record_fields() {
     assert_eq!(r.retval, 72 * 1000 + 40);
 }
 
+/// A version-2 record program returning the `load` of the record (an
+/// invalid verdict: the value shows in `retval`).
+fn record_v2_reader(load: &str) -> Prog {
+    let wat = format!(
+        r#"(module (@custom "kwasm.record" "\02") (memory (export "memory") 1)
+          (global $at (mut i32) (i32.const 0))
+          (func (export "kwasm_alloc") (param $size i32) (result i32)
+            (global.set $at (i32.const 64))
+            ;; the size asked for: 48 + snaplen, kept at 0 for the test
+            (i32.store (i32.const 0) (local.get $size))
+            (i32.const 64))
+          (func (export "kwasm_filter") (param $ctx i32) (param $len i32) (result i32)
+            {load}))"#
+    );
+    load_bytes(&wat::parse_str(wat).unwrap(), &opts(40, KWASM_ACCEPT)).unwrap()
+}
+
+#[test]
+fn record_v2_has_the_parsed_fields() {
+    let field = |load: &str, pkt: &[u8]| record_v2_reader(load).run(pkt).retval;
+    let syn = tcp(40000, 23557, b"");
+    // The allocator was asked for 48 + snaplen; the call gets 48 + cap_len.
+    assert_eq!(field("(i32.load (i32.const 0))", &syn), 48 + 40);
+    assert_eq!(field("(local.get $len)", &syn), 48 + 40);
+    let at = |off: u32, width: &str| format!("(i32.load{width} offset={off} (local.get $ctx))");
+    assert_eq!(field(&at(0, "16_u"), &syn), 48, "hdr_len");
+    assert_eq!(field(&at(2, "16_u"), &syn), 2, "version");
+    assert_eq!(field(&at(28, "8_u"), &syn), 6, "ip_proto");
+    assert_eq!(field(&at(29, "8_u"), &syn), 2, "family");
+    assert_eq!(field(&at(30, "8_u"), &syn), 0x02, "tcp_flags: SYN");
+    assert_eq!(field(&at(31, "8_u"), &syn), 0, "frag");
+    assert_eq!(field(&at(32, "16_u"), &syn), 40000, "sport");
+    assert_eq!(field(&at(34, "16_u"), &syn), 23557, "dport");
+    assert_eq!(field(&at(36, "16_u"), &syn), 20, "l4_off");
+    assert_eq!(field(&at(38, "16_u"), &syn), 3, "flags: ports, tcp flags");
+    assert_eq!(field(&at(40, ""), &syn) as u32, 0x0a00_0001, "saddr");
+    assert_eq!(field(&at(44, ""), &syn) as u32, 0x0a00_0002, "daddr");
+    // Packet bytes follow the 48-byte header: the IPv4 version nibble.
+    assert_eq!(field(&at(48, "8_u"), &syn), 0x45);
+    // UDP: ports, no TCP flags.
+    let dgram = udp(53, 5353, b"");
+    assert_eq!(field(&at(38, "16_u"), &dgram), 1);
+    assert_eq!(field(&at(34, "16_u"), &dgram), 5353);
+    // A later fragment: no ports, frag 2.
+    let mut later = udp(53, 5353, b"");
+    set_fragment_offset(&mut later, 8);
+    assert_eq!(field(&at(38, "16_u"), &later), 0);
+    assert_eq!(field(&at(31, "8_u"), &later), 2);
+    // ICMP: neither.
+    assert_eq!(field(&at(38, "16_u"), &icmp_echo(b"")), 0);
+}
+
+#[test]
+fn record_version_is_checked_at_load() {
+    let refused = |wat: &str| {
+        load_bytes(&wat::parse_str(wat).unwrap(), &opts(40, KWASM_ACCEPT))
+            .err()
+            .expect("refused")
+    };
+    let (errno, msg) = refused(
+        r#"(module (@custom "kwasm.record" "\03") (memory (export "memory") 1)
+          (func (export "kwasm_alloc") (param i32) (result i32) i32.const 64)
+          (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
+    );
+    assert_eq!(errno, EINVAL);
+    assert!(msg.contains("record version 3 is not supported"), "{msg}");
+    let (errno, msg) = refused(
+        r#"(module (@custom "kwasm.record" "\02")
+          (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
+    );
+    assert_eq!(errno, EINVAL);
+    assert!(msg.contains("kwasm_alloc is not exported"), "{msg}");
+    let (_, msg) = refused(
+        r#"(module (@custom "kwasm.record" "\02") (@custom "kwasm.record" "\02")
+          (memory (export "memory") 1)
+          (func (export "kwasm_alloc") (param i32) (result i32) i32.const 64)
+          (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
+    );
+    assert!(msg.contains("appears more than once"), "{msg}");
+}
+
 #[test]
 fn invalid_return_value_gets_default_verdict() {
     let wasm = wat::parse_str(

@@ -126,6 +126,56 @@ struct kwasm_test_run {
 #define KWASM_TRAP_COUNT		12
 
 /*
+ * The packet record: what the module writes into a kwasm-ABI program's
+ * memory before each call (docs/ABI.md, "Packet record"). Little-endian,
+ * whatever the kernel's byte order. A program picks its version with a
+ * custom section named KWASM_RECORD_SECTION holding one byte, the version;
+ * without it the program gets version 1: the first 32 bytes of this
+ * layout (family and later fields absent, bytes 29..31 zero), packet bytes
+ * at 32. Version 2 adds the fields the kernel has already parsed, so that
+ * a port check is a few loads. Packet bytes follow the header (hdr_len).
+ */
+#define KWASM_RECORD_SECTION	"kwasm.record"
+#define KWASM_RECORD_V1		1
+#define KWASM_RECORD_V2		2
+#define KWASM_RECORD_V1_LEN	32
+#define KWASM_RECORD_V2_LEN	48
+
+struct kwasm_record {
+	__u16 hdr_len;		/* KWASM_RECORD_V*_LEN: packet bytes follow */
+	__u16 version;		/* KWASM_RECORD_V* */
+	__u32 pkt_len;		/* whole packet from the network header on */
+	__u32 cap_len;		/* packet bytes in the record: min(pkt_len, snaplen) */
+	__u32 hook;		/* NF_INET_* */
+	__u32 ifindex_in;	/* 0 if none */
+	__u32 ifindex_out;	/* 0 if none */
+	__u32 mark;		/* skb mark */
+	__u8 ip_proto;		/* IPPROTO_*; 0 when the IPv4 header is invalid */
+	/* Version 2 from here on. */
+	__u8 family;		/* KWASM_FAMILY_* */
+	__u8 tcp_flags;		/* TCP flags byte when KWASM_REC_TCP_FLAGS */
+	__u8 frag;		/* KWASM_FRAG_* */
+	__u16 sport;		/* host byte order, when KWASM_REC_PORTS */
+	__u16 dport;
+	__u16 l4_off;		/* transport header offset in the packet bytes */
+	__u16 flags;		/* KWASM_REC_* */
+	__u32 saddr;		/* IPv4 addresses, host byte order */
+	__u32 daddr;
+};
+
+/* kwasm_record.family: the netfilter protocol family. */
+#define KWASM_FAMILY_IPV4	2
+
+/* kwasm_record.frag */
+#define KWASM_FRAG_NONE		0	/* not a fragment */
+#define KWASM_FRAG_FIRST	1	/* offset 0, more fragments follow */
+#define KWASM_FRAG_LATER	2	/* offset > 0: no transport header */
+
+/* kwasm_record.flags: which parsed fields hold values. */
+#define KWASM_REC_PORTS		(1U << 0)	/* TCP or UDP ports present */
+#define KWASM_REC_TCP_FLAGS	(1U << 1)	/* the TCP flags byte present */
+
+/*
  * The invoke path: a module instantiated for one open file, whose exported
  * functions are called by name with i32/i64 values (for conformance tests;
  * packets never reach it). Each open file has its own instance.

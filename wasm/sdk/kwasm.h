@@ -43,17 +43,54 @@
 #define KWASM_PROTO_TCP		6
 #define KWASM_PROTO_UDP		17
 
-/* Size of the record header; the packet bytes follow it. */
+/*
+ * The record layout this program asks for (docs/ABI.md, "Packet record"):
+ * 2, the default, gives the fields the kernel has parsed (ports, addresses,
+ * TCP flags, fragment state) at fixed offsets; 1 is the original 32-byte
+ * header. Define KWASM_RECORD_VERSION to 1 before including this file to
+ * build for version 1. KWASM_FILTER() declares the version in the custom
+ * section "kwasm.record"; a module without it gets version 1.
+ */
+#ifndef KWASM_RECORD_VERSION
+#define KWASM_RECORD_VERSION	2
+#endif
+#if KWASM_RECORD_VERSION == 2
+#define KWASM_RECORD_HDR_LEN	48
+#elif KWASM_RECORD_VERSION == 1
 #define KWASM_RECORD_HDR_LEN	32
+#else
+#error "KWASM_RECORD_VERSION must be 1 or 2"
+#endif
+
+/* kwasm_record.family */
+#define KWASM_FAMILY_IPV4	2
+
+/* kwasm_record.frag */
+#define KWASM_FRAG_NONE		0	/* not a fragment */
+#define KWASM_FRAG_FIRST	1	/* offset 0, more fragments follow */
+#define KWASM_FRAG_LATER	2	/* offset > 0: no transport header */
+
+/* kwasm_record.flags: which parsed fields hold values. */
+#define KWASM_REC_PORTS		(1U << 0)	/* TCP or UDP ports present */
+#define KWASM_REC_TCP_FLAGS	(1U << 1)	/* the TCP flags byte present */
+
+/* TCP flags, as in kwasm_record.tcp_flags. */
+#define KWASM_TCP_FIN		0x01
+#define KWASM_TCP_SYN		0x02
+#define KWASM_TCP_RST		0x04
+#define KWASM_TCP_PSH		0x08
+#define KWASM_TCP_ACK		0x10
 
 /*
  * The packet record the kernel writes before every call (little-endian, which
  * is wasm's byte order). pkt[] holds the first cap_len bytes of the packet,
- * from the first byte of the IPv4 header on, in network byte order.
+ * from the first byte of the IPv4 header on, in network byte order. The
+ * parsed fields of version 2 come from the whole header even when the snap
+ * length cuts pkt[] short.
  */
 struct kwasm_record {
 	uint16_t hdr_len;	/* KWASM_RECORD_HDR_LEN */
-	uint16_t version;	/* 1 */
+	uint16_t version;	/* KWASM_RECORD_VERSION */
 	uint32_t pkt_len;	/* whole packet length from the IPv4 header on */
 	uint32_t cap_len;	/* bytes in pkt[]: min(pkt_len, snaplen) */
 	uint32_t hook;		/* KWASM_HOOK_* */
@@ -61,12 +98,46 @@ struct kwasm_record {
 	uint32_t ifindex_out;	/* 0 if none */
 	uint32_t mark;		/* skb mark */
 	uint8_t ip_proto;	/* KWASM_PROTO_* or any other protocol number */
+#if KWASM_RECORD_VERSION == 2
+	uint8_t family;		/* KWASM_FAMILY_* */
+	uint8_t tcp_flags;	/* KWASM_TCP_*, when flags has KWASM_REC_TCP_FLAGS */
+	uint8_t frag;		/* KWASM_FRAG_* */
+	uint16_t sport;		/* host byte order, when flags has KWASM_REC_PORTS */
+	uint16_t dport;
+	uint16_t l4_off;	/* transport header offset in pkt[] */
+	uint16_t flags;		/* KWASM_REC_* */
+	uint32_t saddr;		/* IPv4 addresses, host byte order */
+	uint32_t daddr;
+#else
 	uint8_t reserved[3];
+#endif
 	uint8_t pkt[];
 };
 
 _Static_assert(sizeof(struct kwasm_record) == KWASM_RECORD_HDR_LEN,
-	       "struct kwasm_record must match the ABI's 32-byte header");
+	       "struct kwasm_record must match the ABI's header");
+
+#if KWASM_RECORD_VERSION == 2
+/*
+ * The parsed fields, each a load or two: the destination and source ports
+ * of a TCP or UDP packet that carries them, else -1.
+ */
+static inline int32_t kwasm_rec_dport(const struct kwasm_record *rec)
+{
+	return rec->flags & KWASM_REC_PORTS ? rec->dport : -1;
+}
+
+static inline int32_t kwasm_rec_sport(const struct kwasm_record *rec)
+{
+	return rec->flags & KWASM_REC_PORTS ? rec->sport : -1;
+}
+
+/* The TCP flags byte (KWASM_TCP_*), or -1 when it is not in the packet. */
+static inline int32_t kwasm_rec_tcp_flags(const struct kwasm_record *rec)
+{
+	return rec->flags & KWASM_REC_TCP_FLAGS ? rec->tcp_flags : -1;
+}
+#endif
 
 /* ---- host functions (import module "kwasm") ---- */
 
@@ -278,9 +349,16 @@ static inline void *kwasm_heap_alloc(uint32_t size)
  *
  * which returns KWASM_ACCEPT or KWASM_DROP for the packet in *@rec. The
  * kernel calls kwasm_alloc once per instance, at load, for the record buffer
- * (32 + snap length bytes).
+ * (KWASM_RECORD_HDR_LEN + snap length bytes). The custom section
+ * "kwasm.record" names the record version.
  */
+#define KWASM_RECORD_SECTION_(v)					\
+	__asm__(".section .custom_section.kwasm.record,\"\",@\n"	\
+		".byte " #v "\n"					\
+		".text\n")
+#define KWASM_RECORD_SECTION(v) KWASM_RECORD_SECTION_(v)
 #define KWASM_FILTER(fn)						\
+	KWASM_RECORD_SECTION(KWASM_RECORD_VERSION);			\
 	__attribute__((export_name("kwasm_alloc")))			\
 	void *kwasm_alloc(uint32_t size)				\
 	{								\

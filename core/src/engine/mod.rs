@@ -41,6 +41,7 @@ pub struct Module<C: 'static> {
     /// Some function may grow linear memory during a call.
     pub grows_memory: bool,
     types: Types,
+    sections: Vec<(alloc::string::String, Vec<u8>)>,
 }
 
 impl<C> Module<C> {
@@ -52,6 +53,15 @@ impl<C> Module<C> {
 
     pub fn has_memory_export(&self, name: &str) -> bool {
         validate::has_memory_export(&self.types, name)
+    }
+
+    /// The contents of its custom section `name` (one of the `kwasm.*`
+    /// ones; each appears at most once).
+    pub fn custom_section(&self, name: &str) -> Option<&[u8]> {
+        self.sections
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, data)| data.as_slice())
     }
 
     /// The names of its function exports.
@@ -87,5 +97,6 @@ pub fn check<C>(
         initial_memory: valid.initial_memory,
         grows_memory: valid.grows_memory,
         types: valid.types,
+        sections: valid.sections,
     })
 }

@@ -47,7 +47,13 @@ pub struct Valid<'a> {
     /// Some function body uses `memory.grow`: linear memory may move or
     /// grow during a call.
     pub grows_memory: bool,
+    /// The custom sections named `kwasm.*` (declarations for the loader),
+    /// each at most once.
+    pub sections: Vec<(String, Vec<u8>)>,
 }
+
+/// Prefix of the custom sections a program declares things to kwasm in.
+pub const SECTION_PREFIX: &str = "kwasm.";
 
 /// Language-level validation only, with the features docs/ABI.md lists; no
 /// requirement on exports or imports.
@@ -61,6 +67,7 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
     let mut types = None;
     let mut tally = Tally::default();
     let mut grows_memory = false;
+    let mut sections: Vec<(String, Vec<u8>)> = Vec::new();
 
     // The parser reads some encodings only when their proposal is on (e.g.
     // compact imports): it must know the features the validator has.
@@ -68,10 +75,22 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
     parser.set_features(features());
     for payload in parser.parse_all(wasm) {
         let payload = payload.map_err(|e| parse_error(&e, None))?;
-        if let Payload::ImportSection(section) = &payload {
-            for import in section.clone().into_imports() {
-                imports.push(import.map_err(|e| parse_error(&e, None))?);
+        match &payload {
+            Payload::ImportSection(section) => {
+                for import in section.clone().into_imports() {
+                    imports.push(import.map_err(|e| parse_error(&e, None))?);
+                }
             }
+            Payload::CustomSection(c) if c.name().starts_with(SECTION_PREFIX) => {
+                if sections.iter().any(|(name, _)| name == c.name()) {
+                    return Err(invalid(format!(
+                        "custom section {} appears more than once",
+                        c.name()
+                    )));
+                }
+                sections.push((c.name().into(), c.data().to_vec()));
+            }
+            _ => {}
         }
         let valid = validator
             .payload(&payload)
@@ -102,6 +121,7 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
         imports,
         initial_memory: tally.initial_memory,
         grows_memory,
+        sections,
     })
 }
 

@@ -6,7 +6,7 @@ use core::ffi::CStr;
 
 use wasmparser::ValType;
 
-use super::record::{self, PACKET_INFO_SIZE};
+use super::record::{self, Version, PACKET_INFO_SIZE};
 use crate::abi::{Error, EINVAL};
 use crate::engine::validate::show_type;
 use crate::engine::wasm3::Arg;
@@ -15,8 +15,9 @@ use crate::engine::Module;
 /// The ABI a program picked by its exports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Abi {
-    /// `kwasm_filter`, and `kwasm_alloc` when it wants the packet record.
-    Kwasm { alloc: bool },
+    /// `kwasm_filter`, and `kwasm_alloc` when it wants the packet record
+    /// (in the layout `record` of its `kwasm.record` section).
+    Kwasm { alloc: bool, record: Version },
     /// `alloc` + `filter`.
     Original,
 }
@@ -53,11 +54,25 @@ pub fn detect<C>(module: &Module<C>) -> Result<Abi, Error> {
                 "kwasm_alloc is exported but no memory named \"memory\"".into(),
             ));
         }
-        return Ok(Abi::Kwasm { alloc });
+        let section = module.custom_section(record::SECTION);
+        if section.is_some() && !alloc {
+            return Err(invalid(format!(
+                "custom section {} asks for a packet record but kwasm_alloc is not exported",
+                record::SECTION
+            )));
+        }
+        let record = Version::declared(section)?;
+        return Ok(Abi::Kwasm { alloc, record });
     }
     let has_alloc = module.func_export("alloc").is_some();
     let has_filter = module.func_export("filter").is_some();
     if has_alloc && has_filter {
+        if module.custom_section(record::SECTION).is_some() {
+            return Err(invalid(format!(
+                "custom section {} is for kwasm_filter programs, not the original ABI",
+                record::SECTION
+            )));
+        }
         check_export(module, "alloc", &[I64], &[I32])?;
         check_export(module, "filter", &[], &[I32])?;
         return Ok(Abi::Original);
@@ -79,8 +94,8 @@ pub struct Alloc {
 /// load when the ABI has one.
 pub fn entry_points(abi: Abi, snaplen: u32) -> (&'static CStr, Option<Alloc>) {
     match abi {
-        Abi::Kwasm { alloc } => {
-            let size = record::record_size(snaplen);
+        Abi::Kwasm { alloc, record } => {
+            let size = record::record_size(record, snaplen);
             let alloc = alloc.then_some(Alloc {
                 name: c"kwasm_alloc",
                 arg: Arg::I32(size as i32),

@@ -3,13 +3,28 @@
 
 use crate::ffi::services::{self, Pkt};
 
-/// IPv4 header (at most 60 bytes) plus the two port fields after it.
-pub const HEAD_MAX: usize = 64;
+/// IPv4 header (at most 60 bytes) plus the TCP header up to its flags
+/// byte (ports included).
+pub const HEAD_MAX: usize = 60 + TCP_FLAGS_AT + 1;
 
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 const IPV4_MIN_HEADER: usize = 20;
 const FRAG_OFFSET_MASK: u16 = 0x1fff;
+const FRAG_MORE: u16 = 0x2000;
+/// Offset of the flags byte in the TCP header.
+const TCP_FLAGS_AT: usize = 13;
+
+/// Where a packet stands in fragmentation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Frag {
+    #[default]
+    None,
+    /// Offset 0 with more fragments to come: carries the transport header.
+    First,
+    /// Offset > 0: no transport header.
+    Later,
+}
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -22,6 +37,12 @@ pub struct Summary {
     pub total_len: u16,
     /// TCP/UDP ports in host byte order, when the packet carries them.
     pub ports: Option<(u16, u16)>,
+    /// Offset of the transport header (the IPv4 header's length); 0 when
+    /// the header is not valid IPv4.
+    pub l4_off: u16,
+    /// The TCP flags byte, when the packet carries it.
+    pub tcp_flags: Option<u8>,
+    pub frag: Frag,
 }
 
 impl Summary {
@@ -49,17 +70,31 @@ impl Summary {
         }
         let ihl = usize::from(byte(0) & 0x0f) * 4;
         let protocol = byte(9);
-        let first_fragment = be16(6) & FRAG_OFFSET_MASK == 0;
-        let has_ports = ihl >= IPV4_MIN_HEADER
-            && first_fragment
-            && matches!(protocol, IPPROTO_TCP | IPPROTO_UDP)
-            && head.len() >= ihl + 4;
+        let frag_field = be16(6);
+        let frag = if frag_field & FRAG_OFFSET_MASK != 0 {
+            Frag::Later
+        } else if frag_field & FRAG_MORE != 0 {
+            Frag::First
+        } else {
+            Frag::None
+        };
+        let transport = ihl >= IPV4_MIN_HEADER && frag != Frag::Later;
+        let has_ports =
+            transport && matches!(protocol, IPPROTO_TCP | IPPROTO_UDP) && head.len() >= ihl + 4;
+        let has_tcp_flags = transport && protocol == IPPROTO_TCP && head.len() > ihl + TCP_FLAGS_AT;
         Self {
             protocol,
             saddr: be32(12),
             daddr: be32(16),
             total_len: be16(2),
             ports: has_ports.then(|| (be16(ihl), be16(ihl + 2))),
+            l4_off: if ihl >= IPV4_MIN_HEADER {
+                ihl as u16
+            } else {
+                0
+            },
+            tcp_flags: has_tcp_flags.then(|| byte(ihl + TCP_FLAGS_AT)),
+            frag,
         }
     }
 
@@ -98,6 +133,26 @@ pub mod tests {
         assert_eq!(s.daddr, 0x0a00_0002);
         assert_eq!(s.total_len, 28);
         assert_eq!(s.ports, Some((1234, 80)));
+        assert_eq!((s.l4_off, s.frag), (20, Frag::None));
+        // 28 bytes end before the TCP flags byte.
+        assert_eq!(s.tcp_flags, None);
+        let mut syn = [0u8; 40];
+        syn[..28].copy_from_slice(&ipv4(6, 1234, 80));
+        syn[20 + 13] = 0x02;
+        assert_eq!(Summary::parse(&syn).tcp_flags, Some(0x02));
+    }
+
+    #[test]
+    fn fragments() {
+        let mut first = ipv4(17, 1, 2);
+        first[6] = 0x20;
+        let s = Summary::parse(&first);
+        assert_eq!((s.frag, s.ports), (Frag::First, Some((1, 2))));
+        let mut later = ipv4(17, 1, 2);
+        later[6] = 0x20;
+        later[7] = 1;
+        let s = Summary::parse(&later);
+        assert_eq!((s.frag, s.ports, s.l4_off), (Frag::Later, None, 20));
     }
 
     #[test]

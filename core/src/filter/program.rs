@@ -15,7 +15,7 @@ use super::entry::{self, Abi, Alloc};
 use super::hostfns::{FilterCtx, HOST_FNS};
 use super::options::Options;
 use super::packet::{Summary, HEAD_MAX};
-use super::record::{self, PACKET_INFO_SIZE, RECORD_HEADER};
+use super::record::{self, Version, PACKET_INFO_SIZE};
 use super::stats::{CpuStats, Event};
 use crate::abi::{self as k, Error, EINVAL};
 use crate::engine::instance;
@@ -184,10 +184,10 @@ impl Program {
         let none = [Arg::I32(0), Arg::I32(0)];
         match (self.abi, state.record) {
             (Abi::Kwasm { .. }, None) => Prepared::Call(none, 2, Summary::read(pkt)),
-            (Abi::Kwasm { .. }, Some(at)) => {
+            (Abi::Kwasm { record, .. }, Some(at)) => {
                 let cap_len = pkt.len.min(self.snaplen);
                 let memory = state.runtime.memory_mut();
-                match write_record(memory, at, pkt, cap_len) {
+                match write_record(memory, at, record, pkt, cap_len) {
                     Some((len, summary)) => {
                         Prepared::Call([Arg::I32(at as i32), Arg::I32(len as i32)], 2, summary)
                     }
@@ -309,9 +309,16 @@ fn slice_at(memory: &mut [u8], at: u32, len: u32) -> Option<&mut [u8]> {
 /// straight from the packet, the IPv4 facts parsed from them (copied again
 /// only when the snap length cuts the header short), then the header.
 /// Returns the record's length and the facts.
-fn write_record(memory: &mut [u8], at: u32, pkt: &Pkt, cap_len: u32) -> Option<(u32, Summary)> {
-    let len = record::record_size(cap_len);
-    let (header, bytes) = slice_at(memory, at, len)?.split_first_chunk_mut::<RECORD_HEADER>()?;
+fn write_record(
+    memory: &mut [u8],
+    at: u32,
+    version: Version,
+    pkt: &Pkt,
+    cap_len: u32,
+) -> Option<(u32, Summary)> {
+    let len = record::record_size(version, cap_len);
+    let (header, bytes) =
+        slice_at(memory, at, len)?.split_at_mut_checked(version.header_len() as usize)?;
     // The shim's length is the packet's; a failed copy leaves no bytes.
     let cap_len = match services::pkt_copy(pkt, 0, bytes) {
         Ok(()) => cap_len,
@@ -322,8 +329,8 @@ fn write_record(memory: &mut [u8], at: u32, pkt: &Pkt, cap_len: u32) -> Option<(
         Some(head) if cap_len as usize >= head.len() => Summary::parse(head),
         _ => Summary::read(pkt),
     };
-    record::write_record_header(header, pkt, cap_len, summary.protocol);
-    Some((record::record_size(cap_len), summary))
+    record::write_record_header(header, version, pkt, cap_len, &summary);
+    Some((record::record_size(version, cap_len), summary))
 }
 
 impl Instance {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The examples no other case runs: rust_drop_port (Rust SDK: drops TCP and
-# UDP to port 23557 and logs the drops) and drop_icmp (WebAssembly text:
-# drops ICMP), the latter both as built and loaded from its source.
+# UDP to port 23557 and logs the drops), drop_icmp (WebAssembly text:
+# drops ICMP), the latter both as built and loaded from its source, and
+# drop_port built for both packet record versions.
 . /lib.sh
 
 module_load || fail "module loads"
@@ -48,6 +49,25 @@ check "dropped counter counts the drops (is $dropped)" [ "${dropped:-0}" -gt 1 ]
 expect_ok kwasmctl unload
 tcp_passes 23557
 udp_passes 23557
+
+# drop_port reads the parsed ports of record version 2; drop_port_v1 parses
+# the header itself from a version-1 record. Same verdicts, also for a later
+# fragment (no ports) and a header the snap length cuts short (version 2
+# still has the ports the kernel parsed; version 1 cannot see them).
+for prog in /wasm/drop_port.wasm /wasm/drop_port_v1.wasm; do
+	expect_verdict drop --prog $prog --proto tcp --src 10.0.0.1:40000 --dst 127.0.0.1:23557
+	expect_verdict accept --prog $prog --proto tcp --src 10.0.0.1:40000 --dst 127.0.0.1:23559
+	expect_verdict accept --prog $prog --proto udp --src 10.0.0.1:40000 --dst 127.0.0.1:23557
+	expect_verdict accept --prog $prog --proto icmp --src 10.0.0.1 --dst 127.0.0.1
+done
+expect_verdict drop --prog /wasm/drop_port.wasm --snaplen 20 --proto tcp \
+	--src 10.0.0.1:40000 --dst 127.0.0.1:23557
+expect_verdict accept --prog /wasm/drop_port_v1.wasm --snaplen 20 --proto tcp \
+	--src 10.0.0.1:40000 --dst 127.0.0.1:23557
+load_prog /wasm/drop_port.wasm
+tcp_blocked 23557
+tcp_passes 23559
+expect_ok kwasmctl unload
 
 # drop_icmp, built by wat2wasm and straight from its text.
 ping_passes

@@ -21,21 +21,15 @@ const LOG_EVERY: u32 = 100;
 static DROPS: AtomicU32 = AtomicU32::new(0);
 
 fn drop_port(rec: &Record) -> Verdict {
-    let Some(ip) = rec.ip4() else {
+    // The kernel has parsed the header: ports only for TCP and UDP.
+    let (Some(sport), Some(PORT)) = (rec.sport(), rec.dport()) else {
         return Verdict::Accept;
     };
-    let name = match ip.proto {
-        proto::TCP => "tcp",
-        proto::UDP => "udp",
-        _ => return Verdict::Accept,
-    };
-    let (Some(sport), Some(PORT)) = (ip.sport, ip.dport) else {
-        return Verdict::Accept;
-    };
+    let name = if rec.ip_proto() == proto::TCP { "tcp" } else { "udp" };
 
     let n = DROPS.fetch_add(1, Ordering::Relaxed) + 1;
     if n % LOG_EVERY == 1 {
-        let (src, dst) = (ip.saddr, ip.daddr);
+        let (src, dst) = (rec.saddr(), rec.daddr());
         log!("drop #{n}: {name} {src}:{sport} -> {dst}:{PORT}");
     }
     Verdict::Drop

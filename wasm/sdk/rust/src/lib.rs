@@ -34,7 +34,7 @@ mod record;
 pub mod heap;
 
 pub use log::{log_fmt, LogLine};
-pub use record::{Ip4, Record, HDR_LEN};
+pub use record::{Frag, Ip4, Record, HDR_LEN, VERSION};
 
 /// What a filter decides for a packet.
 #[repr(i32)]
@@ -66,10 +66,15 @@ pub mod proto {
 pub const BAD_RECORD: i32 = -1;
 
 /// Defines the program's exports around `fn(&Record) -> Verdict`:
-/// `kwasm_filter`, and `kwasm_alloc` for the record buffer.
+/// `kwasm_filter`, and `kwasm_alloc` for the record buffer, and the
+/// `kwasm.record` custom section that asks for record version [`VERSION`].
 #[macro_export]
 macro_rules! kwasm_filter {
     ($filter:path) => {
+        #[link_section = "kwasm.record"]
+        #[used]
+        static KWASM_RECORD_VERSION: [u8; 1] = [$crate::VERSION];
+
         #[unsafe(no_mangle)]
         pub extern "C" fn kwasm_alloc(size: u32) -> *mut u8 {
             $crate::heap::alloc(size)

@@ -5,8 +5,26 @@ use core::net::Ipv4Addr;
 
 use crate::proto;
 
-/// Size of the record header; the captured packet bytes follow it.
-pub const HDR_LEN: usize = 32;
+/// Size of the record header (version 2, which [`crate::kwasm_filter!`]
+/// asks for); the captured packet bytes follow it.
+pub const HDR_LEN: usize = 48;
+/// The record version this crate reads.
+pub const VERSION: u8 = 2;
+
+/// Record flags: which parsed fields hold values.
+const REC_PORTS: u16 = 1 << 0;
+const REC_TCP_FLAGS: u16 = 1 << 1;
+
+/// Where a packet stands in fragmentation ([`Record::frag`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frag {
+    /// Not a fragment.
+    None,
+    /// Offset 0, more fragments follow: carries the transport header.
+    First,
+    /// Offset > 0: no transport header.
+    Later,
+}
 
 /// One packet as the kernel describes it: a header with metadata and the
 /// first bytes of the packet from the IPv4 header on (network byte order).
@@ -21,7 +39,9 @@ impl<'a> Record<'a> {
     pub fn new(bytes: &'a [u8]) -> Option<Self> {
         let rec = Self { bytes };
         let hdr_len = u16::from_le_bytes(bytes.get(0..2)?.try_into().ok()?);
-        if usize::from(hdr_len) != HDR_LEN || bytes.len() < HDR_LEN {
+        let version = u16::from_le_bytes(bytes.get(2..4)?.try_into().ok()?);
+        if usize::from(hdr_len) != HDR_LEN || version != u16::from(VERSION) || bytes.len() < HDR_LEN
+        {
             return None;
         }
         let end = HDR_LEN.checked_add(rec.cap_len() as usize)?;
@@ -40,6 +60,10 @@ impl<'a> Record<'a> {
         }
         // SAFETY: guaranteed by the caller.
         Self::new(unsafe { core::slice::from_raw_parts(ctx, len as usize) })
+    }
+
+    fn u16_at(&self, off: usize) -> u16 {
+        u16::from_le_bytes([self.bytes[off], self.bytes[off + 1]])
     }
 
     fn u32_at(&self, off: usize) -> u32 {
@@ -79,6 +103,52 @@ impl<'a> Record<'a> {
     /// IPv4 protocol number (see [`crate::proto`]).
     pub fn ip_proto(&self) -> u8 {
         self.bytes[28]
+    }
+
+    /// The netfilter protocol family: 2 for IPv4.
+    pub fn family(&self) -> u8 {
+        self.bytes[29]
+    }
+
+    fn flags(&self) -> u16 {
+        self.u16_at(38)
+    }
+
+    /// The TCP flags byte, when the packet carries it.
+    pub fn tcp_flags(&self) -> Option<u8> {
+        (self.flags() & REC_TCP_FLAGS != 0).then(|| self.bytes[30])
+    }
+
+    pub fn frag(&self) -> Frag {
+        match self.bytes[31] {
+            1 => Frag::First,
+            2 => Frag::Later,
+            _ => Frag::None,
+        }
+    }
+
+    /// TCP/UDP source port; `None` for other protocols and later fragments.
+    /// Parsed by the kernel from the whole header: two loads.
+    pub fn sport(&self) -> Option<u16> {
+        (self.flags() & REC_PORTS != 0).then(|| self.u16_at(32))
+    }
+
+    /// TCP/UDP destination port, as [`Record::sport`].
+    pub fn dport(&self) -> Option<u16> {
+        (self.flags() & REC_PORTS != 0).then(|| self.u16_at(34))
+    }
+
+    /// Offset of the transport header in [`Record::packet`].
+    pub fn l4_off(&self) -> u16 {
+        self.u16_at(36)
+    }
+
+    pub fn saddr(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.u32_at(40))
+    }
+
+    pub fn daddr(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.u32_at(44))
     }
 
     /// The captured packet bytes, from the first byte of the IPv4 header.
@@ -147,10 +217,19 @@ mod tests {
         pkt.extend([0x04, 0xd2, 0, 53, 0, 8, 0, 0]);
         let mut rec = vec![0u8; HDR_LEN];
         rec[0] = HDR_LEN as u8;
-        rec[2] = 1;
+        rec[2] = VERSION;
         rec[4..8].copy_from_slice(&(pkt.len() as u32).to_le_bytes());
         rec[8..12].copy_from_slice(&(cap_len as u32).to_le_bytes());
         rec[28] = proto::UDP;
+        rec[29] = 2;
+        rec[31] = if frag & 0x1fff != 0 { 2 } else { 0 };
+        if frag & 0x1fff == 0 {
+            rec[32..36].copy_from_slice(&[0xd2, 0x04, 53, 0]);
+            rec[38] = 1;
+        }
+        rec[36] = 20;
+        rec[40..44].copy_from_slice(&0x0a00_0001u32.to_le_bytes());
+        rec[44..48].copy_from_slice(&0x7f00_0001u32.to_le_bytes());
         rec.extend(&pkt[..cap_len]);
         rec
     }
@@ -168,6 +247,14 @@ mod tests {
         assert_eq!(ip.daddr, Ipv4Addr::LOCALHOST);
         assert_eq!((ip.tot_len, ip.hdr_len), (28, 20));
         assert_eq!((ip.sport, ip.dport), (Some(1234), Some(53)));
+        // The kernel's parsed fields say the same.
+        assert_eq!((rec.sport(), rec.dport()), (Some(1234), Some(53)));
+        assert_eq!((rec.saddr(), rec.daddr()), (ip.saddr, ip.daddr));
+        assert_eq!(
+            (rec.family(), rec.l4_off(), rec.frag()),
+            (2, 20, Frag::None)
+        );
+        assert_eq!(rec.tcp_flags(), None);
     }
 
     #[test]
@@ -176,8 +263,10 @@ mod tests {
         let ip = Record::new(&short).unwrap().ip4().unwrap();
         assert_eq!((ip.sport, ip.dport), (None, None));
         let later = udp_record(28, 0x2001);
-        let ip = Record::new(&later).unwrap().ip4().unwrap();
+        let rec = Record::new(&later).unwrap();
+        let ip = rec.ip4().unwrap();
         assert_eq!((ip.sport, ip.dport), (None, None));
+        assert_eq!((rec.dport(), rec.frag()), (None, Frag::Later));
     }
 
     #[test]
@@ -185,6 +274,9 @@ mod tests {
         let bytes = udp_record(28, 0);
         assert!(Record::new(&bytes[..40]).is_none(), "cap_len past the end");
         assert!(Record::new(&bytes[..10]).is_none(), "header cut");
+        let mut v1 = bytes.clone();
+        v1[2] = 1;
+        assert!(Record::new(&v1).is_none(), "version 1");
         let mut v6 = bytes.clone();
         v6[HDR_LEN] = 0x65;
         assert!(Record::new(&v6).unwrap().ip4().is_none());
