@@ -22,11 +22,12 @@ type Call<'a> = host::Call<'a, FilterCtx>;
 type Result<T> = core::result::Result<T, host::HostTrap>;
 
 /// The context of one instance: the program's name and, during a run, the
-/// packet. Owned by the instance's runtime.
+/// packet and its parsed header (parsed when first asked for, unless the
+/// run had it already). Owned by the instance's runtime.
 pub struct FilterCtx {
     name: CString,
     pkt: Cell<*const Pkt>,
-    summary: Cell<Summary>,
+    summary: Cell<Option<Summary>>,
 }
 
 impl FilterCtx {
@@ -34,7 +35,7 @@ impl FilterCtx {
         Self {
             name,
             pkt: Cell::new(ptr::null()),
-            summary: Cell::new(Summary::default()),
+            summary: Cell::new(None),
         }
     }
 
@@ -42,13 +43,14 @@ impl FilterCtx {
         &self.name
     }
 
-    /// Makes `pkt` the current packet while `f` runs.
-    pub fn with_packet<R>(&self, pkt: &Pkt, summary: Summary, f: impl FnOnce() -> R) -> R {
+    /// Makes `pkt` the current packet while `f` runs, with its header
+    /// parsed already when the caller had to (`None`: parsed on demand).
+    pub fn with_packet<R>(&self, pkt: &Pkt, summary: Option<Summary>, f: impl FnOnce() -> R) -> R {
         self.pkt.set(pkt);
         self.summary.set(summary);
         let result = f();
         self.pkt.set(ptr::null());
-        self.summary.set(Summary::default());
+        self.summary.set(None);
         result
     }
 
@@ -59,8 +61,18 @@ impl FilterCtx {
         unsafe { self.pkt.get().as_ref() }
     }
 
+    /// The current packet's header facts, read from the packet the first
+    /// time a run asks (one copy of its first bytes); empty outside a run.
     pub fn summary(&self) -> Summary {
-        self.summary.get()
+        if let Some(s) = self.summary.get() {
+            return s;
+        }
+        let Some(pkt) = self.packet() else {
+            return Summary::default();
+        };
+        let s = Summary::read(pkt);
+        self.summary.set(Some(s));
+        s
     }
 }
 

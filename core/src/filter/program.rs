@@ -85,7 +85,9 @@ impl RunResult {
 
 /// How to call the filter for one packet.
 enum Prepared {
-    Call([Arg; 2], usize, Summary),
+    /// The filter's arguments, how many it takes, the header facts when
+    /// they were parsed already.
+    Call([Arg; 2], usize, Option<Summary>),
     Skip,
     Trap(Trap),
 }
@@ -183,14 +185,17 @@ impl Program {
     fn prepare(&self, state: &mut InstanceState, pkt: &Pkt) -> Prepared {
         let none = [Arg::I32(0), Arg::I32(0)];
         match (self.abi, state.record) {
-            (Abi::Kwasm { .. }, None) => Prepared::Call(none, 2, Summary::read(pkt)),
+            // Parsed only if a host function asks (accept_all never does).
+            (Abi::Kwasm { .. }, None) => Prepared::Call(none, 2, None),
             (Abi::Kwasm { record, .. }, Some(at)) => {
                 let cap_len = pkt.len.min(self.snaplen);
                 let memory = state.runtime.memory_mut();
                 match write_record(memory, at, record, pkt, cap_len) {
-                    Some((len, summary)) => {
-                        Prepared::Call([Arg::I32(at as i32), Arg::I32(len as i32)], 2, summary)
-                    }
+                    Some((len, summary)) => Prepared::Call(
+                        [Arg::I32(at as i32), Arg::I32(len as i32)],
+                        2,
+                        Some(summary),
+                    ),
                     None => Prepared::Trap(Trap::OutOfBounds),
                 }
             }
@@ -204,7 +209,7 @@ impl Program {
                 match info.and_then(|b| b.first_chunk_mut::<PACKET_INFO_SIZE>()) {
                     Some(info) => {
                         record::write_packet_info(info, &summary);
-                        Prepared::Call(none, 0, summary)
+                        Prepared::Call(none, 0, Some(summary))
                     }
                     None => Prepared::Trap(Trap::OutOfBounds),
                 }
