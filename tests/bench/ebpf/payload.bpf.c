@@ -11,7 +11,9 @@
 #define PAYLOAD_MAX	256
 #define FNV_OFFSET	2166136261u
 #define FNV_PRIME	16777619u
+#ifndef PAYLOAD_MAGIC
 #define PAYLOAD_MAGIC	0x4b57534du	/* "KWSM" */
+#endif
 
 SEC("netfilter")
 int payload(struct bpf_nf_ctx *ctx)
