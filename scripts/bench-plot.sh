@@ -8,7 +8,7 @@
 #
 # OUTDIR (default: the output's directory) gets testrun.svg (ns per packet
 # by program, kwasm next to eBPF, bars at the median, whiskers from min to
-# max) and flood.svg (UDP flood packets/s by configuration, same whiskers).
+# max, log scale) and flood.svg (UDP flood packets/s by configuration, same whiskers).
 set -euo pipefail
 
 in=${1:-build/bench/last.txt}
@@ -62,12 +62,14 @@ if [ "$rows" -gt 0 ]; then
 	set terminal svg size 800,480 dynamic font "sans,12" noenhanced
 	set output "$outdir/testrun.svg"
 	set title "ns per test-run, median (min-max)\n$title, QEMU TCG"
-	set ylabel "ns per run"
+	set ylabel "ns per run (log scale)"
 	set style data histogram
 	set style histogram errorbars gap 2 lw 1
 	set style fill solid 0.8 border -1
 	set key top left
-	set yrange [0:*]
+	# kwasm's payload run is 10-100 times the others: a log scale.
+	set logscale y
+	set yrange [10:*]
 	set grid ytics
 	plot "$work/testrun.dat" using 2:3:4:xtic(1) title "kwasm", \
 	     "" using 5:6:7 title "eBPF"
