@@ -9,7 +9,9 @@
 #   make fuzz              fuzz the load path in user space (FUZZ_SECONDS per target)
 #   make demo              boot a throw-away VM, load an example, show it work
 #   make vm-run SCRIPT=s   run a script in a VM with the module (FILES=...)
-#   make bench             figures: ns per test-run, flood rates, in a VM
+#   make bench             figures: ns per test-run and flood rates, kwasm next to
+#                          eBPF, in a VM (output also in build/bench/last.txt)
+#   make ebpf              the eBPF side of the bench: bpfbench and its programs
 #   make bench-compare BASE=rev  ns per test-run next to revision rev
 #   sudo make install      install the module and kwasmctl (DESTDIR, PREFIX)
 #   sudo make load         insert the module and load PROG
@@ -104,7 +106,7 @@ CORE_OBJ := $(CORE_BUILD)/kwasm_core.o
 
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
-.PHONY: all module core wasm kwasmctl vm-tools check fuzz demo bench bench-compare vm-run install \
+.PHONY: all module core wasm kwasmctl ebpf vm-tools check fuzz demo bench bench-compare vm-run install \
 	load remove clean distclean kdir-check FORCE
 
 all: module
@@ -174,9 +176,15 @@ FUZZ_SECONDS ?= 600
 fuzz: wasm
 	$(TOP)/fuzz/run.sh --seconds $(FUZZ_SECONDS)
 
+# The eBPF programs and loader `make bench` compares kwasm with, built
+# against the 6.12 kernel's libbpf (tests/bench/ebpf/Makefile).
+ebpf:
+	$(MAKE) -C tests/bench/ebpf OUT=$(TOP)/build/ebpf
+
 # What a VM needs besides the module: static kwasmctl, nettool and
-# kwasm-hostile, kwasm-spectest for their initramfs, and the example programs.
-vm-tools: wasm
+# kwasm-hostile, kwasm-spectest for their initramfs, the example programs,
+# and the eBPF side of the bench.
+vm-tools: wasm ebpf
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --quiet \
 		--release --target x86_64-unknown-linux-gnu -p kwasmctl -p nettool \
 		-p kwasm-hostile -p kwasm-spectest
@@ -187,9 +195,10 @@ demo: vm-tools
 	$(MAKE) KVER=$(VM_KVER) module
 	$(TOP)/tests/demo.sh --kernel $(VM_KVER)
 
+# BENCH_ARGS: e.g. --smoke, --rounds 3 (tests/bench.sh).
 bench: vm-tools
 	$(MAKE) KVER=$(VM_KVER) module
-	$(TOP)/tests/bench.sh --kernel $(VM_KVER)
+	$(TOP)/tests/bench.sh --kernel $(VM_KVER) $(BENCH_ARGS)
 
 # The per-packet cost of this tree next to revision BASE, in one VM boot.
 bench-compare: vm-tools

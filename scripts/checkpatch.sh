@@ -20,6 +20,7 @@ if [ ! -f "$dir/scripts/checkpatch.pl" ]; then
 fi
 
 cd "$top"
-files=$(git ls-files 'shim/*.[ch]' 'wasm3-kernel/*.[ch]' 'wasm3-kernel/include/*.h' 'include/*.h' 'include/uapi/*.h')
+files=$(git ls-files 'shim/*.[ch]' 'wasm3-kernel/*.[ch]' 'wasm3-kernel/include/*.h' 'include/*.h' 'include/uapi/*.h' \
+	'tests/bench/ebpf/*.[ch]')
 # shellcheck disable=SC2086
 perl "$dir/scripts/checkpatch.pl" --no-tree --terse --show-types -f $files

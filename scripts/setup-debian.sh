@@ -16,12 +16,16 @@ export DEBIAN_FRONTEND=noninteractive
 #   cpio kmod xz-utils zstd           initramfs, depmod/modinfo, vmlinux extraction
 #   perl                              checkpatch.pl
 #   libclang-rt-14-dev                ASan/LSan runtime for `make fuzz` (clang only recommends it)
+#   libelf-dev zlib1g-dev             static libelf.a and libz.a for bpfbench (`make bench`, libbpf)
+#   gnuplot-nox                       scripts/bench-plot.sh (SVG plots of `make bench` output)
 packages=(
 	rustc-web cargo-web rust-web-src ca-certificates
 	gcc make libc6-dev bc libelf1
 	clang lld wabt libclang-dev
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 	perl libclang-rt-14-dev
+	# the eBPF side of the bench, and its plots (tests/bench/ebpf, scripts/bench-plot.sh)
+	libelf-dev zlib1g-dev gnuplot-nox
 	# the debug kernel (scripts/debug-kernel.sh)
 	flex bison libelf-dev libssl-dev dwarves
 )

@@ -1,24 +1,82 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make bench`: boot a VM and print what programs cost: ns per test-run of
-# each example, and UDP flood rates with no module, no program and a few
-# programs. Figures only; under QEMU TCG compare rows, not absolute values.
+# `make bench`: boot one VM and print what programs cost, kwasm next to an
+# eBPF netfilter program doing the same check (tests/bench/ebpf): ns per
+# test-run and UDP flood rates, medians over rounds (tests/vm/bench-guest.sh).
+# Figures only; under QEMU TCG compare rows, not absolute values.
 #
-#   tests/bench.sh [--kernel 6.1|6.12]
+#   tests/bench.sh [--kernel 6.1|6.12] [--rounds R] [--runs N] [--seconds S] [--smoke]
+#
+# R rounds (default 7) of N test-runs per program (default 20000) and S
+# seconds of flood per configuration (default 2). The output also goes to
+# build/bench/last.txt (scripts/bench-plot.sh draws it). --smoke: 2 rounds
+# of 200 runs and 1 s floods, into build/bench/smoke.txt, then checks that
+# every line the plots need is there with numbers (make check runs it).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 kver=6.12
+rounds=7 runs=20000 seconds=2 smoke=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kver=$2 ;;
-	*) sed -n '8s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	--rounds) rounds=$2 ;;
+	--runs) runs=$2 ;;
+	--seconds) seconds=$2 ;;
+	--smoke) smoke=1 rounds=2 runs=200 seconds=1; shift; continue ;;
+	*) sed -n '9s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
+	[ $# -ge 2 ] || { sed -n '9s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 	shift 2
+done
+for n in "$rounds" "$runs" "$seconds"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "bench: '$n' is not a positive number" >&2; exit 2; }
 done
 module=$top/build/$kver/kwasm.ko
 [ -f "$module" ] || { echo "bench: no $module: run 'make KVER=$kver' first" >&2; exit 2; }
 
-exec "$top/tests/vm/run.sh" --kernel "$kver" --module "$module" \
-	--script "$top/tests/vm/bench-guest.sh" --timeout 600
+out=$top/build/bench/last.txt
+[ -z "$smoke" ] || out=$top/build/bench/smoke.txt
+mkdir -p "$(dirname "$out")"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+printf 'runs=%s\nrounds=%s\nseconds=%s\n' "$runs" "$rounds" "$seconds" >"$work/bench.conf"
+
+status=0
+"$top/tests/vm/run.sh" --kernel "$kver" --module "$module" \
+	--script "$top/tests/vm/bench-guest.sh" --files "$work/bench.conf" \
+	--timeout 1800 2>&1 | tee "$out" || status=$?
+[ "$status" -eq 0 ] || exit "$status"
+echo "bench: output in $out"
+[ -n "$smoke" ] || exit 0
+
+# The smoke run's lines: every row the plots draw, with numbers, and eBPF's
+# unless the kernel cannot have them.
+num='[0-9]+'
+want=()
+ebpf=1
+grep -q '^eBPF: not available on' "$out" && ebpf=
+for prog in accept_all drop_port payload orig_drop_port; do
+	want+=("bench testrun kwasm $prog median=$num min=$num max=$num rounds=2 runs=$runs")
+done
+for config in "none no_module" "kwasm no_program" "kwasm accept_all" "kwasm drop_port"; do
+	want+=("bench flood $config median=$num min=$num max=$num rounds=2 seconds=$seconds")
+	want+=("bench ratio flood $config vs_no_filter=$num\\.$num")
+done
+if [ -n "$ebpf" ]; then
+	for prog in accept_all drop_port payload; do
+		want+=("bench testrun ebpf $prog median=$num min=$num max=$num rounds=2 runs=$runs")
+		want+=("bench ratio testrun $prog kwasm/ebpf=$num\\.$num")
+	done
+	for prog in accept_all drop_port; do
+		want+=("bench flood ebpf $prog median=$num min=$num max=$num rounds=2 seconds=$seconds")
+		want+=("bench ratio flood ebpf $prog vs_no_filter=$num\\.$num")
+	done
+fi
+missing=0
+for line in "${want[@]}"; do
+	grep -Eq "^$line\$" "$out" || { echo "bench: smoke: no line /^$line\$/" >&2; missing=1; }
+done
+[ "$missing" -eq 0 ] || exit 1
+echo "bench: smoke: all ${#want[@]} expected lines present"

@@ -9,10 +9,11 @@
 #   tests/check.sh [--kernels "6.1 6.12 ..."] [--cases REGEX] [--no-host] [--jobs N]
 #
 # --cases selects cases whose name (file name without .sh) matches the
-# extended regex. --jobs sets how many VMs run at once (default 2). Console
-# logs go to build/vm-logs/<kernel>/<case>.log. Prints a summary line per
-# kernel, ends with "N passed, N failed" and exits non-zero if anything
-# failed.
+# extended regex; "bench-smoke" names the bench harness's smoke run
+# (tests/bench.sh --smoke, one more VM, on 6.12 only). --jobs sets how many
+# VMs run at once (default 2). Console logs go to
+# build/vm-logs/<kernel>/<case>.log. Prints a summary line per kernel, ends
+# with "N passed, N failed" and exits non-zero if anything failed.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--cases) cases_re=$2; shift ;;
 	--no-host) host= ;;
 	--jobs) jobs=$2; shift ;;
-	*) sed -n '9,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '9,17s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -144,7 +145,10 @@ for f in tests/vm/cases/*.sh; do
 	name=$(basename "$f" .sh)
 	if echo "$name" | grep -Eq -- "$cases_re"; then cases+=("$name"); fi
 done
-[ ${#cases[@]} -gt 0 ] || { echo "check: no case matches '$cases_re'" >&2; exit 2; }
+bench_smoke=
+if echo bench-smoke | grep -Eq -- "$cases_re"; then bench_smoke=1; fi
+[ ${#cases[@]} -gt 0 ] || [ -n "$bench_smoke" ] ||
+	{ echo "check: no case matches '$cases_re'" >&2; exit 2; }
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
@@ -236,6 +240,11 @@ for k in $kernels; do
 		running[$!]=$name
 	done
 	while [ ${#running[@]} -gt 0 ]; do reap; done
+	# The bench harness, so that it cannot rot: a short run that must
+	# print every figure with kwasm and eBPF (tests/bench.sh --smoke).
+	if [ "$k" = 6.12 ] && [ -n "$bench_smoke" ]; then
+		step "bench: harness smoke ($k)" tests/bench.sh --kernel "$k" --smoke || true
+	fi
 	kernel_lines+=("kernel $k: $((passed - kernel_passed)) cases passed, $((failed - kernel_failed)) failed")
 done
 

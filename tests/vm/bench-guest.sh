@@ -2,29 +2,230 @@
 # SPDX-License-Identifier: GPL-2.0
 # The guest half of tests/bench.sh: figures, not pass/fail. Absolute numbers
 # under QEMU TCG say little; compare rows of one run.
+#
+# kwasm next to an eBPF netfilter program doing the same check
+# (tests/bench/ebpf, through /usr/bin/bpfbench and /bpf/*.bpf.o): ns per
+# test-run and UDP flood rates, each the median of $rounds rounds with their
+# min and max. Engines alternate within a round, so that drift of the host
+# hits both. Machine-readable lines come first ("bench testrun ENGINE PROG
+# median=NS min=NS max=NS rounds=R runs=N", "bench flood ENGINE CONFIG
+# median=PPS min=PPS max=PPS rounds=R seconds=S", "bench ratio ..."),
+# tables after them. /files/bench.conf (from tests/bench.sh) may set runs,
+# rounds and seconds.
 . /lib.sh
 
-runs=${KWASM_BENCH_RUNS:-20000}
-packets=${KWASM_BENCH_PACKETS:-20000}
+runs=20000
+rounds=7
+seconds=2
+# shellcheck disable=SC1091 # written by tests/bench.sh
+[ ! -f /files/bench.conf ] || . /files/bench.conf
 
-# flood_rate <label>: UDP packets per second through the hook, echoed back.
-flood_rate() {
-	out=$(nettool flood 127.0.0.1:7777 --udp --count "$packets" 2>&1 | tail -n 1)
-	printf '%-28s %s\n' "$1" "$out"
+data=/tmp/bench
+mkdir -p "$data"
+tcp_args="--proto tcp --src 10.0.0.1:40000 --dst 127.0.0.1:80"
+# The payload program reads up to 256 bytes: a 256-byte TCP packet.
+payload_args="$tcp_args --payload-len 216"
+# Both engines at the same place for the flood: IPv4 LOCAL_IN, first but
+# one (netfilter refuses NF_IP_PRI_FIRST itself for BPF links).
+hook_args="--hook local-in --priority -2147483647"
+
+# eBPF netfilter programs need 6.4; the tool is there when it was built.
+release=$(uname -r)
+major=${release%%.*}
+minor=${release#*.}
+minor=${minor%%.*}
+ebpf=1
+if [ "$major" -lt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -lt 4 ]; }; then
+	ebpf=
+	ebpf_why="not available on $major.$minor (netfilter programs need >= 6.4)"
+elif ! command -v bpfbench >/dev/null || ! [ -f /bpf/accept_all.bpf.o ]; then
+	ebpf=
+	ebpf_why="not available: bpfbench was not built (make ebpf)"
+fi
+
+# stats: numbers on stdin (one a line) -> "median=M min=A max=B rounds=N".
+stats() {
+	sort -n | awk '{ v[NR] = $1 }
+	END {
+		if (NR == 0) { print "median=- min=- max=- rounds=0"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)
+		printf "median=%d min=%d max=%d rounds=%d\n", m, v[1], v[NR], NR
+	}'
 }
 
-echo "### test-run: ns per run of one TCP packet, $runs runs each"
+# field <name> <stats line>: one value of a stats line.
+field() {
+	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# ratio <a> <b>: a / b with two decimals, "-" when either is missing.
+ratio() {
+	case "$1$2" in *-* | '') echo -; return ;; esac
+	[ "$2" -gt 0 ] || { echo -; return; }
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a / b }'
+}
+
+# ns_per_run <output of a test-run>: its ns/run figure, or fail.
+ns_per_run() {
+	_ns=$(sed -n 's/^ns\/run: //p')
+	[ -n "$_ns" ] || return 1
+	echo "$_ns"
+}
+
+# One round of test-runs: every program on both engines, $runs runs each.
+testrun_round() {
+	for prog in accept_all drop_port payload orig_drop_port; do
+		args=$tcp_args
+		[ "$prog" != payload ] || args=$payload_args
+		# shellcheck disable=SC2086
+		kwasmctl test-run --prog "/wasm/$prog.wasm" $args --repeat "$runs" |
+			ns_per_run >>"$data/testrun.kwasm.$prog" ||
+			{ echo "bench: kwasm test-run of $prog failed" >&2; return 1; }
+		[ -n "$ebpf" ] && [ -f "/bpf/$prog.bpf.o" ] || continue
+		# shellcheck disable=SC2086
+		bpfbench test-run "/bpf/$prog.bpf.o" $args --repeat "$runs" |
+			ns_per_run >>"$data/testrun.ebpf.$prog" ||
+			{ echo "bench: eBPF test-run of $prog failed" >&2; return 1; }
+	done
+}
+
+# flood <engine> <config>: packets per second of a $seconds-long UDP flood
+# to the echo server, appended to its data file.
+flood() {
+	_out=$(nettool flood 127.0.0.1:7777 --udp --seconds "$seconds" 2>&1 | tail -n 1)
+	_sent=$(echo "$_out" | sed -n 's/.* sent \([0-9]*\) packets.*/\1/p')
+	[ -n "$_sent" ] || { echo "bench: flood failed: $_out" >&2; return 1; }
+	echo $((_sent / seconds)) >>"$data/flood.$1.$2"
+}
+
+# ebpf_flood <prog>: a flood with the eBPF program attached, detached after.
+# bpfbench's first line says it attached; it detaches on SIGTERM and exits.
+ebpf_flood() {
+	rm -f /tmp/bpf.out
+	mkfifo /tmp/bpf.out
+	bpfbench attach "/bpf/$1.bpf.o" >/tmp/bpf.out &
+	_pid=$!
+	# Open until bpfbench is gone, so that its last line has a reader.
+	exec 3</tmp/bpf.out
+	read -r _line <&3 || true
+	case $_line in
+	attached:*) ;;
+	*)
+		echo "bench: bpfbench attach $1 failed" >&2
+		wait "$_pid"
+		exec 3<&-
+		return 1
+		;;
+	esac
+	flood ebpf "$1"
+	_status=$?
+	kill "$_pid"
+	wait "$_pid" || _status=1
+	read -r _line <&3 || true
+	exec 3<&-
+	case $_line in
+	detached:*) ;;
+	*) echo "bench: bpfbench did not detach $1: '$_line'" >&2; return 1 ;;
+	esac
+	return $_status
+}
+
+# One round of floods: every configuration once.
+flood_round() {
+	flood none no_module || return 1
+	if [ -n "$ebpf" ]; then
+		ebpf_flood accept_all || return 1
+		ebpf_flood drop_port || return 1
+	fi
+	module_load || return 1
+	flood kwasm no_program || return 1
+	for prog in accept_all drop_port; do
+		# shellcheck disable=SC2086
+		kwasmctl load "/wasm/$prog.wasm" $hook_args >/dev/null || return 1
+		flood kwasm "$prog" || return 1
+	done
+	kwasmctl unload >/dev/null && rmmod kwasm
+}
+
+echo "### bench: $rounds rounds; test-run $runs runs each; flood $seconds s each"
+[ -n "$ebpf" ] || echo "eBPF: $ebpf_why"
+
 module_load || exit 1
-for prog in accept_all drop_port udp_drop_port log_every_n orig_drop_port rust_drop_port drop_icmp; do
-	ns=$(kwasmctl test-run --prog "/wasm/$prog.wasm" --proto tcp \
-		--src 10.0.0.1:40000 --dst 127.0.0.1:80 --repeat "$runs" |
-		sed -n 's/^ns\/run: //p')
-	printf '%-28s %s ns/run\n' "$prog" "$ns"
+round=1
+while [ "$round" -le "$rounds" ]; do
+	testrun_round || exit 1
+	round=$((round + 1))
+done
+rmmod kwasm
+
+nettool udp-echo-server 127.0.0.1:7777 --daemon >/dev/null || exit 1
+round=1
+while [ "$round" -le "$rounds" ]; do
+	flood_round || exit 1
+	round=$((round + 1))
+done
+
+cell() { # cell <data file>: "median (min-max)", or "-" when missing
+	[ -f "$1" ] || { echo -; return; }
+	_s=$(stats <"$1")
+	echo "$(field median "$_s") ($(field min "$_s")-$(field max "$_s"))"
+}
+median() { # median <data file>: its median, "-" when missing
+	if [ -f "$1" ]; then field median "$(stats <"$1")"; else echo -; fi
+}
+flood_configs="none.no_module kwasm.no_program kwasm.accept_all kwasm.drop_port
+	ebpf.accept_all ebpf.drop_port"
+
+# The machine-readable lines.
+for prog in accept_all drop_port payload orig_drop_port; do
+	for engine in kwasm ebpf; do
+		f=$data/testrun.$engine.$prog
+		[ ! -f "$f" ] || echo "bench testrun $engine $prog $(stats <"$f") runs=$runs"
+	done
+done
+for config in $flood_configs; do
+	f=$data/flood.$config
+	[ ! -f "$f" ] || echo "bench flood ${config%%.*} ${config#*.} $(stats <"$f") seconds=$seconds"
+done
+for prog in accept_all drop_port payload orig_drop_port; do
+	echo "bench ratio testrun $prog kwasm/ebpf=$(ratio "$(median "$data/testrun.kwasm.$prog")" \
+		"$(median "$data/testrun.ebpf.$prog")")"
+done
+base=$(median "$data/flood.none.no_module")
+for config in $flood_configs; do
+	echo "bench ratio flood ${config%%.*} ${config#*.} vs_no_filter=$(ratio \
+		"$(median "$data/flood.$config")" "$base")"
 done
 
 echo
+echo "### test-run: ns per run, median of $rounds rounds of $runs runs (min-max)"
+echo "### a TCP SYN to port 80; for payload a 256-byte TCP packet"
+printf '%-16s %-24s %-24s %s\n' program kwasm eBPF kwasm/eBPF
+for prog in accept_all drop_port payload orig_drop_port; do
+	printf '%-16s %-24s %-24s %s\n' "$prog" "$(cell "$data/testrun.kwasm.$prog")" \
+		"$(cell "$data/testrun.ebpf.$prog")" \
+		"$(ratio "$(median "$data/testrun.kwasm.$prog")" "$(median "$data/testrun.ebpf.$prog")")"
+done
+
+echo
+echo "### UDP flood to an echo server on 127.0.0.1: packets/s, median of $rounds rounds"
+echo "### of $seconds s (min-max); programs at IPv4 LOCAL_IN; ratio to no filter"
+printf '%-28s %-28s %s\n' configuration packets/s ratio
+for config in $flood_configs; do
+	case $config in
+	none.no_module) label="no filter (no module)" ;;
+	kwasm.no_program) label="kwasm: module, no program" ;;
+	kwasm.*) label="kwasm: ${config#*.}" ;;
+	ebpf.*) label="eBPF: ${config#*.}" ;;
+	esac
+	printf '%-28s %-28s %s\n' "$label" "$(cell "$data/flood.$config")" \
+		"$(ratio "$(median "$data/flood.$config")" "$base")"
+done
+
+module_load || exit 1
+echo
 echo "### fuel: units one run of each example uses (same TCP packet)"
-for prog in accept_all drop_port udp_drop_port log_every_n orig_drop_port rust_drop_port drop_icmp; do
+for prog in accept_all drop_port udp_drop_port log_every_n orig_drop_port rust_drop_port drop_icmp payload; do
 	used=$(kwasmctl test-run --prog "/wasm/$prog.wasm" --proto tcp \
 		--src 10.0.0.1:40000 --dst 127.0.0.1:80 | sed -n 's/^fuel used: //p')
 	printf '%-28s %s units\n' "$prog" "$used"
@@ -36,20 +237,6 @@ for fuel in 10000 100000 1000000; do
 		sed -n 's/^ns\/run: //p')
 	printf '%-28s %s ns/run\n' "budget $fuel" "$ns"
 done
-
-echo
-echo "### UDP flood of $packets packets to an echo server on 127.0.0.1"
-nettool udp-echo-server 127.0.0.1:7777 --daemon >/dev/null
-rmmod kwasm
-flood_rate "no module"
-module_load || exit 1
-flood_rate "module, no program"
-for prog in accept_all drop_port log_every_n; do
-	kwasmctl load "/wasm/$prog.wasm" >/dev/null || exit 1
-	flood_rate "$prog"
-done
-echo
-kwasmctl status | grep -E '^(program|runs|accepted|dropped|memory):'
 
 # deepest_call_chain: binary search over the recursion depth (the packet's
 # destination port) for the deepest one that returns instead of trapping.

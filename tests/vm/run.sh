@@ -22,7 +22,9 @@
 # tests/vm/lib.sh as /lib.sh, the module as /kwasm.ko and for modprobe,
 # kwasmctl, nettool and kwasm-spectest in /usr/bin, wasm/build/*.wasm and
 # the example sources wasm/examples/*.wat in /wasm, tests/vm/fixtures in
-# /fixtures, and the --files in /files, with the files a script names on
+# /fixtures, when built the eBPF bench tool as /usr/bin/bpfbench and its
+# programs build/ebpf/*.bpf.o in /bpf (tests/bench/ebpf), and the --files
+# in /files, with the files a script names on
 # "# vm-files: <paths or globs relative to the repository>" lines. An entry
 # "@script" there runs that repository script, which must print a directory:
 # every file in it goes to /files (e.g. "@scripts/wasm-testsuite.sh").
@@ -153,7 +155,7 @@ if [ ! -f "$base" ]; then
 fi
 
 root=$work/root
-mkdir -p "$root"/{proc,sys,dev,tmp,run,files,fixtures,wasm,lib/modules/"$release"/extra}
+mkdir -p "$root"/{proc,sys,dev,tmp,run,files,fixtures,wasm,bpf,lib/modules/"$release"/extra}
 install -m 0755 "$vmdir/init.sh" "$root/init"
 install -m 0644 "$vmdir/lib.sh" "$root/lib.sh"
 install -m 0755 "$script" "$root/test.sh"
@@ -180,6 +182,13 @@ done
 for fixture in "$vmdir"/fixtures/*.wat; do
 	cp "$fixture" "$root/fixtures/"
 done
+# The eBPF side of the bench, when built (make ebpf); nothing else uses it.
+if [ -f "$top/build/ebpf/bpfbench" ]; then
+	install -m 0755 "$top/build/ebpf/bpfbench" "$root/usr/bin/bpfbench"
+	for obj in "$top"/build/ebpf/*.bpf.o; do
+		cp "$obj" "$root/bpf/"
+	done
+fi
 # A script's vm-files patterns count from the repository, whatever the
 # working directory; each must match something.
 set -f
