@@ -182,9 +182,9 @@ ebpf:
 	$(MAKE) -C tests/bench/ebpf OUT=$(TOP)/build/ebpf
 
 # What a VM needs besides the module: static kwasmctl, nettool and
-# kwasm-hostile, kwasm-spectest for their initramfs, the example programs,
-# and the eBPF side of the bench.
-vm-tools: wasm ebpf
+# kwasm-hostile, kwasm-spectest for their initramfs, the example programs.
+# (The bench adds the eBPF side, make ebpf.)
+vm-tools: wasm
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --quiet \
 		--release --target x86_64-unknown-linux-gnu -p kwasmctl -p nettool \
 		-p kwasm-hostile -p kwasm-spectest
@@ -196,7 +196,7 @@ demo: vm-tools
 	$(TOP)/tests/demo.sh --kernel $(VM_KVER)
 
 # BENCH_ARGS: e.g. --smoke, --rounds 3 (tests/bench.sh).
-bench: vm-tools
+bench: vm-tools ebpf
 	$(MAKE) KVER=$(VM_KVER) module
 	$(TOP)/tests/bench.sh --kernel $(VM_KVER) $(BENCH_ARGS)
 

@@ -10,9 +10,11 @@
 #
 # R rounds (default 7) of N test-runs per program (default 20000) and S
 # seconds of flood per configuration (default 2). The output also goes to
-# build/bench/last.txt (scripts/bench-plot.sh draws it). --smoke: 2 rounds
-# of 200 runs and 1 s floods, into build/bench/smoke.txt, then checks that
-# every line the plots need is there with numbers (make check runs it).
+# build/bench/last.txt (scripts/bench-plot.sh draws it). Then load time and
+# memory per program at 2, 16 and 64 vCPUs (tests/bench-cpus.sh, one boot
+# each). --smoke: 2 rounds of 200 runs and 1 s floods, CPU counts 2 and 4,
+# into build/bench/smoke.txt, then checks that every line the plots need is
+# there with numbers (make check runs it).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,6 +50,12 @@ status=0
 	--script "$top/tests/vm/bench-guest.sh" --files "$work/bench.conf" \
 	--timeout 1800 2>&1 | tee "$out" || status=$?
 [ "$status" -eq 0 ] || exit "$status"
+# Load time and memory by CPU count: one more boot per count.
+cpus="2 16 64"
+[ -z "$smoke" ] || cpus="2 4"
+echo
+"$top/tests/bench-cpus.sh" --kernel "$kver" --cpus "$cpus" 2>&1 | tee -a "$out" || status=$?
+[ "$status" -eq 0 ] || exit "$status"
 echo "bench: output in $out"
 [ -n "$smoke" ] || exit 0
 
@@ -57,7 +65,7 @@ num='[0-9]+'
 want=()
 ebpf=1
 grep -q '^eBPF: not available on' "$out" && ebpf=
-for prog in accept_all drop_port payload orig_drop_port; do
+for prog in accept_all drop_port drop_port_v1 payload orig_drop_port; do
 	want+=("bench testrun kwasm $prog median=$num min=$num max=$num rounds=2 runs=$runs")
 done
 for config in "none no_module" "kwasm no_program" "kwasm accept_all" "kwasm drop_port"; do
@@ -67,6 +75,8 @@ done
 if [ -n "$ebpf" ]; then
 	for prog in accept_all drop_port payload; do
 		want+=("bench testrun ebpf $prog median=$num min=$num max=$num rounds=2 runs=$runs")
+	done
+	for prog in accept_all drop_port drop_port_v1 payload orig_drop_port; do
 		want+=("bench ratio testrun $prog kwasm/ebpf=$num\\.$num")
 	done
 	for prog in accept_all drop_port; do
@@ -74,6 +84,11 @@ if [ -n "$ebpf" ]; then
 		want+=("bench ratio flood ebpf $prog vs_no_filter=$num\\.$num")
 	done
 fi
+for n in $cpus; do
+	for prog in accept_all drop_port log_every_n rust_drop_port; do
+		want+=("bench cpus $n $prog load_ms=$num\\.$num instances=$n memory=$num heap=$num size=$num")
+	done
+done
 missing=0
 for line in "${want[@]}"; do
 	grep -Eq "^$line\$" "$out" || { echo "bench: smoke: no line /^$line\$/" >&2; missing=1; }

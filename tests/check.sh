@@ -243,7 +243,9 @@ for k in $kernels; do
 	# The bench harness, so that it cannot rot: a short run that must
 	# print every figure with kwasm and eBPF (tests/bench.sh --smoke).
 	if [ "$k" = 6.12 ] && [ -n "$bench_smoke" ]; then
-		step "bench: harness smoke ($k)" tests/bench.sh --kernel "$k" --smoke || true
+		if step "build: eBPF bench programs (make ebpf)" make ebpf; then
+			step "bench: harness smoke ($k)" tests/bench.sh --kernel "$k" --smoke || true
+		fi
 	fi
 	kernel_lines+=("kernel $k: $((passed - kernel_passed)) cases passed, $((failed - kernel_failed)) failed")
 done

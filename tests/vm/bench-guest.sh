@@ -72,15 +72,30 @@ ns_per_run() {
 	echo "$_ns"
 }
 
+# The kwasm programs of the test-run table: drop_port reads the parsed
+# ports of record version 2, drop_port_v1 (the same source built for
+# version 1) parses the header itself, orig_drop_port is the original ABI.
+testrun_progs="accept_all drop_port drop_port_v1 payload orig_drop_port"
+
+# ebpf_of <kwasm program>: the eBPF program doing the same check.
+ebpf_of() {
+	case $1 in
+	drop_port_v1 | orig_drop_port) echo drop_port ;;
+	*) echo "$1" ;;
+	esac
+}
+
 # One round of test-runs: every program on both engines, $runs runs each.
 testrun_round() {
-	for prog in accept_all drop_port payload orig_drop_port; do
+	for prog in $testrun_progs; do
 		args=$tcp_args
 		[ "$prog" != payload ] || args=$payload_args
 		# shellcheck disable=SC2086
 		kwasmctl test-run --prog "/wasm/$prog.wasm" $args --repeat "$runs" |
 			ns_per_run >>"$data/testrun.kwasm.$prog" ||
 			{ echo "bench: kwasm test-run of $prog failed" >&2; return 1; }
+		# Each eBPF program once a round, next to its first kwasm twin.
+		[ "$(ebpf_of "$prog")" = "$prog" ] || continue
 		[ -n "$ebpf" ] && [ -f "/bpf/$prog.bpf.o" ] || continue
 		# shellcheck disable=SC2086
 		bpfbench test-run "/bpf/$prog.bpf.o" $args --repeat "$runs" |
@@ -177,7 +192,7 @@ flood_configs="none.no_module kwasm.no_program kwasm.accept_all kwasm.drop_port
 	ebpf.accept_all ebpf.drop_port"
 
 # The machine-readable lines.
-for prog in accept_all drop_port payload orig_drop_port; do
+for prog in $testrun_progs; do
 	for engine in kwasm ebpf; do
 		f=$data/testrun.$engine.$prog
 		[ ! -f "$f" ] || echo "bench testrun $engine $prog $(stats <"$f") runs=$runs"
@@ -187,9 +202,9 @@ for config in $flood_configs; do
 	f=$data/flood.$config
 	[ ! -f "$f" ] || echo "bench flood ${config%%.*} ${config#*.} $(stats <"$f") seconds=$seconds"
 done
-for prog in accept_all drop_port payload orig_drop_port; do
+for prog in $testrun_progs; do
 	echo "bench ratio testrun $prog kwasm/ebpf=$(ratio "$(median "$data/testrun.kwasm.$prog")" \
-		"$(median "$data/testrun.ebpf.$prog")")"
+		"$(median "$data/testrun.ebpf.$(ebpf_of "$prog")")")"
 done
 base=$(median "$data/flood.none.no_module")
 for config in $flood_configs; do
@@ -201,10 +216,11 @@ echo
 echo "### test-run: ns per run, median of $rounds rounds of $runs runs (min-max)"
 echo "### a TCP SYN to port 80; for payload a 256-byte TCP packet"
 printf '%-16s %-24s %-24s %s\n' program kwasm eBPF kwasm/eBPF
-for prog in accept_all drop_port payload orig_drop_port; do
+for prog in $testrun_progs; do
+	twin=$(ebpf_of "$prog")
 	printf '%-16s %-24s %-24s %s\n' "$prog" "$(cell "$data/testrun.kwasm.$prog")" \
-		"$(cell "$data/testrun.ebpf.$prog")" \
-		"$(ratio "$(median "$data/testrun.kwasm.$prog")" "$(median "$data/testrun.ebpf.$prog")")"
+		"$(cell "$data/testrun.ebpf.$twin")" \
+		"$(ratio "$(median "$data/testrun.kwasm.$prog")" "$(median "$data/testrun.ebpf.$twin")")"
 done
 
 echo
@@ -225,7 +241,8 @@ done
 module_load || exit 1
 echo
 echo "### fuel: units one run of each example uses (same TCP packet)"
-for prog in accept_all drop_port udp_drop_port log_every_n orig_drop_port rust_drop_port drop_icmp payload; do
+for prog in accept_all drop_port drop_port_v1 udp_drop_port log_every_n orig_drop_port \
+	rust_drop_port drop_icmp payload; do
 	used=$(kwasmctl test-run --prog "/wasm/$prog.wasm" --proto tcp \
 		--src 10.0.0.1:40000 --dst 127.0.0.1:80 | sed -n 's/^fuel used: //p')
 	printf '%-28s %s units\n' "$prog" "$used"
