@@ -51,9 +51,9 @@ use wasm_encoder::{
     RawSection, ValType,
 };
 use wasmparser::{
-    BinaryReader, BinaryReaderError, CodeSectionReader, ConstExpr as ParsedConstExpr,
-    ElementItems, ElementKind, ElementSectionReader, ExportSectionReader, ExternalKind,
-    FunctionBody, GlobalSectionReader, ImportSectionReader, Operator, TypeRef, Validator,
+    BinaryReader, BinaryReaderError, CodeSectionReader, ConstExpr as ParsedConstExpr, ElementItems,
+    ElementKind, ElementSectionReader, ExportSectionReader, ExternalKind, FunctionBody,
+    GlobalSectionReader, ImportSectionReader, Operator, TypeRef, Validator,
 };
 
 /// The export under which the instrumented module exposes its fuel global.
@@ -586,7 +586,10 @@ fn plan(infos: &[FuncInfo], imported_funcs: u32, entries: &[u32]) -> Plan {
             *slot = slot.saturating_add(prev);
         }
     }
-    let mut callers = Vec::from_iter(core::iter::repeat_n(0u32, first.last().copied().unwrap_or(0)));
+    let mut callers = Vec::from_iter(core::iter::repeat_n(
+        0u32,
+        first.last().copied().unwrap_or(0),
+    ));
     let mut fill = first.clone();
     for (caller, info) in infos.iter().enumerate() {
         for c in &info.calls {
@@ -728,7 +731,8 @@ mod tests {
     #[test]
     fn straight_line_function_is_one_region() {
         // i32.const, i32.const, i32.add, end
-        let c = costs("(module (func (export \"f\") (result i32) i32.const 1 i32.const 2 i32.add))");
+        let c =
+            costs("(module (func (export \"f\") (result i32) i32.const 1 i32.const 2 i32.add))");
         assert_eq!(c, [[4]]);
     }
 
