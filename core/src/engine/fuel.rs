@@ -10,11 +10,44 @@
 //! # Where fuel is charged
 //!
 //! Code is cut into *regions*: a function body, and each `loop` body, each
-//! without the loops nested in it. A region is charged its static operator
-//! count (every operator in it, `end`s included; a nested `loop` opcode
-//! belongs to the outer region, its body and `end` to the inner one) when
-//! control enters it: at the start of the function body, and as the first
-//! thing inside the `loop`, which every branch back to the loop executes.
+//! without the loops nested in it. A region's own cost is its static
+//! operator count (every operator in it, `end`s included; a nested `loop`
+//! opcode belongs to the outer region, its body and `end` to the inner
+//! one).
+//!
+//! Each defined function is either *metered* or *paid for by its callers*:
+//!
+//! - A metered function charges each of its regions when control enters
+//!   it: at the start of the function body, and as the first thing inside
+//!   the `loop`, which every branch back to the loop executes. The charge
+//!   is the region's own cost plus the *bound* of every paid function it
+//!   calls (`call`) from that region, once per call site.
+//! - A paid function has no check at all. Its bound is its own operator
+//!   count plus the bounds of the paid functions it calls, once per call
+//!   site; calls of metered functions add nothing (those pay for
+//!   themselves), nor do calls of imported functions (host functions: their
+//!   `call` is the one operator they cost, as for every call).
+//!
+//! A function is paid for by its callers when (see `plan`):
+//!
+//! - nothing calls it from outside the module's own `call`s: it is not
+//!   exported, not the start function, in no element segment (so no
+//!   `call_indirect` reaches it) and named by no `ref.func`. Those are
+//!   *host entries* and always metered: an exported loop-free function is
+//!   charged once on entry, its own cost plus the bounds of the paid
+//!   functions it calls, so a loop-free filter pays one check per packet.
+//!   When such a function is also called from inside, it still charges
+//!   itself, and its callers do not add its bound: it is paid for once;
+//! - it has no `loop` and makes no `call_indirect` (nor any other call the
+//!   accepted language does not have: tail calls, `call_ref`);
+//! - the paid functions it calls are decided before it, which leaves out
+//!   every cycle of calls: recursion, direct or mutual, always goes
+//!   through a metered function (where a cycle of otherwise payable
+//!   functions is left, its lowest-numbered function is metered);
+//! - its bound is at most [`MAX_STATIC_BOUND`] (4096). A bound counts every
+//!   call site, also those a run skips, and call sites multiply bounds
+//!   along a chain, so without a cap a caller could be charged far more
+//!   than it ever runs; a function over the cap is metered itself.
 //!
 //! # Why operators executed <= fuel consumed
 //!
@@ -22,12 +55,29 @@
 //! every branch to a `block` or `if` go to a later operator, and the only
 //! backward branches in WebAssembly go to a `loop` header, which starts
 //! another region (or another entry of the same region) and pays for it.
-//! Calls leave the region and come back to the operator after the call; the
-//! callee pays for its own body. So between two charges of a region each of
-//! its operators runs at most once, and every executed operator lies in a
-//! region whose entry was paid for just before: the operators executed never
+//! So between two charges of a region each of its operators runs at most
+//! once, and so does each of its call sites.
+//!
+//! A paid function has one region (no loop), so one call of it runs each of
+//! its operators and call sites at most once. By induction over the order
+//! in which bounds are computed (callees first, no cycles among paid
+//! functions), everything one call of a paid function executes, its paid
+//! callees' operators included, is at most its bound; the metered
+//! functions it calls pay for themselves. A region of a metered function
+//! charges its own operators and the bound of each paid call site in it,
+//! which covers what the region and the paid calls it makes execute until
+//! it is charged again. Metered functions are reached by `call`,
+//! `call_indirect` or from the host, and each pays for its own body; paid
+//! functions only by `call` from a region that paid for them. Every
+//! executed operator therefore lies in a region, or in a paid call made
+//! from one, whose charge came before it: the operators executed never
 //! exceed the sum of the charges. The charge comes before the region runs,
 //! so a program that runs out has executed at most its budget.
+//!
+//! What this costs: a paid call site that a run skips (an `if` not taken)
+//! is charged all the same, as skipped operators of a region always were,
+//! up to [`MAX_STATIC_BOUND`] per call site. What it saves: a check, and
+//! its ten operators, on every call of a paid function.
 //!
 //! # The check
 //!
