@@ -119,7 +119,7 @@ const SECTION_ELEMENT: u8 = 9;
 const SECTION_CODE: u8 = 10;
 
 /// The largest static bound of a function whose callers pay for it (see
-/// "Functions that need no check" in the module documentation). A larger
+/// "Where fuel is charged" in the module documentation). A larger
 /// one is metered itself, so that a call site its caller pays for but does
 /// not execute costs at most this much more than before.
 pub const MAX_STATIC_BOUND: u64 = 4096;
