@@ -8,8 +8,18 @@
 //! global below zero. A call that does not finish within wasmi's own fuel
 //! in the original ends the comparison of that module.
 //!
+//! Then the bound itself: the module gets a counter of the operators it
+//! executes (core/tests/counter.rs, an increment before every operator),
+//! is metered, and every call, with an ample budget and with small ones,
+//! must have executed no more operators than it was charged (budget minus
+//! the fuel left), and when it ran out no more than its budget. This covers
+//! what metering leaves to static bounds: functions without a check of
+//! their own, paid for by their callers.
+//!
 //! `KWASM_FUEL_DIFF_CASES=N` runs N random modules instead of the default
 //! 300; `KWASM_FUEL_DIFF_SEED=S` starts at seed S.
+
+mod counter;
 
 use arbitrary::Unstructured;
 use kwasm::fuel::{instrument, EXPORT_NAME};
@@ -154,10 +164,107 @@ struct Tally {
     calls: usize,
     skipped: usize,
     ran_out: usize,
+    /// Calls whose operator count was checked against their charge, and
+    /// how many of those ran out.
+    bounded: usize,
+    bounded_ran_out: usize,
+    /// Defined functions the metered module left without a check.
+    unchecked_funcs: usize,
+}
+
+/// Budgets of the operator-count check: ample, and small ones that run
+/// out at different places.
+const BOUND_BUDGETS: [i64; 5] = [HUGE, 10, 100, 1_000, 10_000];
+/// wasmi fuel for one call there: the counted module runs five operators
+/// for each one of the original.
+const BOUND_REF_FUEL: u64 = 2_000_000;
+
+fn global_i64(run: &Run, name: &str) -> i64 {
+    match run
+        .instance
+        .and_then(|i| i.get_global(&run.store, name))
+        .map(|g| g.get(&run.store))
+    {
+        Some(Val::I64(v)) => v,
+        other => panic!("no i64 global {name}: {other:?}"),
+    }
+}
+
+fn set_global_i64(run: &mut Run, name: &str, value: i64) {
+    let g = run
+        .instance
+        .and_then(|i| i.get_global(&run.store, name))
+        .expect("global");
+    g.set(&mut run.store, Val::I64(value)).expect("mutable i64");
+}
+
+/// Defined functions of `wasm` without a fuel check.
+fn unchecked_funcs(metered: &[u8]) -> usize {
+    let mut n = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(metered) {
+        if let wasmparser::Payload::CodeSectionEntry(body) = payload.expect("payload") {
+            if counter::after_every_check(&body).is_empty() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Operators executed never exceed fuel consumed: `wasm` with a counter of
+/// its operators, metered with each of [`BOUND_BUDGETS`], every exported
+/// function called in turn. A start function that traps or runs out
+/// leaves no instance to read the counter of: not checked.
+fn check_bounds(wasm: &[u8], label: &str, tally: &mut Tally) {
+    let counted = counter::add_counter(wasm, &mut counter::every_operator);
+    let engine = engine();
+    tally.unchecked_funcs +=
+        unchecked_funcs(&instrument(wasm, HUGE, features()).expect("instrumented"));
+    for budget in BOUND_BUDGETS {
+        let metered = instrument(&counted, budget, features())
+            .unwrap_or_else(|e| panic!("{label}: instrumenting the counted module: {}", e.0));
+        let mut run = instantiate(&engine, &metered, BOUND_REF_FUEL);
+        if run.instance.is_none() {
+            continue;
+        }
+        let check = |run: &Run, what: &str, outcome: &Outcome, tally: &mut Tally| {
+            let executed = global_i64(run, counter::COUNTER);
+            let left = global_i64(run, EXPORT_NAME);
+            tally.bounded += 1;
+            if left < 0 {
+                tally.bounded_ran_out += 1;
+                assert_eq!(
+                    outcome,
+                    &Outcome::Trapped("IntegerDivisionByZero".into()),
+                    "{label}: {what}, budget {budget}: below zero without the check's trap"
+                );
+                assert!(
+                    executed <= budget,
+                    "{label}: {what}: ran out of {budget} after {executed} operators"
+                );
+            } else {
+                assert!(
+                    executed <= budget - left,
+                    "{label}: {what}: {executed} operators executed, {} charged",
+                    budget - left
+                );
+            }
+        };
+        check(&run, "start", &Outcome::Returned(Vec::new()), tally);
+        for (name, f) in exported_funcs(&run) {
+            set_global_i64(&mut run, counter::COUNTER, 0);
+            set_global_i64(&mut run, EXPORT_NAME, budget);
+            let outcome = call(&mut run, &f, BOUND_REF_FUEL);
+            // wasmi's own fuel may stop it first: the bound holds up to
+            // there all the same.
+            check(&run, &name, &outcome, tally);
+        }
+    }
 }
 
 /// Runs `wasm` original and metered; panics on any difference.
 fn compare(wasm: &[u8], label: &str, tally: &mut Tally) {
+    check_bounds(wasm, label, tally);
     let engine = engine();
     let metered = instrument(wasm, HUGE, features())
         .unwrap_or_else(|e| panic!("{label}: instrumentation failed: {}", e.0));
@@ -232,7 +339,10 @@ fn compare(wasm: &[u8], label: &str, tally: &mut Tally) {
     }
 }
 
-fn smith_config() -> wasm_smith::Config {
+/// wasm-smith's configuration. With `export_everything` every function is
+/// called from outside and so metered; without it, few are exported and
+/// the others may be left to static bounds.
+fn smith_config(export_everything: bool) -> wasm_smith::Config {
     wasm_smith::Config {
         allow_floats: false,
         bulk_memory_enabled: true,
@@ -255,7 +365,9 @@ fn smith_config() -> wasm_smith::Config {
         max_memories: 1,
         max_tables: 1,
         max_memory32_bytes: 1 << 20,
-        export_everything: true,
+        export_everything,
+        min_exports: 1,
+        max_exports: 3,
         min_funcs: 1,
         max_funcs: 8,
         max_instructions: 200,
@@ -293,33 +405,41 @@ fn random_modules_behave_the_same_metered() {
     let mut tally = Tally::default();
     let mut modules = 0;
     for seed in first..first + cases {
-        let bytes = seed_bytes(seed, 4096);
-        let mut u = Unstructured::new(&bytes);
-        let Ok(module) = wasm_smith::Module::new(smith_config(), &mut u) else {
-            continue;
-        };
-        let wasm = module.to_bytes();
-        // Only what kwasm would accept.
-        if wasmparser::Validator::new_with_features(features())
-            .validate_all(&wasm)
-            .is_err()
-        {
-            continue;
+        // Every function exported (so all metered), then few exported.
+        for export_everything in [true, false] {
+            let bytes = seed_bytes(seed, 4096);
+            let mut u = Unstructured::new(&bytes);
+            let Ok(module) = wasm_smith::Module::new(smith_config(export_everything), &mut u)
+            else {
+                continue;
+            };
+            let wasm = module.to_bytes();
+            // Only what kwasm would accept.
+            if wasmparser::Validator::new_with_features(features())
+                .validate_all(&wasm)
+                .is_err()
+            {
+                continue;
+            }
+            modules += 1;
+            let label = format!("seed {seed}, export_everything {export_everything}");
+            compare(&wasm, &label, &mut tally);
         }
-        modules += 1;
-        compare(&wasm, &format!("seed {seed}"), &mut tally);
     }
     eprintln!("fuel_diff: {modules} modules, {tally:?}");
-    assert!(
-        modules as u64 > cases / 2,
-        "only {modules} modules generated"
-    );
+    assert!(modules as u64 > cases, "only {modules} modules generated");
     // Many random start functions and first calls trap; still, a good
     // share of calls must have been compared.
     assert!(
         tally.calls * 4 > modules,
         "too few calls compared: {tally:?}"
     );
+    // The static bounds were exercised, with ample and small budgets.
+    assert!(
+        tally.unchecked_funcs > 0,
+        "no function left unchecked: {tally:?}"
+    );
+    assert!(tally.bounded_ran_out > 0, "no call ran out: {tally:?}");
 }
 
 fn compare_wat(text: &str) -> Tally {
@@ -392,4 +512,413 @@ fn multi_value_blocks_and_loops() {
             (block (param i32 i64) (result i32 i64))))"#,
     );
     assert_eq!((t.calls, t.ran_out), (1, 1));
+}
+
+#[test]
+fn loop_free_calls_paid_by_the_caller() {
+    // $leaf and $mid have no check: f pays for them, 40 times over in its
+    // loop, and the small budget runs out inside the loop.
+    let t = compare_wat(
+        r#"(module (global $n (export "n") (mut i32) (i32.const 0))
+          (func $leaf (param i32) (result i32)
+            (global.set $n (i32.add (global.get $n) (i32.const 1)))
+            (i32.mul (local.get 0) (i32.const 3)))
+          (func $mid (param i32) (result i32)
+            (if (result i32) (i32.and (local.get 0) (i32.const 1))
+              (then (call $leaf (local.get 0)))
+              (else (call $leaf (call $leaf (local.get 0))))))
+          (func (export "f") (result i32) (local $i i32) (local $s i32)
+            (loop $l
+              (local.set $s (i32.add (local.get $s) (call $mid (local.get $i))))
+              (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                  (i32.const 40))))
+            (local.get $s))
+          (func (export "g") (result i32) (call $mid (i32.const 4))))"#,
+    );
+    assert_eq!((t.calls, t.ran_out, t.unchecked_funcs), (2, 1, 2));
+}
+
+#[test]
+fn mutual_recursion_and_indirect_calls() {
+    let t = compare_wat(
+        r#"(module (type $t (func (param i32) (result i32)))
+          (table 1 funcref) (elem (i32.const 0) $ind)
+          (func $even (param i32) (result i32)
+            (if (result i32) (local.get 0)
+              (then (call $odd (i32.sub (local.get 0) (i32.const 1))))
+              (else (i32.const 1))))
+          (func $odd (param i32) (result i32)
+            (if (result i32) (local.get 0)
+              (then (call $even (i32.sub (local.get 0) (i32.const 1))))
+              (else (i32.const 0))))
+          (func $ind (param i32) (result i32)
+            (if (result i32) (local.get 0)
+              (then (call_indirect (type $t) (i32.sub (local.get 0) (i32.const 1)) (i32.const 0)))
+              (else (i32.const 7))))
+          (func (export "f") (result i32)
+            (i32.add (call $even (i32.const 25)) (call $ind (i32.const 30)))))"#,
+    );
+    // $odd is paid for by $even, where the cycle is broken.
+    assert_eq!((t.calls, t.ran_out, t.unchecked_funcs), (1, 1, 1));
+}
+
+#[test]
+fn exported_and_called_inside() {
+    let t = compare_wat(
+        r#"(module (global $n (export "n") (mut i32) (i32.const 0))
+          (func $g (export "g") (result i32)
+            (global.set $n (i32.add (global.get $n) (i32.const 1)))
+            (global.get $n))
+          (func (export "f") (result i32) (local $i i32)
+            (loop $l
+              (drop (call $g))
+              (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                  (i32.const 30))))
+            (call $g)))"#,
+    );
+    assert_eq!((t.calls, t.unchecked_funcs), (2, 0));
+}
+
+/// The example programs of wasm/ (`make -C wasm` builds them into
+/// wasm/build) on a sequence of packets (TCP to port 80, as `make bench`
+/// sends, TCP to drop_port's 23557, UDP, ICMP): the fuel checks executed
+/// (counted in wasmi: an increment after every check of the metered
+/// module) and the fuel used, the latter the same in wasm3 through the
+/// core's C interface, packet by packet. `--nocapture` prints the table.
+#[test]
+fn examples_checks_per_packet() {
+    use kwasm_test_support::capi;
+    use kwasm_test_support::packet::Ipv4;
+    use std::net::Ipv4Addr;
+
+    const BUDGET: i64 = 100_000;
+    const SNAPLEN: usize = 256;
+    const ROUNDS: usize = 5;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wasm/build");
+    let (src, dst) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(127, 0, 0, 1));
+    let ip = Ipv4::new(src, dst);
+    // (packet, protocol, destination port)
+    let packets = [
+        (ip.tcp(40000, 80, b""), 6, 80),
+        (ip.tcp(40000, 23557, b"hello"), 6, 23557),
+        (ip.udp(5353, 53, b"query"), 17, 53),
+        (ip.icmp_echo(b"ping"), 1, 0),
+    ];
+    let mut rows = Vec::new();
+    for name in [
+        "accept_all",
+        "drop_port",
+        "udp_drop_port",
+        "log_every_n",
+        "orig_accept_all",
+        "orig_drop_port",
+        "rust_drop_port",
+        "drop_icmp",
+    ] {
+        let Ok(wasm) = std::fs::read(dir.join(format!("{name}.wasm"))) else {
+            eprintln!("{name}: not built (make -C wasm), skipped");
+            continue;
+        };
+        let metered = instrument(&wasm, BUDGET, features()).expect("instrumented");
+        let counted = counter::add_counter(&metered, &mut counter::after_every_check);
+
+        let engine = Engine::default();
+        let module = Module::new(&engine, &counted).expect("wasmi accepts it");
+        // The packet's (protocol, destination port) for the host functions.
+        let mut store = Store::new(&engine, (0i32, 0i32));
+        let mut linker = Linker::<(i32, i32)>::new(&engine);
+        for import in module.imports() {
+            let Some(ty) = import.ty().func().cloned() else {
+                continue;
+            };
+            let name = import.name().to_owned();
+            linker
+                .func_new(
+                    import.module(),
+                    import.name(),
+                    ty,
+                    move |caller, _, results| {
+                        let (proto, dport) = *caller.data();
+                        let value = match name.as_str() {
+                            "pkt_protocol" => proto,
+                            "pkt_dport" => dport,
+                            _ => 0,
+                        };
+                        for r in results {
+                            *r = Val::I32(value);
+                        }
+                        Ok(())
+                    },
+                )
+                .expect("stub");
+        }
+        let instance = linker
+            .instantiate_and_start(&mut store, &module)
+            .expect("instantiated");
+        let global = |store: &Store<(i32, i32)>, name: &str| match instance
+            .get_global(store, name)
+            .map(|g| g.get(store))
+        {
+            Some(Val::I64(v)) => v,
+            other => panic!("{name}: {other:?}"),
+        };
+        let reset = |store: &mut Store<(i32, i32)>| {
+            for (g, v) in [(EXPORT_NAME, BUDGET), (counter::COUNTER, 0)] {
+                instance
+                    .get_global(&*store, g)
+                    .expect("global")
+                    .set(&mut *store, Val::I64(v))
+                    .expect("mutable");
+            }
+        };
+        let memory = instance.get_memory(&store, "memory");
+        let call = |store: &mut Store<(i32, i32)>, f: &str, args: &[Val]| -> i32 {
+            let f = instance.get_func(&*store, f).expect("exported");
+            let mut out = [Val::I32(0)];
+            f.call(&mut *store, args, &mut out).expect("call");
+            match out[0] {
+                Val::I32(v) => v,
+                ref v => panic!("{v:?}"),
+            }
+        };
+        let kwasm_abi = instance.get_func(&store, "kwasm_filter").is_some();
+        let alloc = if !kwasm_abi {
+            call(&mut store, "alloc", &[Val::I64(16)])
+        } else if instance.get_func(&store, "kwasm_alloc").is_some() {
+            call(&mut store, "kwasm_alloc", &[Val::I32(32 + SNAPLEN as i32)])
+        } else {
+            0
+        };
+        // The same packets in wasm3, through the core as the kernel runs it.
+        let prog = capi::load_bytes(&wasm, &capi::opts(SNAPLEN as u32, capi::KWASM_ACCEPT))
+            .expect("loads");
+
+        let (mut runs, mut checks, mut fuel_used, mut first) = (0, 0, 0, None);
+        for _ in 0..ROUNDS {
+            for (packet, proto, dport) in &packets {
+                let r = prog.run(packet);
+                if !kwasm_abi && *proto != 6 && *proto != 17 {
+                    // The original ABI sees TCP and UDP only.
+                    assert_eq!(r.outcome, capi::KWASM_OUTCOME_SKIPPED, "{name}");
+                    continue;
+                }
+                *store.data_mut() = (*proto, *dport);
+                let verdict = if kwasm_abi {
+                    let len = if alloc != 0 {
+                        let cap = packet.len().min(SNAPLEN);
+                        let mut record = Vec::new();
+                        record.extend_from_slice(&32u16.to_le_bytes());
+                        record.extend_from_slice(&1u16.to_le_bytes());
+                        record.extend_from_slice(&(packet.len() as u32).to_le_bytes());
+                        record.extend_from_slice(&(cap as u32).to_le_bytes());
+                        record.extend_from_slice(&[0; 16]);
+                        record.extend_from_slice(&[*proto as u8, 0, 0, 0]);
+                        record.extend_from_slice(&packet[..cap]);
+                        let mem = memory.expect("memory");
+                        mem.write(&mut store, alloc as usize, &record)
+                            .expect("record");
+                        record.len() as i32
+                    } else {
+                        0
+                    };
+                    reset(&mut store);
+                    call(
+                        &mut store,
+                        "kwasm_filter",
+                        &[Val::I32(alloc), Val::I32(len)],
+                    )
+                } else {
+                    let mut info = Vec::new();
+                    info.extend_from_slice(&u32::from(src).to_le_bytes());
+                    info.extend_from_slice(&u32::from(dst).to_le_bytes());
+                    info.extend_from_slice(&40000u16.to_le_bytes());
+                    info.extend_from_slice(&(*dport as u16).to_le_bytes());
+                    info.extend_from_slice(&(packet.len() as u16).to_le_bytes());
+                    info.extend_from_slice(&[u8::from(*proto == 17), 0]);
+                    let mem = memory.expect("memory");
+                    mem.write(&mut store, alloc as usize, &info)
+                        .expect("packet_info");
+                    reset(&mut store);
+                    call(&mut store, "filter", &[])
+                };
+                let used = BUDGET - global(&store, EXPORT_NAME);
+                assert_eq!(r.outcome, capi::KWASM_OUTCOME_OK, "{name}: {r:?}");
+                assert_eq!(
+                    (i64::from(verdict), used as u64),
+                    (r.retval, r.fuel_used),
+                    "{name}: wasmi and wasm3 differ"
+                );
+                let c = global(&store, counter::COUNTER);
+                first.get_or_insert((c, used));
+                runs += 1;
+                checks += c;
+                fuel_used += used;
+            }
+        }
+        let (c0, f0) = first.unwrap_or((0, 0));
+        // The C and WAT examples are loop-free once clang has inlined
+        // their helpers: one check per packet. rust_drop_port formats a
+        // log line for the packets it drops, with loops.
+        if name != "rust_drop_port" {
+            assert_eq!(checks, runs, "{name}: checks per packet");
+        }
+        rows.push((name, c0, f0, runs, checks, fuel_used));
+    }
+    println!(
+        "{:<16} {:>14} {:>14} {:>5} {:>8} {:>10}",
+        "example", "checks TCP:80", "fuel TCP:80", "runs", "checks", "fuel"
+    );
+    for (name, c0, f0, runs, checks, fuel) in &rows {
+        println!("{name:<16} {c0:>14} {f0:>14} {runs:>5} {checks:>8} {fuel:>10}");
+    }
+}
+
+/// splitmix64, for the call-graph generator.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A random module shaped for what metering decides per function (unlike
+/// wasm-smith's, whose functions mostly loop or are exported): functions
+/// `$f0..` of type `(param $p i32) (result i32)` with `if`s, early exits,
+/// calls forward (a DAG, unguarded) and anywhere (recursion, guarded by
+/// `$p > 0` and called with `$p - 1`), `call_indirect` through a table of
+/// some of them, a few loops, some exported; and exported wrappers that
+/// call one of them with a small `$p`.
+fn call_graph_module(seed: u64) -> String {
+    fn stmts(r: &mut Rng, out: &mut String, i: usize, n: usize, table: usize, depth: u32) {
+        for _ in 0..1 + r.below(4) {
+            match r.below(if depth < 3 { 10 } else { 6 }) {
+                0 | 1 => {
+                    let k = r.below(100);
+                    out.push_str(&format!(
+                        " (local.set $a (i32.add (i32.mul (local.get $a) (i32.const 3)) (i32.const {k})))"
+                    ));
+                }
+                2 if i + 1 < n => {
+                    let j = i + 1 + r.below((n - i - 1) as u64) as usize;
+                    out.push_str(&format!(
+                        " (local.set $a (i32.add (local.get $a) (call $f{j} (local.get $p))))"
+                    ));
+                }
+                3 => {
+                    let j = r.below(n as u64);
+                    out.push_str(&format!(
+                        " (if (i32.gt_s (local.get $p) (i32.const 0)) (then (local.set $a (i32.xor \
+                         (local.get $a) (call $f{j} (i32.sub (local.get $p) (i32.const 1)))))))"
+                    ));
+                }
+                4 if table > 0 => {
+                    let e = r.below(table as u64 + 1); // one past the end traps
+                    out.push_str(&format!(
+                        " (if (i32.gt_s (local.get $p) (i32.const 0)) (then (local.set $a (i32.add \
+                         (local.get $a) (call_indirect (type $t) (i32.sub (local.get $p) (i32.const 1)) \
+                         (i32.const {e}))))))"
+                    ));
+                }
+                5 => {
+                    let m = 1 + r.below(7);
+                    out.push_str(&format!(
+                        " (if (i32.eq (i32.and (local.get $a) (i32.const 7)) (i32.const {m})) \
+                         (then (return (local.get $a))))"
+                    ));
+                }
+                6 | 7 => {
+                    let m = r.below(4);
+                    out.push_str(&format!(
+                        " (if (i32.and (local.get $a) (i32.const {m})) (then"
+                    ));
+                    stmts(r, out, i, n, table, depth + 1);
+                    out.push_str(") (else");
+                    stmts(r, out, i, n, table, depth + 1);
+                    out.push_str("))");
+                }
+                8 => {
+                    out.push_str(" (block (br_if 0 (i32.lt_u (local.get $a) (i32.const 50)))");
+                    stmts(r, out, i, n, table, depth + 1);
+                    out.push(')');
+                }
+                9 if r.below(3) == 0 => {
+                    let times = 1 + r.below(5);
+                    out.push_str(" (local.set $i (i32.const 0)) (loop $l");
+                    stmts(r, out, i, n, table, depth + 1);
+                    out.push_str(&format!(
+                        " (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) \
+                         (i32.const {times}))))"
+                    ));
+                }
+                _ => out.push_str(" (local.set $a (i32.rotl (local.get $a) (i32.const 5)))"),
+            }
+        }
+    }
+
+    let mut r = Rng(seed);
+    let n = 2 + r.below(8) as usize;
+    let table: Vec<usize> = (0..n).filter(|_| r.below(5) == 0).collect();
+    let mut text = String::from(
+        "(module (type $t (func (param i32) (result i32)))\n\
+         (global $calls (export \"calls\") (mut i32) (i32.const 0))\n",
+    );
+    if !table.is_empty() {
+        let names: Vec<String> = table.iter().map(|j| format!("$f{j}")).collect();
+        text.push_str(&format!(
+            "(table {} funcref) (elem (i32.const 0) {})\n",
+            table.len(),
+            names.join(" ")
+        ));
+    }
+    for i in 0..n {
+        let export = if r.below(5) == 0 {
+            format!(" (export \"f{i}\")")
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "(func $f{i}{export} (type $t) (param $p i32) (result i32) (local $a i32) (local $i i32)\n  \
+             (global.set $calls (i32.add (global.get $calls) (i32.const 1)))\n  \
+             (local.set $a (local.get $p))"
+        ));
+        let mut body = String::new();
+        stmts(&mut r, &mut body, i, n, table.len(), 0);
+        text.push_str(&body);
+        text.push_str("\n  (local.get $a))\n");
+    }
+    for k in 0..1 + r.below(3) {
+        let j = r.below(n as u64);
+        let p = r.below(5);
+        text.push_str(&format!(
+            "(func (export \"x{k}\") (result i32) (call $f{j} (i32.const {p})))\n"
+        ));
+    }
+    text.push(')');
+    text
+}
+
+#[test]
+fn random_call_graphs_behave_the_same_metered() {
+    let cases = env_u64("KWASM_FUEL_DIFF_CASES", 300);
+    let first = env_u64("KWASM_FUEL_DIFF_SEED", 0);
+    let mut tally = Tally::default();
+    for seed in first..first + cases {
+        let text = call_graph_module(seed);
+        let wasm = wat::parse_str(&text).unwrap_or_else(|e| panic!("{text}\n{e}"));
+        compare(&wasm, &format!("call graph {seed}:\n{text}\n"), &mut tally);
+    }
+    eprintln!("fuel_diff call graphs: {cases} modules, {tally:?}");
+    // Static bounds were exercised, and small budgets ran out.
+    assert!(tally.unchecked_funcs as u64 > cases, "{tally:?}");
+    assert!(tally.bounded_ran_out as u64 > cases, "{tally:?}");
+    assert!(tally.calls as u64 > cases, "{tally:?}");
 }
