@@ -8,7 +8,10 @@
 #
 # OUTDIR (default: the output's directory) gets testrun.svg (ns per packet
 # by program, kwasm next to eBPF, bars at the median, whiskers from min to
-# max, log scale) and flood.svg (UDP flood packets/s by configuration, same whiskers).
+# max, log scale; each kwasm program next to the eBPF program doing the same
+# check), flood.svg (UDP flood packets/s by configuration, same whiskers)
+# and cpus.svg (load time and memory per program against the CPU count,
+# from the "bench cpus" lines of tests/bench-cpus.sh).
 set -euo pipefail
 
 in=${1:-build/bench/last.txt}
@@ -33,8 +36,12 @@ title=$(sed -n 's/^run\.sh: \([^:]*\): guest exited.*/kernel \1/p' "$in" | tail 
 title=${title:-kwasm bench}
 
 rows=0
-for prog in accept_all drop_port payload orig_drop_port; do
-	k=$(line testrun kwasm "$prog") e=$(line testrun ebpf "$prog")
+for prog in accept_all drop_port drop_port_v1 payload orig_drop_port; do
+	case $prog in
+	drop_port_v1 | orig_drop_port) twin=drop_port ;;
+	*) twin=$prog ;;
+	esac
+	k=$(line testrun kwasm "$prog") e=$(line testrun ebpf "$twin")
 	[ -n "$k$e" ] || continue
 	echo "$prog $(value "$k" median) $(value "$k" min) $(value "$k" max)" \
 		"$(value "$e" median) $(value "$e" min) $(value "$e" max)"
@@ -54,7 +61,19 @@ for config in "none no_module" "kwasm no_program" "kwasm accept_all" "kwasm drop
 	echo "\"$label\" $(value "$l" median) $(value "$l" min) $(value "$l" max)"
 done >"$work/flood.dat"
 
-[ "$rows" -gt 0 ] || [ -s "$work/flood.dat" ] ||
+# "bench cpus N PROG load_ms=.. instances=.. memory=.. heap=..": one data
+# block per program (gnuplot's index), rows by CPU count.
+progs=$(awk '/^bench cpus / { print $4 }' "$in" | awk '!seen[$0]++')
+for prog in $progs; do
+	echo "# $prog"
+	grep -E "^bench cpus [0-9]+ $prog " "$in" | while read -r l; do
+		n=$(awk '{ print $3 }' <<<"$l")
+		echo "$n $(value "$l" load_ms) $(value "$l" heap) $(value "$l" memory)"
+	done | sort -n
+	printf '\n\n'
+done >"$work/cpus.dat"
+
+[ "$rows" -gt 0 ] || [ -s "$work/flood.dat" ] || [ -n "$progs" ] ||
 	{ echo "bench-plot: no bench lines in $in" >&2; exit 1; }
 
 if [ "$rows" -gt 0 ]; then
@@ -92,4 +111,30 @@ if [ -s "$work/flood.dat" ]; then
 	plot "$work/flood.dat" using 2:3:4:xtic(1)
 	GP
 	echo "bench-plot: $outdir/flood.svg"
+fi
+if [ -n "$progs" ]; then
+	plots=() i=0
+	for prog in $progs; do
+		plots+=("\"$work/cpus.dat\" index $i using 1:2 with linespoints title \"$prog\"")
+		i=$((i + 1))
+	done
+	mem_plots=() i=0
+	for prog in $progs; do
+		mem_plots+=("\"$work/cpus.dat\" index $i using 1:((\$3 + \$4) / 1048576) with linespoints title \"$prog\"")
+		i=$((i + 1))
+	done
+	gnuplot <<-GP
+	set terminal svg size 900,420 dynamic font "sans,12" noenhanced
+	set output "$outdir/cpus.svg"
+	set multiplot layout 1,2 title "Loading a program by CPU count (one instance per CPU)\n$title, QEMU TCG"
+	set xlabel "CPUs"
+	set grid
+	set key top left
+	set ylabel "ms per load"
+	plot $(IFS=,; echo "${plots[*]}")
+	set ylabel "MiB (linear memory + wasm3 heap)"
+	plot $(IFS=,; echo "${mem_plots[*]}")
+	unset multiplot
+	GP
+	echo "bench-plot: $outdir/cpus.svg"
 fi
