@@ -65,7 +65,7 @@ num='[0-9]+'
 want=()
 ebpf=1
 grep -q '^eBPF: not available on' "$out" && ebpf=
-for prog in accept_all drop_port drop_port_v1 payload orig_drop_port; do
+for prog in no_call accept_all drop_port drop_port_v1 payload orig_drop_port; do
 	want+=("bench testrun kwasm $prog median=$num min=$num max=$num rounds=2 runs=$runs")
 done
 for config in "none no_module" "kwasm no_program" "kwasm accept_all" "kwasm drop_port"; do

@@ -85,8 +85,14 @@ ebpf_of() {
 	esac
 }
 
-# One round of test-runs: every program on both engines, $runs runs each.
+# One round of test-runs: every program on both engines, $runs runs each,
+# and kwasm's path without a wasm call: the original ABI skips an ICMP
+# packet after the header is read, before wasm3 is entered ("no_call").
 testrun_round() {
+	kwasmctl test-run --prog /wasm/orig_accept_all.wasm --proto icmp \
+		--src 10.0.0.1 --dst 127.0.0.1 --repeat "$runs" |
+		ns_per_run >>"$data/testrun.kwasm.no_call" ||
+		{ echo "bench: kwasm test-run without a call failed" >&2; return 1; }
 	for prog in $testrun_progs; do
 		args=$tcp_args
 		[ "$prog" != payload ] || args=$payload_args
@@ -192,7 +198,7 @@ flood_configs="none.no_module kwasm.no_program kwasm.accept_all kwasm.drop_port
 	ebpf.accept_all ebpf.drop_port"
 
 # The machine-readable lines.
-for prog in $testrun_progs; do
+for prog in no_call $testrun_progs; do
 	for engine in kwasm ebpf; do
 		f=$data/testrun.$engine.$prog
 		[ ! -f "$f" ] || echo "bench testrun $engine $prog $(stats <"$f") runs=$runs"
@@ -222,6 +228,8 @@ for prog in $testrun_progs; do
 		"$(cell "$data/testrun.ebpf.$twin")" \
 		"$(ratio "$(median "$data/testrun.kwasm.$prog")" "$(median "$data/testrun.ebpf.$twin")")"
 done
+printf '%-16s %-24s %s\n' no_call "$(cell "$data/testrun.kwasm.no_call")" \
+	"(kwasm without entering wasm3: an original-ABI program skips ICMP)"
 
 echo
 echo "### UDP flood to an echo server on 127.0.0.1: packets/s, median of $rounds rounds"
