@@ -587,6 +587,9 @@ fn exported_and_called_inside() {
 /// core's C interface, packet by packet. `--nocapture` prints the table.
 #[test]
 fn examples_checks_per_packet() {
+    use kwasm::ffi::services::Pkt;
+    use kwasm::filter::packet::{Summary, HEAD_MAX};
+    use kwasm::filter::record::{self, Version};
     use kwasm_test_support::capi;
     use kwasm_test_support::packet::Ipv4;
     use std::net::Ipv4Addr;
@@ -608,18 +611,30 @@ fn examples_checks_per_packet() {
     for name in [
         "accept_all",
         "drop_port",
+        "drop_port_v1",
         "udp_drop_port",
         "log_every_n",
         "orig_accept_all",
         "orig_drop_port",
         "rust_drop_port",
         "drop_icmp",
+        "payload",
     ] {
         let Ok(wasm) = std::fs::read(dir.join(format!("{name}.wasm"))) else {
             eprintln!("{name}: not built (make -C wasm), skipped");
             continue;
         };
         let metered = instrument(&wasm, BUDGET, features()).expect("instrumented");
+        let section =
+            wasmparser::Parser::new(0)
+                .parse_all(&wasm)
+                .find_map(|p| match p.expect("payload") {
+                    wasmparser::Payload::CustomSection(c) if c.name() == record::SECTION => {
+                        Some(c.data().to_vec())
+                    }
+                    _ => None,
+                });
+        let version = Version::declared(section.as_deref()).expect("record version");
         let counted = counter::add_counter(&metered, &mut counter::after_every_check);
 
         let engine = Engine::default();
@@ -685,7 +700,8 @@ fn examples_checks_per_packet() {
         let alloc = if !kwasm_abi {
             call(&mut store, "alloc", &[Val::I64(16)])
         } else if instance.get_func(&store, "kwasm_alloc").is_some() {
-            call(&mut store, "kwasm_alloc", &[Val::I32(32 + SNAPLEN as i32)])
+            let size = record::record_size(version, SNAPLEN as u32);
+            call(&mut store, "kwasm_alloc", &[Val::I32(size as i32)])
         } else {
             0
         };
@@ -705,14 +721,20 @@ fn examples_checks_per_packet() {
                 *store.data_mut() = (*proto, *dport);
                 let verdict = if kwasm_abi {
                     let len = if alloc != 0 {
+                        // The record as the core writes it, for the packet
+                        // as capi::pkt describes it.
                         let cap = packet.len().min(SNAPLEN);
-                        let mut record = Vec::new();
-                        record.extend_from_slice(&32u16.to_le_bytes());
-                        record.extend_from_slice(&1u16.to_le_bytes());
-                        record.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-                        record.extend_from_slice(&(cap as u32).to_le_bytes());
-                        record.extend_from_slice(&[0; 16]);
-                        record.extend_from_slice(&[*proto as u8, 0, 0, 0]);
+                        let mut record = vec![0; version.header_len() as usize];
+                        let pkt = Pkt {
+                            data: packet.as_ptr(),
+                            len: packet.len() as u32,
+                            hook: 1,
+                            ifindex_in: 7,
+                            mark: 0xabc,
+                            ..Default::default()
+                        };
+                        let head = Summary::parse(&packet[..packet.len().min(HEAD_MAX)]);
+                        record::write_record_header(&mut record, version, &pkt, cap as u32, &head);
                         record.extend_from_slice(&packet[..cap]);
                         let mem = memory.expect("memory");
                         mem.write(&mut store, alloc as usize, &record)
@@ -758,8 +780,9 @@ fn examples_checks_per_packet() {
         let (c0, f0) = first.unwrap_or((0, 0));
         // The C and WAT examples are loop-free once clang has inlined
         // their helpers: one check per packet. rust_drop_port formats a
-        // log line for the packets it drops, with loops.
-        if name != "rust_drop_port" {
+        // log line for the packets it drops, payload hashes the packet's
+        // bytes: with loops.
+        if name != "rust_drop_port" && name != "payload" {
             assert_eq!(checks, runs, "{name}: checks per packet");
         }
         rows.push((name, c0, f0, runs, checks, fuel_used));
