@@ -10,9 +10,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::abi::{self as k, Error, EINVAL, ENOENT};
-use crate::engine::instance;
+use crate::engine::instance::{self, Func};
 use crate::engine::trap::Trap;
-use crate::engine::wasm3::{FuncId, Runtime};
+use crate::engine::wasm3::Runtime;
 use crate::engine::{self};
 use crate::ffi::sys::wasm3 as m3;
 use crate::filter::hostfns::{FilterCtx, HOST_FNS};
@@ -27,8 +27,8 @@ pub const MAX_VALUES: usize = k::KWASM_INVOKE_MAX_VALUES as usize;
 /// kwasm's, with no packet.
 pub struct Invoker {
     runtime: Runtime<FilterCtx>,
-    exports: Vec<String>,
-    found: Vec<(String, FuncId)>,
+    module: engine::Module<FilterCtx>,
+    found: Vec<(String, Func)>,
 }
 
 /// How a call ended.
@@ -71,17 +71,17 @@ impl Invoker {
         let runtime = instance::instantiate(&module, ctx, INVOKE_FUEL)?;
         Ok(Self {
             runtime,
-            exports: module.func_exports(),
+            module,
             found: Vec::new(),
         })
     }
 
     /// The exported function `name`, looked up once.
-    fn func(&mut self, name: &str) -> Result<FuncId, Error> {
+    fn func(&mut self, name: &str) -> Result<Func, Error> {
         if let Some((_, id)) = self.found.iter().find(|(n, _)| n == name) {
             return Ok(*id);
         }
-        if !self.exports.iter().any(|n| n == name) {
+        if !matches!(self.module.func_export(name), Some(Some(_))) {
             return Err(Error::new(
                 ENOENT,
                 format!("no exported function \"{name}\""),
@@ -89,7 +89,12 @@ impl Invoker {
         }
         let cname = CString::new(name)
             .map_err(|_| Error::new(EINVAL, format!("export name \"{name}\" contains a NUL")))?;
-        let id = instance::find(&mut self.runtime, &cname, &format!("\"{name}\""))?;
+        let id = instance::find(
+            &self.module,
+            &mut self.runtime,
+            &cname,
+            &format!("\"{name}\""),
+        )?;
         self.found.push((name.into(), id));
         Ok(id)
     }
@@ -98,7 +103,7 @@ impl Invoker {
     /// parameter, an i32 in the low half).
     pub fn call(&mut self, name: &str, args: &[u64]) -> Result<Outcome, Error> {
         let f = self.func(name)?;
-        let (params, results) = self.runtime.func_type(f).map_err(|e| {
+        let (params, results) = self.runtime.func_type(f.id()).map_err(|e| {
             instance::wasm3_error("reading the function type", e, Some(&self.runtime))
         })?;
         if params.len() != args.len() {
@@ -139,8 +144,8 @@ impl Invoker {
         // An i32 argument is the low half of its slot; wasm3 reads just that.
         let mut slots = [0u64; MAX_VALUES];
         let out = slots.get_mut(..results.len()).unwrap_or(&mut []);
-        let called = instance::call(&mut self.runtime, INVOKE_FUEL, |rt| {
-            rt.call_slots(f, args, out)
+        let called = instance::call(&mut self.runtime, f, INVOKE_FUEL, |rt, id| {
+            rt.call_slots(id, args, out)
         });
         Ok(match called.result {
             Ok(()) => Outcome::Returned(types.into_iter().zip(out.iter().copied()).collect()),

@@ -14,7 +14,13 @@
 //! must have executed no more operators than it was charged (budget minus
 //! the fuel left), and when it ran out no more than its budget. This covers
 //! what metering leaves to static bounds: functions without a check of
-//! their own, paid for by their callers.
+//! their own, paid for by their callers or, for exports, by the host.
+//!
+//! Exports without a check are called as the host calls them
+//! (core/src/engine/instance.rs): the fuel global set to the budget less
+//! their static cost, or no call at all (out of fuel) when the cost is
+//! more than the budget. Such a call must leave the global untouched and
+//! execute no more operators than its static cost.
 //!
 //! `KWASM_FUEL_DIFF_CASES=N` runs N random modules instead of the default
 //! 300; `KWASM_FUEL_DIFF_SEED=S` starts at seed S.
@@ -22,7 +28,7 @@
 mod counter;
 
 use arbitrary::Unstructured;
-use kwasm::fuel::{instrument, EXPORT_NAME};
+use kwasm::fuel::{instrument, Metered, EXPORT_NAME};
 use wasmi::{
     Config, Engine, Extern, Instance, Linker, Memory, Module, Store, TrapCode, Val, ValType,
 };
@@ -170,6 +176,45 @@ struct Tally {
     bounded_ran_out: usize,
     /// Defined functions the metered module left without a check.
     unchecked_funcs: usize,
+    /// Calls of exports charged by the host: whose operator count was
+    /// checked against their static cost, and compared with the original.
+    host_charged_bounded: usize,
+    host_charged_compared: usize,
+}
+
+/// The static cost the host charges for a call of export `name`, 0 when it
+/// checks itself.
+fn static_cost(metered: &Metered, name: &str) -> i64 {
+    metered
+        .static_costs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or(0, |&(_, c)| i64::try_from(c).expect("small cost"))
+}
+
+/// The outcome of a fuel check that fired.
+fn ran_out() -> Outcome {
+    Outcome::Trapped("IntegerDivisionByZero".into())
+}
+
+/// Calls export `name` of the metered module as the host does, with
+/// `budget`: the fuel global set to the budget less its static cost; when
+/// that is below zero there is no call, and the outcome is the one its
+/// check would have had on entry.
+fn call_metered(
+    run: &mut Run,
+    metered: &Metered,
+    name: &str,
+    func: &wasmi::Func,
+    budget: i64,
+    ref_fuel: u64,
+) -> Outcome {
+    let start = budget - static_cost(metered, name);
+    set_budget(run, start);
+    if start < 0 {
+        return ran_out();
+    }
+    call(run, func, ref_fuel)
 }
 
 /// Budgets of the operator-count check: ample, and small ones that run
@@ -198,7 +243,7 @@ fn set_global_i64(run: &mut Run, name: &str, value: i64) {
     g.set(&mut run.store, Val::I64(value)).expect("mutable i64");
 }
 
-/// Defined functions of `wasm` without a fuel check.
+/// Defined functions of `metered` without a fuel check.
 fn unchecked_funcs(metered: &[u8]) -> usize {
     let mut n = 0;
     for payload in wasmparser::Parser::new(0).parse_all(metered) {
@@ -218,12 +263,15 @@ fn unchecked_funcs(metered: &[u8]) -> usize {
 fn check_bounds(wasm: &[u8], label: &str, tally: &mut Tally) {
     let counted = counter::add_counter(wasm, &mut counter::every_operator);
     let engine = engine();
-    tally.unchecked_funcs +=
-        unchecked_funcs(&instrument(wasm, HUGE, features()).expect("instrumented"));
+    tally.unchecked_funcs += unchecked_funcs(
+        &instrument(wasm, HUGE, features())
+            .expect("instrumented")
+            .wasm,
+    );
     for budget in BOUND_BUDGETS {
         let metered = instrument(&counted, budget, features())
             .unwrap_or_else(|e| panic!("{label}: instrumenting the counted module: {}", e.0));
-        let mut run = instantiate(&engine, &metered, BOUND_REF_FUEL);
+        let mut run = instantiate(&engine, &metered.wasm, BOUND_REF_FUEL);
         if run.instance.is_none() {
             continue;
         }
@@ -235,7 +283,7 @@ fn check_bounds(wasm: &[u8], label: &str, tally: &mut Tally) {
                 tally.bounded_ran_out += 1;
                 assert_eq!(
                     outcome,
-                    &Outcome::Trapped("IntegerDivisionByZero".into()),
+                    &ran_out(),
                     "{label}: {what}, budget {budget}: below zero without the check's trap"
                 );
                 assert!(
@@ -253,11 +301,25 @@ fn check_bounds(wasm: &[u8], label: &str, tally: &mut Tally) {
         check(&run, "start", &Outcome::Returned(Vec::new()), tally);
         for (name, f) in exported_funcs(&run) {
             set_global_i64(&mut run, counter::COUNTER, 0);
-            set_global_i64(&mut run, EXPORT_NAME, budget);
-            let outcome = call(&mut run, &f, BOUND_REF_FUEL);
+            let outcome = call_metered(&mut run, &metered, &name, &f, budget, BOUND_REF_FUEL);
             // wasmi's own fuel may stop it first: the bound holds up to
             // there all the same.
             check(&run, &name, &outcome, tally);
+            let cost = static_cost(&metered, &name);
+            if cost > 0 && cost <= budget {
+                // No check ran: the static cost covers the whole call.
+                tally.host_charged_bounded += 1;
+                let executed = global_i64(&run, counter::COUNTER);
+                assert_eq!(
+                    global_i64(&run, EXPORT_NAME),
+                    budget - cost,
+                    "{label}: {name}: the fuel global changed in a call charged by the host"
+                );
+                assert!(
+                    executed <= cost,
+                    "{label}: {name}: {executed} operators executed, static cost {cost}"
+                );
+            }
         }
     }
 }
@@ -270,7 +332,7 @@ fn compare(wasm: &[u8], label: &str, tally: &mut Tally) {
         .unwrap_or_else(|e| panic!("{label}: instrumentation failed: {}", e.0));
 
     let mut orig = instantiate(&engine, wasm, REF_FUEL);
-    let mut met = instantiate(&engine, &metered, REF_FUEL * METERED_FACTOR);
+    let mut met = instantiate(&engine, &metered.wasm, REF_FUEL * METERED_FACTOR);
     if orig.start == Outcome::RefOutOfFuel {
         tally.skipped += 1;
         return;
@@ -286,9 +348,18 @@ fn compare(wasm: &[u8], label: &str, tally: &mut Tally) {
             tally.skipped += 1;
             return;
         }
-        set_budget(&mut met, HUGE);
-        let m = call(&mut met, mf, REF_FUEL * METERED_FACTOR);
+        let m = call_metered(
+            &mut met,
+            &metered,
+            name,
+            mf,
+            HUGE,
+            REF_FUEL * METERED_FACTOR,
+        );
         tally.calls += 1;
+        if static_cost(&metered, name) > 0 {
+            tally.host_charged_compared += 1;
+        }
         if o == Outcome::Trapped("StackOverflow".into()) {
             // Metering makes frames larger: the depth may differ, and so
             // the state left behind. Stop comparing this module here.
@@ -307,12 +378,11 @@ fn compare(wasm: &[u8], label: &str, tally: &mut Tally) {
     // A small budget: each call agrees with the original or runs out.
     let small = instrument(wasm, 40, features()).expect("instrumented");
     let mut orig = instantiate(&engine, wasm, REF_FUEL);
-    let mut met = instantiate(&engine, &small, REF_FUEL * METERED_FACTOR);
+    let mut met = instantiate(&engine, &small.wasm, REF_FUEL * METERED_FACTOR);
     if met.instance.is_none() {
         // The start function ran out, or trapped as the original did.
         assert!(
-            met.start == orig.start
-                || met.start == Outcome::Trapped("IntegerDivisionByZero".into()),
+            met.start == orig.start || met.start == ran_out(),
             "{label}: start with a small budget: {:?}",
             met.start
         );
@@ -320,12 +390,11 @@ fn compare(wasm: &[u8], label: &str, tally: &mut Tally) {
     }
     for ((name, f), (_, mf)) in exported_funcs(&orig).iter().zip(&exported_funcs(&met)) {
         let o = call(&mut orig, f, REF_FUEL);
-        set_budget(&mut met, 40);
-        let m = call(&mut met, mf, REF_FUEL * METERED_FACTOR);
+        let m = call_metered(&mut met, &small, name, mf, 40, REF_FUEL * METERED_FACTOR);
         if fuel_left(&met) < 0 {
             assert_eq!(
                 m,
-                Outcome::Trapped("IntegerDivisionByZero".into()),
+                ran_out(),
                 "{label}: {name}: below zero without the check's trap"
             );
             tally.ran_out += 1;
@@ -440,6 +509,11 @@ fn random_modules_behave_the_same_metered() {
         "no function left unchecked: {tally:?}"
     );
     assert!(tally.bounded_ran_out > 0, "no call ran out: {tally:?}");
+    // Exports charged by the host were bounded and compared.
+    assert!(
+        tally.host_charged_bounded > 0 && tally.host_charged_compared > 0,
+        "no export charged by the host: {tally:?}"
+    );
 }
 
 fn compare_wat(text: &str) -> Tally {
@@ -517,7 +591,8 @@ fn multi_value_blocks_and_loops() {
 #[test]
 fn loop_free_calls_paid_by_the_caller() {
     // $leaf and $mid have no check: f pays for them, 40 times over in its
-    // loop, and the small budget runs out inside the loop.
+    // loop, and the small budget runs out inside the loop. g has none
+    // either: the host pays for it and the two calls of $leaf it may make.
     let t = compare_wat(
         r#"(module (global $n (export "n") (mut i32) (i32.const 0))
           (func $leaf (param i32) (result i32)
@@ -535,7 +610,10 @@ fn loop_free_calls_paid_by_the_caller() {
             (local.get $s))
           (func (export "g") (result i32) (call $mid (i32.const 4))))"#,
     );
-    assert_eq!((t.calls, t.ran_out, t.unchecked_funcs), (2, 1, 2));
+    assert_eq!((t.calls, t.ran_out, t.unchecked_funcs), (2, 1, 3));
+    // Bounded with the budgets that hold g's static cost in the counted
+    // module (HUGE, 1000, 10000).
+    assert_eq!((t.host_charged_compared, t.host_charged_bounded), (1, 3));
 }
 
 #[test]
@@ -576,7 +654,12 @@ fn exported_and_called_inside() {
                                   (i32.const 30))))
             (call $g)))"#,
     );
-    assert_eq!((t.calls, t.unchecked_funcs), (2, 0));
+    // $g has no check: the host pays for it when it calls g, f's loop
+    // when f calls it.
+    assert_eq!(
+        (t.calls, t.unchecked_funcs, t.host_charged_compared),
+        (2, 1, 1)
+    );
 }
 
 /// The example programs of wasm/ (`make -C wasm` builds them into
@@ -584,9 +667,14 @@ fn exported_and_called_inside() {
 /// sends, TCP to drop_port's 23557, UDP, ICMP): the fuel checks executed
 /// (counted in wasmi: an increment after every check of the metered
 /// module) and the fuel used, the latter the same in wasm3 through the
-/// core's C interface, packet by packet. `--nocapture` prints the table.
+/// core's C interface, packet by packet (in wasmi, the host's charge of a
+/// filter without a check is made as the core makes it). `--nocapture`
+/// prints the table.
 #[test]
 fn examples_checks_per_packet() {
+    use kwasm::ffi::services::Pkt;
+    use kwasm::filter::packet::{Summary, HEAD_MAX};
+    use kwasm::filter::record::{self, Version};
     use kwasm_test_support::capi;
     use kwasm_test_support::packet::Ipv4;
     use std::net::Ipv4Addr;
@@ -608,19 +696,31 @@ fn examples_checks_per_packet() {
     for name in [
         "accept_all",
         "drop_port",
+        "drop_port_v1",
         "udp_drop_port",
         "log_every_n",
         "orig_accept_all",
         "orig_drop_port",
         "rust_drop_port",
         "drop_icmp",
+        "payload",
     ] {
         let Ok(wasm) = std::fs::read(dir.join(format!("{name}.wasm"))) else {
             eprintln!("{name}: not built (make -C wasm), skipped");
             continue;
         };
         let metered = instrument(&wasm, BUDGET, features()).expect("instrumented");
-        let counted = counter::add_counter(&metered, &mut counter::after_every_check);
+        let section =
+            wasmparser::Parser::new(0)
+                .parse_all(&wasm)
+                .find_map(|p| match p.expect("payload") {
+                    wasmparser::Payload::CustomSection(c) if c.name() == record::SECTION => {
+                        Some(c.data().to_vec())
+                    }
+                    _ => None,
+                });
+        let version = Version::declared(section.as_deref()).expect("record version");
+        let counted = counter::add_counter(&metered.wasm, &mut counter::after_every_check);
 
         let engine = Engine::default();
         let module = Module::new(&engine, &counted).expect("wasmi accepts it");
@@ -662,8 +762,11 @@ fn examples_checks_per_packet() {
             Some(Val::I64(v)) => v,
             other => panic!("{name}: {other:?}"),
         };
+        let kwasm_abi = instance.get_func(&store, "kwasm_filter").is_some();
+        let filter = if kwasm_abi { "kwasm_filter" } else { "filter" };
+        let cost = static_cost(&metered, filter);
         let reset = |store: &mut Store<(i32, i32)>| {
-            for (g, v) in [(EXPORT_NAME, BUDGET), (counter::COUNTER, 0)] {
+            for (g, v) in [(EXPORT_NAME, BUDGET - cost), (counter::COUNTER, 0)] {
                 instance
                     .get_global(&*store, g)
                     .expect("global")
@@ -681,11 +784,11 @@ fn examples_checks_per_packet() {
                 ref v => panic!("{v:?}"),
             }
         };
-        let kwasm_abi = instance.get_func(&store, "kwasm_filter").is_some();
         let alloc = if !kwasm_abi {
             call(&mut store, "alloc", &[Val::I64(16)])
         } else if instance.get_func(&store, "kwasm_alloc").is_some() {
-            call(&mut store, "kwasm_alloc", &[Val::I32(32 + SNAPLEN as i32)])
+            let size = record::record_size(version, SNAPLEN as u32);
+            call(&mut store, "kwasm_alloc", &[Val::I32(size as i32)])
         } else {
             0
         };
@@ -705,14 +808,20 @@ fn examples_checks_per_packet() {
                 *store.data_mut() = (*proto, *dport);
                 let verdict = if kwasm_abi {
                     let len = if alloc != 0 {
+                        // The record as the core writes it, for the packet
+                        // as capi::pkt describes it.
                         let cap = packet.len().min(SNAPLEN);
-                        let mut record = Vec::new();
-                        record.extend_from_slice(&32u16.to_le_bytes());
-                        record.extend_from_slice(&1u16.to_le_bytes());
-                        record.extend_from_slice(&(packet.len() as u32).to_le_bytes());
-                        record.extend_from_slice(&(cap as u32).to_le_bytes());
-                        record.extend_from_slice(&[0; 16]);
-                        record.extend_from_slice(&[*proto as u8, 0, 0, 0]);
+                        let mut record = vec![0; version.header_len() as usize];
+                        let pkt = Pkt {
+                            data: packet.as_ptr(),
+                            len: packet.len() as u32,
+                            hook: 1,
+                            ifindex_in: 7,
+                            mark: 0xabc,
+                            ..Default::default()
+                        };
+                        let head = Summary::parse(&packet[..packet.len().min(HEAD_MAX)]);
+                        record::write_record_header(&mut record, version, &pkt, cap as u32, &head);
                         record.extend_from_slice(&packet[..cap]);
                         let mem = memory.expect("memory");
                         mem.write(&mut store, alloc as usize, &record)
@@ -757,10 +866,17 @@ fn examples_checks_per_packet() {
         }
         let (c0, f0) = first.unwrap_or((0, 0));
         // The C and WAT examples are loop-free once clang has inlined
-        // their helpers: one check per packet. rust_drop_port formats a
-        // log line for the packets it drops, with loops.
-        if name != "rust_drop_port" {
-            assert_eq!(checks, runs, "{name}: checks per packet");
+        // their helpers, their bounds far below the budget: no check, the
+        // host charges the static cost, the fuel used of every packet.
+        // log_every_n and rust_drop_port format log lines, payload hashes
+        // the packet's bytes, with loops: one check per packet at least.
+        if ["log_every_n", "rust_drop_port", "payload"].contains(&name) {
+            assert_eq!(cost, 0, "{name}: charged by the host");
+            assert!(checks >= runs, "{name}: checks per packet");
+        } else {
+            assert!(cost > 0, "{name}: not charged by the host");
+            assert_eq!(checks, 0, "{name}: checks per packet");
+            assert_eq!(fuel_used, runs * cost, "{name}: fuel used per packet");
         }
         rows.push((name, c0, f0, runs, checks, fuel_used));
     }
@@ -921,4 +1037,6 @@ fn random_call_graphs_behave_the_same_metered() {
     assert!(tally.unchecked_funcs as u64 > cases, "{tally:?}");
     assert!(tally.bounded_ran_out as u64 > cases, "{tally:?}");
     assert!(tally.calls as u64 > cases, "{tally:?}");
+    assert!(tally.host_charged_bounded > 0, "{tally:?}");
+    assert!(tally.host_charged_compared > 0, "{tally:?}");
 }

@@ -654,6 +654,30 @@ fn allocator_runs_with_the_budget() {
 }
 
 #[test]
+fn loop_free_filter_is_charged_its_bound() {
+    // kwasm_filter has no check: the host charges its static bound, 2
+    // (i32.const, end), with any budget that holds it.
+    let p = load_ok(ACCEPT_ALL);
+    let r = p.run(&tcp(1, 2, b""));
+    assert_eq!((r.outcome, r.retval, r.fuel_used), (KWASM_OUTCOME_OK, 1, 2));
+    let p = load_with_fuel(ACCEPT_ALL, 2, KWASM_DROP).unwrap();
+    assert_eq!(p.run(&tcp(1, 2, b"")).fuel_used, 2);
+    // A budget below the bound: it checks itself and runs out on entry.
+    let p = load_with_fuel(ACCEPT_ALL, 1, KWASM_DROP).unwrap();
+    let r = p.run(&tcp(1, 2, b""));
+    assert_eq!(
+        (r.trap, r.verdict, r.fuel_used),
+        (KWASM_TRAP_OUT_OF_FUEL, KWASM_DROP, 1)
+    );
+    // A trap inside is a trap; the fuel used is the bound all the same
+    // (unreachable, end).
+    let p = load_ok(&filter_body("unreachable"));
+    let r = p.run(&tcp(1, 2, b""));
+    assert_trap(&r, KWASM_TRAP_UNREACHABLE);
+    assert_eq!(r.fuel_used, 2);
+}
+
+#[test]
 fn fuel_export_name_is_reserved() {
     let (errno, msg) = load_err(
         r#"(module (global (export "kwasm_fuel") i64 (i64.const 0))

@@ -4,8 +4,9 @@
 //! budget as it runs and traps once the budget is spent. The module gets
 //! one more global, a mutable i64 appended after every existing global (so
 //! no index shifts) and exported as [`EXPORT_NAME`]. The host sets it to the
-//! budget before each call and reads it afterwards: what is gone is the fuel
-//! used, and a trap with the global below zero is "out of fuel".
+//! budget before each call, less the static cost of an export that has no
+//! check of its own (see below), and reads it afterwards: what is gone is
+//! the fuel used, and a trap with the global below zero is "out of fuel".
 //!
 //! # Where fuel is charged
 //!
@@ -15,7 +16,8 @@
 //! opcode belongs to the outer region, its body and `end` to the inner
 //! one).
 //!
-//! Each defined function is either *metered* or *paid for by its callers*:
+//! Each defined function is either *metered* or *paid for by its callers*
+//! (by the host, for an export):
 //!
 //! - A metered function charges each of its regions when control enters
 //!   it: at the start of the function body, and as the first thing inside
@@ -30,14 +32,10 @@
 //!
 //! A function is paid for by its callers when (see `plan`):
 //!
-//! - nothing calls it from outside the module's own `call`s: it is not
-//!   exported, not the start function, in no element segment (so no
-//!   `call_indirect` reaches it) and named by no `ref.func`. Those are
-//!   *host entries* and always metered: an exported loop-free function is
-//!   charged once on entry, its own cost plus the bounds of the paid
-//!   functions it calls, so a loop-free filter pays one check per packet.
-//!   When such a function is also called from inside, it still charges
-//!   itself, and its callers do not add its bound: it is paid for once;
+//! - nothing reaches it other than the module's own `call`s and the host's
+//!   calls of exports: it is not the start function (wasm3 runs that one
+//!   at instantiation), in no element segment (so no `call_indirect`
+//!   reaches it) and named by no `ref.func`. Those are always metered;
 //! - it has no `loop` and makes no `call_indirect` (nor any other call the
 //!   accepted language does not have: tail calls, `call_ref`);
 //! - the paid functions it calls are decided before it, which leaves out
@@ -47,7 +45,32 @@
 //! - its bound is at most [`MAX_STATIC_BOUND`] (4096). A bound counts every
 //!   call site, also those a run skips, and call sites multiply bounds
 //!   along a chain, so without a cap a caller could be charged far more
-//!   than it ever runs; a function over the cap is metered itself.
+//!   than it ever runs; a function over the cap is metered itself;
+//! - if it is exported, also: it reaches no metered function (every
+//!   defined function it calls is paid and reaches none either), so its
+//!   bound covers everything one call of it executes, and its bound is at
+//!   most the budget the module is instrumented with. Otherwise it is
+//!   metered, as before: it checks itself on entry.
+//!
+//! # Exports charged by the host
+//!
+//! An export paid for by its callers is a *host-charged entry*: its static
+//! cost, its bound, is in [`Metered::static_costs`] under each of its
+//! export names, and the host (`instance::call`, `instance::call_at_load`)
+//! charges it before every call it makes of it: it sets the fuel global to
+//! the budget less the cost, and reports the cost as the fuel used. That
+//! is exactly what the check on entry did before (a loop-free exported
+//! function charged its whole bound there, once), moved out of the
+//! program: a loop-free filter whose bound fits the budget runs no check
+//! at all. The call cannot run out (the cost is at most the budget, and
+//! nothing the call reaches charges the global), so the global is left as
+//! the host set it. A trap inside is a trap like any other, and its fuel
+//! used is the static cost too: as everywhere, the fuel used is an upper
+//! bound of the operators executed, not their count. Were the host to call
+//! with a smaller budget than the cost, it refuses the call as out of fuel
+//! (fuel used: the budget), as the check on entry would have trapped.
+//! Calls of the same function from inside the module pay its bound where
+//! they are made, like the calls of any paid function.
 //!
 //! # Why operators executed <= fuel consumed
 //!
@@ -68,16 +91,26 @@
 //! which covers what the region and the paid calls it makes execute until
 //! it is charged again. Metered functions are reached by `call`,
 //! `call_indirect` or from the host, and each pays for its own body; paid
-//! functions only by `call` from a region that paid for them. Every
-//! executed operator therefore lies in a region, or in a paid call made
-//! from one, whose charge came before it: the operators executed never
-//! exceed the sum of the charges. The charge comes before the region runs,
-//! so a program that runs out has executed at most its budget.
+//! functions only by `call` from a region that paid for them, or from the
+//! host, which charges the bound before the call (exports only: the start
+//! function and everything a table or `ref.func` can reach are metered).
+//! Every executed operator therefore lies in a region, or in a paid call
+//! made from one or from the host, whose charge came before it: the
+//! operators executed never exceed the sum of the charges. The charge
+//! comes before the region runs, so a program that runs out has executed
+//! at most its budget.
+//!
+//! A host-charged entry reaches only paid functions (and host functions),
+//! so its bound covers everything its call executes; the host charged it
+//! in full before the call, and it is at most the budget: the call runs
+//! within the budget and leaves the global as it was, with no check at
+//! all.
 //!
 //! What this costs: a paid call site that a run skips (an `if` not taken)
 //! is charged all the same, as skipped operators of a region always were,
 //! up to [`MAX_STATIC_BOUND`] per call site. What it saves: a check, and
-//! its ten operators, on every call of a paid function.
+//! its ten operators, on every call of a paid function, host calls of
+//! host-charged entries included.
 //!
 //! # The check
 //!
@@ -151,14 +184,29 @@ fn malformed(e: &BinaryReaderError) -> Error {
     ))
 }
 
+/// A module with fuel metering, and what the host charges for calls of it.
+#[derive(Debug)]
+pub struct Metered {
+    /// The metered module.
+    pub wasm: Vec<u8>,
+    /// The exported functions without a check of their own, by export
+    /// name, with their static cost: the bound of everything one call of
+    /// one executes, at most the budget. The host charges it before each
+    /// call (see "Exports charged by the host" in the module
+    /// documentation).
+    pub static_costs: Vec<(String, u64)>,
+}
+
 /// Returns `wasm` (a module the validator accepted) with fuel metering,
 /// its fuel global starting at `budget` (which the start function runs
-/// with). The result is validated again with `features`.
+/// with), and the static cost of each exported function left without a
+/// check (its bound at most `budget`). The result is validated again with
+/// `features`.
 pub fn instrument(
     wasm: &[u8],
     budget: i64,
     features: wasmparser::WasmFeatures,
-) -> Result<Vec<u8>, Error> {
+) -> Result<Metered, Error> {
     let header = wasm
         .get(..8)
         .ok_or_else(|| Error("fuel instrumentation: module shorter than its header".into()))?;
@@ -174,9 +222,15 @@ pub fn instrument(
     let mut out = Module::new();
     let mut imported_globals = 0u32;
     let mut imported_funcs = 0u32;
-    // Functions called from outside the module's own `call`s: exported,
-    // the start function, in a table or otherwise referenced.
+    // Functions reached other than by the module's own `call`s and not
+    // charged by the host: the start function, those in a table or
+    // otherwise referenced. Always metered.
     let mut entries: Vec<u32> = Vec::new();
+    // Exported functions: (name, function index).
+    let mut exports: Vec<(String, u32)> = Vec::new();
+    let mut static_costs = Vec::new();
+    // What the host can charge for one call of an export.
+    let entry_cap = u64::try_from(budget).unwrap_or(0).min(MAX_STATIC_BOUND);
     let mut global: Option<u32> = None;
     let mut exported = false;
     let mut last_rank = None;
@@ -203,7 +257,7 @@ pub fn instrument(
                 global = Some(add_globals(&mut out, None, imported_globals, budget)?);
             }
             if !exported && r > rank(SECTION_EXPORT).unwrap_or(0) {
-                add_exports(&mut out, None, global, &mut entries)?;
+                add_exports(&mut out, None, global, &mut exports)?;
                 exported = true;
             }
         }
@@ -223,7 +277,7 @@ pub fn instrument(
                 )?);
             }
             SECTION_EXPORT => {
-                add_exports(&mut out, Some(section), global, &mut entries)?;
+                add_exports(&mut out, Some(section), global, &mut exports)?;
                 exported = true;
             }
             SECTION_START => {
@@ -247,7 +301,15 @@ pub fn instrument(
                     infos.push(analyse(&func, imported_funcs, &mut entries)?);
                     funcs.push(func);
                 }
-                let plan = plan(&infos, imported_funcs, &entries);
+                let exported = Vec::from_iter(exports.iter().map(|&(_, f)| f));
+                let plan = plan(&infos, imported_funcs, &entries, &exported, entry_cap);
+                for (name, f) in &exports {
+                    if let Some(Kind::Paid { bound, .. }) =
+                        f.checked_sub(imported_funcs).map(|f| plan.kind(f))
+                    {
+                        static_costs.push((name.clone(), bound));
+                    }
+                }
                 let mut code = CodeSection::new();
                 let mut body = Vec::new();
                 for (i, func) in funcs.iter().enumerate() {
@@ -267,7 +329,7 @@ pub fn instrument(
         global = Some(add_globals(&mut out, None, imported_globals, budget)?);
     }
     if !exported {
-        add_exports(&mut out, None, global, &mut entries)?;
+        add_exports(&mut out, None, global, &mut exports)?;
     }
 
     let out = out.finish();
@@ -280,7 +342,10 @@ pub fn instrument(
                 e.message()
             ))
         })?;
-    Ok(out)
+    Ok(Metered {
+        wasm: out,
+        static_costs,
+    })
 }
 
 /// The number of imported (functions, globals).
@@ -379,12 +444,12 @@ fn add_globals(
 }
 
 /// Writes the export section: the module's exports, if any, then ours.
-/// Adds the exported functions to `entries`.
+/// Adds the exported functions to `exports`, (name, function index).
 fn add_exports(
     out: &mut Module,
     section: Option<BinaryReader<'_>>,
     global: Option<u32>,
-    entries: &mut Vec<u32>,
+    exports_out: &mut Vec<(String, u32)>,
 ) -> Result<(), Error> {
     let global =
         global.ok_or_else(|| Error("fuel instrumentation: exports before globals".into()))?;
@@ -394,7 +459,7 @@ fn add_exports(
             let export = export.map_err(|e| malformed(&e))?;
             let kind = match export.kind {
                 ExternalKind::Func | ExternalKind::FuncExact => {
-                    entries.push(export.index);
+                    exports_out.push((export.name.into(), export.index));
                     ExportKind::Func
                 }
                 ExternalKind::Table => ExportKind::Table,
@@ -539,9 +604,12 @@ enum Kind {
     Open,
     /// It charges each of its regions on entry.
     Metered,
-    /// It has no check: every region that calls it pays this bound of
-    /// everything one call of it can execute.
-    Paid(u64),
+    /// It has no check: every region that calls it, and the host for an
+    /// export, pays `bound`, which covers its operators and those of the
+    /// paid functions it calls. `closed`: it reaches no metered function,
+    /// so `bound` covers everything one call of it executes and the call
+    /// never charges the fuel global.
+    Paid { bound: u64, closed: bool },
 }
 
 /// How each defined function of a module is metered.
@@ -564,7 +632,9 @@ impl Plan {
             .iter()
             .filter(|c| region.is_none_or(|r| c.region == r))
             .fold(0u64, |sum, c| match self.kind(c.callee) {
-                Kind::Paid(bound) => sum.saturating_add(bound.saturating_mul(u64::from(c.count))),
+                Kind::Paid { bound, .. } => {
+                    sum.saturating_add(bound.saturating_mul(u64::from(c.count)))
+                }
                 Kind::Open | Kind::Metered => sum,
             })
     }
@@ -592,17 +662,27 @@ impl Plan {
 
 /// Decides which defined functions need no check of their own (see the
 /// module documentation). `infos` describes the defined functions in
-/// order, `entries` the functions called from outside (exported, start,
-/// in a table or referenced), indices of the whole function space.
+/// order, `entries` the functions reached from outside without a charge
+/// (start, in a table or referenced), `exported` the exported ones,
+/// indices of the whole function space; `entry_cap` is the largest bound
+/// of an export without a check.
 ///
-/// A function is paid by its callers when nothing calls it from outside,
-/// it has no loop and no `call_indirect`, the functions it calls that are
-/// paid for are not part of a cycle of paid functions, and its bound is at
-/// most [`MAX_STATIC_BOUND`]. Functions are decided callees first (Kahn's
-/// algorithm on the call graph); when only cycles are left, the one with
-/// the lowest index is metered, which breaks them. No recursion: the
-/// kernel stack stays flat whatever the call graph.
-fn plan(infos: &[FuncInfo], imported_funcs: u32, entries: &[u32]) -> Plan {
+/// A function is paid by its callers when it is not in `entries`, it has
+/// no loop and no `call_indirect`, the functions it calls that are paid
+/// for are not part of a cycle of paid functions, and its bound is at most
+/// [`MAX_STATIC_BOUND`]; an exported one also must reach no metered
+/// function (`closed`) and have a bound of at most `entry_cap`. Functions
+/// are decided callees first (Kahn's algorithm on the call graph); when
+/// only cycles are left, the one with the lowest index is metered, which
+/// breaks them. No recursion: the kernel stack stays flat whatever the
+/// call graph.
+fn plan(
+    infos: &[FuncInfo],
+    imported_funcs: u32,
+    entries: &[u32],
+    exported: &[u32],
+    entry_cap: u64,
+) -> Plan {
     let n = infos.len();
     let mut kinds = Vec::from_iter(infos.iter().map(|info| {
         if info.regions.len() > 1 || info.indirect {
@@ -617,6 +697,15 @@ fn plan(infos: &[FuncInfo], imported_funcs: u32, entries: &[u32]) -> Plan {
             .and_then(|i| kinds.get_mut(i as usize))
         {
             *k = Kind::Metered;
+        }
+    }
+    let mut is_export = Vec::from_iter(core::iter::repeat_n(false, n));
+    for &e in exported {
+        if let Some(x) = e
+            .checked_sub(imported_funcs)
+            .and_then(|i| is_export.get_mut(i as usize))
+        {
+            *x = true;
         }
     }
 
@@ -677,8 +766,19 @@ fn plan(infos: &[FuncInfo], imported_funcs: u32, entries: &[u32]) -> Plan {
                 .map_or(0, |&(_, ops)| ops);
             let calls = info.map_or(&[][..], |i| &i.calls[..]);
             let bound = own.saturating_add(plan.paid_calls(calls, None));
-            if bound <= MAX_STATIC_BOUND {
-                (func, Kind::Paid(bound))
+            let closed = calls
+                .iter()
+                .all(|c| matches!(plan.kind(c.callee), Kind::Paid { closed: true, .. }));
+            // An export is paid by the host, which can charge it only
+            // what the budget holds, and only when the charge covers the
+            // whole call.
+            let paid = if is_export.get(func) == Some(&true) {
+                closed && bound <= entry_cap
+            } else {
+                bound <= MAX_STATIC_BOUND
+            };
+            if paid {
+                (func, Kind::Paid { bound, closed })
             } else {
                 (func, Kind::Metered)
             }
@@ -747,16 +847,39 @@ mod tests {
         wat::parse_str(text).expect("test WAT")
     }
 
+    /// The budget of the tests' modules.
+    const BUDGET: i64 = 100;
+
+    fn metered(text: &str, budget: i64) -> Metered {
+        instrument(&wat(text), budget, validate::features()).expect("instrument")
+    }
+
     fn instrumented(text: &str) -> Vec<u8> {
-        instrument(&wat(text), 100, validate::features()).expect("instrument")
+        metered(text, BUDGET).wasm
     }
 
     /// The cost of every check in every function of the metered module, in
     /// order. A check starts `global.get g, i64.const cost, i64.sub`.
     fn costs(text: &str) -> Vec<Vec<i64>> {
-        let wasm = instrumented(text);
+        checks(&instrumented(text))
+    }
+
+    /// The exports the host charges, with their static costs.
+    fn host_charged(text: &str) -> Vec<(&'static str, u64)> {
+        static_costs(&metered(text, BUDGET))
+    }
+
+    fn static_costs(m: &Metered) -> Vec<(&'static str, u64)> {
+        // Leaked: test names only.
+        m.static_costs
+            .iter()
+            .map(|(n, c)| (&*alloc::boxed::Box::leak(n.clone().into_boxed_str()), *c))
+            .collect()
+    }
+
+    fn checks(wasm: &[u8]) -> Vec<Vec<i64>> {
         let mut all = Vec::new();
-        for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
             if let wasmparser::Payload::CodeSectionEntry(body) = payload.expect("payload") {
                 let mut ops = body.get_operators_reader().expect("operators");
                 let mut window: Vec<Operator> = Vec::new();
@@ -780,10 +903,83 @@ mod tests {
 
     #[test]
     fn straight_line_function_is_one_region() {
-        // i32.const, i32.const, i32.add, end
-        let c =
-            costs("(module (func (export \"f\") (result i32) i32.const 1 i32.const 2 i32.add))");
+        // i32.const, i32.const, i32.add, end; in a table: metered.
+        let c = costs(
+            "(module (table 1 funcref) (elem (i32.const 0) $f)
+               (func $f (result i32) i32.const 1 i32.const 2 i32.add))",
+        );
         assert_eq!(c, [[4]]);
+    }
+
+    #[test]
+    fn loop_free_export_under_the_budget_is_charged_by_the_host() {
+        // i32.const, i32.const, i32.add, end = 4: no check, the host
+        // charges 4 for each call.
+        let text = r#"(module (func (export "f") (result i32) i32.const 1 i32.const 2 i32.add))"#;
+        assert_eq!(costs(text), [[]]);
+        assert_eq!(host_charged(text), [("f", 4)]);
+        // A budget of exactly the bound still fits.
+        let m = metered(text, 4);
+        assert_eq!(
+            (checks(&m.wasm), static_costs(&m)),
+            (vec![vec![]], vec![("f", 4)])
+        );
+        // Two names of one function: both charged.
+        let two = r#"(module (func (export "a") (export "b") nop))"#;
+        assert_eq!(host_charged(two), [("a", 2), ("b", 2)]);
+    }
+
+    #[test]
+    fn export_over_the_budget_checks_itself() {
+        // Bound 4, budget 3: checked as before (and runs out on entry).
+        let m = metered(
+            r#"(module (func (export "f") (result i32) i32.const 1 i32.const 2 i32.add))"#,
+            3,
+        );
+        assert_eq!((checks(&m.wasm), m.static_costs.len()), (vec![vec![4]], 0));
+        // Over MAX_STATIC_BOUND with an ample budget: checked as well.
+        let nops = "nop ".repeat(MAX_STATIC_BOUND as usize);
+        let m = metered(&format!(r#"(module (func (export "f") {nops}))"#), 1 << 20);
+        let max = MAX_STATIC_BOUND as i64;
+        assert_eq!(
+            (checks(&m.wasm), m.static_costs.len()),
+            (vec![vec![max + 1]], 0)
+        );
+    }
+
+    #[test]
+    fn exports_reached_otherwise_check_themselves() {
+        // Also in a table: call_indirect reaches it without a charge.
+        let c = r#"(module (table 1 funcref) (elem (i32.const 0) $f)
+              (func $f (export "f") nop))"#;
+        assert_eq!((costs(c), host_charged(c)), (vec![vec![2]], vec![]));
+        // Also the start function: wasm3 runs it without a charge.
+        let c = r#"(module (func $f (export "f") nop) (start $f))"#;
+        assert_eq!((costs(c), host_charged(c)), (vec![vec![2]], vec![]));
+        // Also named by ref.func (not in the accepted language, handled
+        // all the same): whoever holds the reference can call it. g:
+        // ref.func, end = 2.
+        let c = r#"(module (func $f (export "f") nop)
+              (func (export "g") (result funcref) ref.func $f) (elem declare func $f))"#;
+        let features = validate::features() | wasmparser::WasmFeatures::REFERENCE_TYPES;
+        let m = instrument(&wat(c), BUDGET, features).expect("instrument");
+        assert_eq!(
+            (checks(&m.wasm), static_costs(&m)),
+            (vec![vec![2], vec![]], vec![("g", 2)])
+        );
+    }
+
+    #[test]
+    fn export_reaching_a_metered_function_checks_itself() {
+        // f calls $l, which loops: f is checked (its own 2 + $m's 2), as
+        // is g, which reaches $l through the paid $m.
+        let c = r#"(module
+              (func $l (loop))
+              (func $m call $l)
+              (func (export "f") call $l)
+              (func (export "g") call $m))"#;
+        assert_eq!(costs(c), [vec![2, 1], vec![], vec![2], vec![4]]);
+        assert_eq!(host_charged(c), []);
     }
 
     #[test]
@@ -823,7 +1019,8 @@ mod tests {
               (func $leaf (param i32) (result i32) local.get 0 i32.const 1 i32.add)
               (func (export "f") (result i32) i32.const 1 call $leaf))"#,
         );
-        assert_eq!(c, [vec![], vec![7]]);
+        // f is exported: the host charges its 7.
+        assert_eq!(c, [vec![], vec![]]);
     }
 
     #[test]
@@ -842,8 +1039,22 @@ mod tests {
         );
         // $a: call, drop, call (host), if, call, else, i32.const, end, end
         // = 9 + 2 * 8 = 25 (the `else` skips one call of $b at run time:
-        // still paid); f: call, drop, end = 3 + 25 = 28.
-        assert_eq!(c, [vec![], vec![], vec![], vec![28]]);
+        // still paid); f: call, drop, end = 3 + 25 = 28, charged by the
+        // host (calls of host functions do not make it reach a check).
+        assert_eq!(c, [vec![], vec![], vec![], vec![]]);
+        assert_eq!(
+            host_charged(
+                r#"(module
+              (import "kwasm" "pkt_len" (func $host (result i32)))
+              (func $c (result i32) i32.const 7)
+              (func $b (result i32) call $c call $c drop)
+              (func $a (result i32)
+                call $b drop
+                call $host (if (result i32) (then call $b) (else i32.const 0)))
+              (func (export "f") call $a drop))"#
+            ),
+            [("f", 28)]
+        );
         // The same chain called from a loop: each iteration pays it.
         let c = costs(
             r#"(module
@@ -926,23 +1137,52 @@ mod tests {
     }
 
     #[test]
-    fn exported_and_called_inside_pays_once_itself() {
-        // $g is exported and also called by f: it charges itself on every
-        // call (one check), f does not add its bound: no double charge.
-        let c = costs(
-            r#"(module
+    fn exported_and_called_inside_is_paid_by_each_caller() {
+        // $g is exported and also called by f: the host pays for it when
+        // it calls $g, f's caller when f calls it.
+        let text = r#"(module
               (func $h (result i32) i32.const 1)
               (func $g (export "g") (result i32) call $h)
-              (func (export "f") (result i32) call $g))"#,
-        );
-        // $h = 2 (paid); $g: call, end = 2 + 2; f: call, end = 2.
-        assert_eq!(c, [vec![], vec![4], vec![2]]);
+              (func (export "f") (result i32) call $g))"#;
+        // $h = 2 (paid); $g: call, end = 2 + 2; f: call, end = 2 + 4.
+        assert_eq!(costs(text), [vec![], vec![], vec![]]);
+        assert_eq!(host_charged(text), [("g", 4), ("f", 6)]);
+        // The same where f has a loop: it pays $g's 4 on every iteration
+        // (loop, end = 2; the loop: call, drop, br, end = 4 + 4).
+        let text = r#"(module
+              (func $h (result i32) i32.const 1)
+              (func $g (export "g") (result i32) call $h)
+              (func (export "f") (loop call $g drop br 0)))"#;
+        assert_eq!(costs(text), [vec![], vec![], vec![2, 8]]);
+        assert_eq!(host_charged(text), [("g", 4)]);
     }
 
     #[test]
     fn start_function_is_metered() {
         let c = costs("(module (func $s nop) (start $s))");
         assert_eq!(c, [[2]]);
+    }
+
+    #[test]
+    fn recursion_and_indirect_calls_keep_exports_checked() {
+        // The exports of `recursion_is_metered`, `call_indirect_is_...`
+        // and `large_bounds_...` reach a metered function: none of them is
+        // charged by the host.
+        for text in [
+            r#"(module
+              (func $x (param i32) (call $y (local.get 0)))
+              (func $y (param i32)
+                (if (local.get 0) (then (call $z (i32.sub (local.get 0) (i32.const 1))))))
+              (func $z (param i32) (call $x (local.get 0)))
+              (func (export "f") (call $y (i32.const 3))))"#,
+            r#"(module
+              (type $t (func (result i32)))
+              (table 1 funcref)
+              (func $ind (result i32) (call_indirect (type $t) (i32.const 0)))
+              (func (export "f") (result i32) (call $ind)))"#,
+        ] {
+            assert_eq!(host_charged(text), []);
+        }
     }
 
     #[test]
@@ -1052,7 +1292,9 @@ mod tests {
         let mut wasm = wat("(module (func (export \"f\")))");
         // A custom section "x" with payload "yz" at the end.
         wasm.extend_from_slice(&[0, 4, 1, b'x', b'y', b'z']);
-        let out = instrument(&wasm, 1, validate::features()).expect("instrument");
+        let out = instrument(&wasm, 1, validate::features())
+            .expect("instrument")
+            .wasm;
         assert!(out.ends_with(&[0, 4, 1, b'x', b'y', b'z']));
     }
 

@@ -1,6 +1,12 @@
 //! The one way to instantiate a checked module in wasm3 (new runtime,
-//! load, link, compile every function, start), and to call it under a fuel
-//! budget, at load time (errors for the loader) and at run time (traps).
+//! load, link, compile every function, start), to look up its exports, and
+//! to call them under a fuel budget, at load time (errors for the loader)
+//! and at run time (traps).
+//!
+//! An export without a fuel check of its own (see [`super::fuel`],
+//! "Exports charged by the host") is charged here: [`find`] returns it
+//! with its static cost, and [`call`] and [`call_at_load`] take that from
+//! the budget before the call, as its check would have on entry.
 
 use alloc::format;
 use core::ffi::CStr;
@@ -64,42 +70,96 @@ pub fn instantiate<C>(module: &Module<C>, ctx: C, fuel: u64) -> Result<Runtime<C
     Ok(rt)
 }
 
-/// Looks up the exported function `name` at load.
-pub fn find<C>(rt: &mut Runtime<C>, name: &CStr, what: &str) -> Result<FuncId, Error> {
-    rt.find(name)
-        .map_err(|e| wasm3_error(&format!("finding {what}"), e, Some(&*rt)))
+/// An exported function looked up at load, with what the host charges for
+/// each call of it.
+#[derive(Clone, Copy)]
+pub struct Func {
+    id: FuncId,
+    /// Its static cost when it has no check of its own, else 0 (it
+    /// charges itself).
+    charge: u64,
+}
+
+impl Func {
+    /// Its wasm3 function, e.g. to read its type; calls go through
+    /// [`call`] or [`call_at_load`].
+    pub fn id(self) -> FuncId {
+        self.id
+    }
+
+    /// The budget left once the host has charged the call: `None` when
+    /// `fuel` cannot pay it, where its check would have run out on entry.
+    fn start(self, fuel: u64) -> Option<u64> {
+        fuel.checked_sub(self.charge)
+    }
+}
+
+/// Looks up the exported function `name` of `module` at load, in `rt`, an
+/// instance of it.
+pub fn find<C>(
+    module: &Module<C>,
+    rt: &mut Runtime<C>,
+    name: &CStr,
+    what: &str,
+) -> Result<Func, Error> {
+    if !rt.runs(&module.metered) {
+        return Err(Error::new(
+            EINVAL,
+            format!("internal error: finding {what} in an instance of another module"),
+        ));
+    }
+    let id = rt
+        .find(name)
+        .map_err(|e| wasm3_error(&format!("finding {what}"), e, Some(&*rt)))?;
+    Ok(Func {
+        id,
+        charge: module.static_cost(name.to_bytes()).unwrap_or(0),
+    })
 }
 
 /// Calls `f` at load (e.g. the program's allocator) under `fuel`; a trap
 /// is a load error naming `step`.
 pub fn call_at_load<C>(
     rt: &mut Runtime<C>,
-    f: FuncId,
+    f: Func,
     args: &[Arg],
     fuel: u64,
     step: &str,
 ) -> Result<i32, Error> {
-    rt.set_fuel(budget(fuel))
+    let start = f
+        .start(fuel)
+        .ok_or_else(|| Error::new(EINVAL, format!("{step}: out of fuel (budget {fuel})")))?;
+    rt.set_fuel(budget(start))
         .map_err(|e| wasm3_error(step, e, None::<&Runtime<C>>))?;
-    rt.call(f, args)
+    rt.call(f.id, args)
         .map_err(|e| load_call_failed(step, e, rt, fuel))
 }
 
 /// How a metered call ended, and the fuel it used (at most the budget:
-/// the last charge may overshoot).
+/// the last charge may overshoot). For an export charged by the host it is
+/// its static cost, whether it returned or trapped.
 pub struct Called<T> {
     pub result: Result<T, (Trap, &'static str)>,
     pub fuel_used: u64,
 }
 
-/// Runs `call` on `rt` with the fuel global set to `fuel`: a trap is
-/// `out_of_fuel` when the global fell below zero, else wasm3's kind.
+/// Runs `call`, which calls `f` on `rt`, under the budget `fuel`: the
+/// fuel global is set to it less `f`'s static cost, if any (out of fuel
+/// without a call when that is more than `fuel`). A trap is `out_of_fuel`
+/// when the global fell below zero, else wasm3's kind.
 pub fn call<C, T>(
     rt: &mut Runtime<C>,
+    f: Func,
     fuel: u64,
-    call: impl FnOnce(&mut Runtime<C>) -> Result<T, M3Error>,
+    call: impl FnOnce(&mut Runtime<C>, FuncId) -> Result<T, M3Error>,
 ) -> Called<T> {
-    let ret = rt.set_fuel(budget(fuel)).and_then(|()| call(rt));
+    let Some(start) = f.start(fuel) else {
+        return Called {
+            result: Err((Trap::OutOfFuel, "out of fuel")),
+            fuel_used: fuel,
+        };
+    };
+    let ret = rt.set_fuel(budget(start)).and_then(|()| call(rt, f.id));
     let left = rt.fuel_left().unwrap_or(0);
     let result = match ret {
         Ok(value) => Ok(value),

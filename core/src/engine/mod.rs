@@ -40,6 +40,10 @@ pub struct Module<C: 'static> {
     pub initial_memory: u64,
     /// Some function may grow linear memory during a call.
     pub grows_memory: bool,
+    /// The exports without a fuel check of their own, by export name, with
+    /// the static cost the host charges for each call of one
+    /// ([`fuel::Metered::static_costs`]).
+    static_costs: Vec<(alloc::string::String, u64)>,
     types: Types,
     sections: Vec<(alloc::string::String, Vec<u8>)>,
 }
@@ -64,9 +68,15 @@ impl<C> Module<C> {
             .map(|(_, data)| data.as_slice())
     }
 
-    /// The names of its function exports.
-    pub fn func_exports(&self) -> Vec<alloc::string::String> {
-        validate::func_exports(&self.types)
+    /// The static cost the host charges for each call of export `name`:
+    /// `Some` for an export without a fuel check of its own (see
+    /// [`fuel`], "Exports charged by the host"), `None` for one that
+    /// charges itself or is not an exported function.
+    pub fn static_cost(&self, name: &[u8]) -> Option<u64> {
+        self.static_costs
+            .iter()
+            .find(|(n, _)| n.as_bytes() == name)
+            .map(|&(_, cost)| cost)
     }
 }
 
@@ -92,7 +102,8 @@ pub fn check<C>(
     let metered = fuel::instrument(wasm, instance::budget(budget), features())
         .map_err(|e| Error::new(EINVAL, e.0))?;
     Ok(Module {
-        metered: Arc::new(metered),
+        metered: Arc::new(metered.wasm),
+        static_costs: metered.static_costs,
         imports,
         initial_memory: valid.initial_memory,
         grows_memory: valid.grows_memory,

@@ -143,17 +143,6 @@ pub fn host_imports<C>(
     Ok(host_fns)
 }
 
-/// The names of the module's function exports.
-pub fn func_exports(types: &Types) -> Vec<String> {
-    let Some(exports) = types.as_ref().core_exports() else {
-        return Vec::new();
-    };
-    exports
-        .filter(|(_, t)| matches!(t, EntityType::Func(_)))
-        .map(|(n, _)| String::from(n))
-        .collect()
-}
-
 fn func_type(types: &Types, entity: Option<EntityType>) -> Option<&FuncType> {
     match entity? {
         EntityType::Func(id) => match &types[id].composite_type.inner {

@@ -293,8 +293,14 @@ impl<C: 'static> Runtime<C> {
         M3Error::check(unsafe { m3::m3_RunStart(module.as_ptr()) })
     }
 
-    /// Looks up an exported function for later calls.
-    pub fn find(&mut self, name: &CStr) -> Result<FuncId, M3Error> {
+    /// Whether this runtime runs the module in `wasm` (the same bytes).
+    pub fn runs(&self, wasm: &Arc<Vec<u8>>) -> bool {
+        Arc::ptr_eq(&self.wasm, wasm)
+    }
+
+    /// Looks up an exported function for later calls (through
+    /// `instance::find`, which knows what the host charges for it).
+    pub(super) fn find(&mut self, name: &CStr) -> Result<FuncId, M3Error> {
         let mut func = ptr::null_mut();
         // SAFETY: name is NUL-terminated; the runtime is live.
         M3Error::check(unsafe {

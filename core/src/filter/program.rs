@@ -18,10 +18,10 @@ use super::packet::{Summary, HEAD_MAX};
 use super::record::{self, Version, PACKET_INFO_SIZE};
 use super::stats::{CpuStats, Event};
 use crate::abi::{self as k, Error, EINVAL};
-use crate::engine::instance;
+use crate::engine::instance::{self, Func};
 use crate::engine::limits;
 use crate::engine::trap::Trap;
-use crate::engine::wasm3::{Arg, FuncId, Runtime};
+use crate::engine::wasm3::{Arg, Runtime};
 use crate::engine::{self, Module};
 use crate::ffi::services::{self, Pkt};
 use crate::ffi::sys::kwasm::{kwasm_prog_info, kwasm_stats, KWASM_ABI_KWASM, KWASM_ABI_ORIGINAL};
@@ -46,7 +46,7 @@ pub struct Program {
 /// What the packet path changes, owned by one packet at a time.
 struct InstanceState {
     runtime: Runtime<FilterCtx>,
-    filter: FuncId,
+    filter: Func,
     /// Offset of the block the program allocated for the packet record
     /// (or packet_info); `None` when it reads packets through host calls.
     record: Option<u32>,
@@ -154,10 +154,8 @@ impl Program {
             Prepared::Call(args, argc, summary) => {
                 let filter = state.filter;
                 let args = args.get(..argc).unwrap_or(&[]);
-                let called = instance::call(&mut state.runtime, self.fuel, |rt| {
-                    rt.call_in(filter, args, |ctx, call| {
-                        ctx.with_packet(pkt, summary, call)
-                    })
+                let called = instance::call(&mut state.runtime, filter, self.fuel, |rt, f| {
+                    rt.call_in(f, args, |ctx, call| ctx.with_packet(pkt, summary, call))
                 });
                 if self.grows_memory {
                     let size = state.runtime.memory_size();
@@ -346,10 +344,10 @@ impl Instance {
         let ctx = FilterCtx::new(opts.name.clone());
         let mut rt = instance::instantiate(module, ctx, opts.fuel)?;
         let (filter_name, alloc) = entry::entry_points(abi, opts.snaplen);
-        let filter = instance::find(&mut rt, filter_name, "the filter function")?;
+        let filter = instance::find(module, &mut rt, filter_name, "the filter function")?;
         let record = match alloc {
             None => None,
-            Some(alloc) => Some(allocate_record(&mut rt, &alloc, opts.fuel)?),
+            Some(alloc) => Some(allocate_record(module, &mut rt, &alloc, opts.fuel)?),
         };
         let memory = rt.memory_size();
         // What building this instance added to wasm3's heap, less its linear
@@ -372,10 +370,15 @@ impl Instance {
 }
 
 /// Calls the program's allocator once and checks the block it returns.
-fn allocate_record(rt: &mut Runtime<FilterCtx>, alloc: &Alloc, fuel: u64) -> Result<u32, Error> {
+fn allocate_record(
+    module: &Module<FilterCtx>,
+    rt: &mut Runtime<FilterCtx>,
+    alloc: &Alloc,
+    fuel: u64,
+) -> Result<u32, Error> {
     let call = alloc.name.to_str().unwrap_or("alloc");
     let size = alloc.size;
-    let func = instance::find(rt, alloc.name, "the allocator")?;
+    let func = instance::find(module, rt, alloc.name, "the allocator")?;
     let step = format!("calling {call}({size})");
     let at = instance::call_at_load(rt, func, &[alloc.arg], fuel, &step)? as u32;
     let memory = rt.memory_size();
