@@ -12,6 +12,7 @@
 #include <linux/ip.h>
 #include <linux/netdevice.h>
 #include <linux/netfilter_ipv4.h>
+#include <linux/preempt.h>
 #include <linux/skbuff.h>
 #include <linux/smp.h>
 
@@ -35,12 +36,18 @@ const char *kwasm_hook_name(unsigned int hook)
 }
 
 /*
- * Run @prog on this CPU's instance. Bottom halves are disabled around the
- * call: the instance cannot be re-entered and the task cannot migrate.
+ * Run @prog on this CPU's instance with bottom halves disabled: the
+ * instance cannot be re-entered and the task cannot migrate. A hook that
+ * runs in a softirq, or a caller that disabled them (test-run), already
+ * has that; only a process-context hook (local-out) pays for the toggle.
  */
 void kwasm_run(struct kwasm_prog *prog, const struct kwasm_pkt *pkt,
 	       struct kwasm_run_result *res)
 {
+	if (softirq_count()) {
+		kwasm_core_prog_run(prog, smp_processor_id(), pkt, res);
+		return;
+	}
 	local_bh_disable();
 	kwasm_core_prog_run(prog, smp_processor_id(), pkt, res);
 	local_bh_enable();

@@ -180,6 +180,7 @@ impl Program {
     /// packet's first bytes are copied once: into the record when the
     /// program has one (and the header parsed from there), else into a
     /// buffer on the stack.
+    #[inline]
     fn prepare(&self, state: &mut InstanceState, pkt: &Pkt) -> Prepared {
         let none = [Arg::I32(0), Arg::I32(0)];
         match (self.abi, state.record) {
@@ -215,6 +216,7 @@ impl Program {
         }
     }
 
+    #[inline]
     fn returned(&self, value: i32) -> (RunResult, Event) {
         let (verdict, outcome, event) = match value as u32 {
             v @ (k::KWASM_DROP | k::KWASM_ACCEPT) => (

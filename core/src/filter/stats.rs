@@ -40,6 +40,7 @@ impl CpuStats {
     /// Counts a packet handled by the holder of this CPU's instance.
     /// `runs` counts program calls; each gives one verdict, so
     /// runs == accepted + dropped.
+    #[inline]
     pub fn count(&self, event: Event) {
         let accepted = match event {
             Event::Skipped => {
