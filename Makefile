@@ -13,6 +13,7 @@
 #                          eBPF, in a VM (output also in build/bench/last.txt)
 #   make ebpf              the eBPF side of the bench: bpfbench and its programs
 #   make bench-compare BASE=rev  ns per test-run next to revision rev
+#   make bench-breakdown     ns per test-run stopped at points along the path
 #   sudo make install      install the module and kwasmctl (DESTDIR, PREFIX)
 #   sudo make load         insert the module and load PROG
 #   sudo make remove       unload the program and remove the module
@@ -106,7 +107,7 @@ CORE_OBJ := $(CORE_BUILD)/kwasm_core.o
 
 WASM3_SRC = $(shell $(TOP)/scripts/wasm3-src.sh)
 
-.PHONY: all module core wasm kwasmctl ebpf vm-tools check fuzz demo bench bench-compare vm-run install \
+.PHONY: all module core wasm kwasmctl ebpf vm-tools check fuzz demo bench bench-compare bench-breakdown vm-run install \
 	load remove clean distclean kdir-check FORCE
 
 all: module
@@ -205,6 +206,10 @@ bench-compare: vm-tools
 	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git revision> [KVER=6.12]"; exit 2; }
 	$(MAKE) KVER=$(VM_KVER) module
 	$(TOP)/tests/bench-compare.sh --base $(BASE) --kernel $(VM_KVER)
+
+# Where the time of one run goes: this tree's module with cut points.
+bench-breakdown: vm-tools ebpf
+	$(TOP)/tests/bench-breakdown.sh --kernel $(VM_KVER)
 
 vm-run: vm-tools
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=file [FILES='a b'] [KVER=6.12]"; exit 2; }

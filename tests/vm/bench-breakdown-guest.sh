@@ -1,0 +1,72 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The guest half of tests/bench-breakdown.sh: ns per test-run of
+# accept_all and drop_port with the instrumented module stopping each run
+# at one cut point after another (the module parameter bench_cut of
+# tests/bench/breakdown.patch), next to the eBPF programs doing the same
+# check, in this one boot. Figures, not pass/fail.
+. /lib.sh
+
+runs=${KWASM_BENCH_RUNS:-20000}
+rounds=${KWASM_BENCH_ROUNDS:-7}
+tcp_args="--proto tcp --src 10.0.0.1:40000 --dst 127.0.0.1:80"
+progs="accept_all drop_port"
+# cut number, name: where each run stops (0: it runs to the end).
+cuts="1:harness 2:ffi 3:instance 4:stack_check 5:no_wasm3 0:full"
+
+modprobe kwasm || exit 1
+wait_for '[ -c /dev/kwasm ]' 5 || exit 1
+param=/sys/module/kwasm/parameters/bench_cut
+[ -w "$param" ] || { echo "bench-breakdown: the module is not the instrumented one" >&2; exit 1; }
+
+ns() { sed -n 's/^ns\/run: //p'; }
+
+for round in $(seq "$rounds"); do
+	for cut in $cuts; do
+		echo "${cut%%:*}" >"$param"
+		for prog in $progs; do
+			# shellcheck disable=SC2086
+			echo "sample $round kwasm ${cut#*:} $prog $(kwasmctl test-run \
+				--prog "/wasm/$prog.wasm" $tcp_args --repeat "$runs" | ns)" >>/tmp/samples
+		done
+	done
+	if command -v bpfbench >/dev/null && [ -f /bpf/accept_all.bpf.o ]; then
+		for prog in $progs; do
+			# shellcheck disable=SC2086
+			echo "sample $round ebpf full $prog $(bpfbench test-run \
+				"/bpf/$prog.bpf.o" $tcp_args --repeat "$runs" | ns)" >>/tmp/samples
+		done
+	fi
+done
+echo 0 >"$param"
+
+# median <engine> <cut> <prog>
+median() {
+	grep " $1 $2 $3 " /tmp/samples | awk '{ print $6 }' | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+echo "### ns per test-run, median of $rounds rounds of $runs runs; each kwasm row stops the run at a later point"
+printf '%-12s %-40s %10s %10s\n' cut "the run stops" accept_all drop_port
+for cut in $cuts; do
+	name=${cut#*:}
+	case $name in
+	harness) what="before calling the core (test-run loop)" ;;
+	ffi) what="in the core, no program (FFI, result)" ;;
+	instance) what="after taking this CPU's instance" ;;
+	stack_check) what="after the native stack check" ;;
+	no_wasm3) what="where wasm3 would be entered" ;;
+	full) what="nowhere: the program runs" ;;
+	esac
+	a=$(median kwasm "$name" accept_all)
+	d=$(median kwasm "$name" drop_port)
+	printf '%-12s %-40s %10s %10s\n' "$name" "$what" "$a" "$d"
+	echo "bench breakdown kwasm $name accept_all=$a drop_port=$d" >>/tmp/lines
+done
+if grep -q " ebpf " /tmp/samples; then
+	a=$(median ebpf full accept_all)
+	d=$(median ebpf full drop_port)
+	printf '%-12s %-40s %10s %10s\n' ebpf "the eBPF program, BPF_PROG_TEST_RUN" "$a" "$d"
+	echo "bench breakdown ebpf full accept_all=$a drop_port=$d" >>/tmp/lines
+fi
+cat /tmp/lines
