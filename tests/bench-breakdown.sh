@@ -9,7 +9,11 @@
 # VM boot next to the eBPF programs; under QEMU TCG only differences and
 # ratios from that boot mean something.
 #
-#   tests/bench-breakdown.sh [--kernel 6.12]
+#   tests/bench-breakdown.sh [--kernel 6.12] [--append "kernel parameters"]
+#
+# --append boots the guest kernel with those parameters as well, e.g.
+# spectre_v2=off to see the path without retpolines (which the guest
+# kernel uses on QEMU's TCG CPU; CPUs with enhanced IBRS do without).
 #
 # The instrumented tree is a git worktree of HEAD under .cache/ with the
 # patch applied (uncommitted changes are not in it).
@@ -17,9 +21,11 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 kver=6.12
+append=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kver=$2 ;;
+	--append) append=$2 ;;
 	*) sed -n '12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 	shift 2
@@ -44,4 +50,5 @@ make -C "$tree" KVER="$kver" module >"$tree/build.log" 2>&1 ||
 
 echo "instrumented: $rev ($(git -C "$top" log -1 --format=%s "$rev" | cut -c1-60))"
 exec "$top/tests/vm/run.sh" --kernel "$kver" --module "$tree/build/$kver/kwasm.ko" \
-	--script "$top/tests/vm/bench-breakdown-guest.sh" --timeout 900
+	--script "$top/tests/vm/bench-breakdown-guest.sh" --timeout 900 \
+	${append:+--append "$append"}

@@ -40,14 +40,15 @@ for round in $(seq "$rounds"); do
 done
 echo 0 >"$param"
 
-# median <engine> <cut> <prog>
-median() {
+# cell <engine> <cut> <prog>: "median (min-max)" of the rounds.
+cell() {
 	grep " $1 $2 $3 " /tmp/samples | awk '{ print $6 }' | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+		awk '{ v[NR] = $1 } END { if (NR) printf "%d (%d-%d)\n", v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
 
-echo "### ns per test-run, median of $rounds rounds of $runs runs; each kwasm row stops the run at a later point"
-printf '%-12s %-40s %10s %10s\n' cut "the run stops" accept_all drop_port
+echo "spectre_v2: $(cat /sys/devices/system/cpu/vulnerabilities/spectre_v2)"
+echo "### ns per test-run, median (min-max) of $rounds rounds of $runs runs; each kwasm row stops the run at a later point"
+printf '%-12s %-40s %-18s %-18s\n' cut "the run stops" accept_all drop_port
 for cut in $cuts; do
 	name=${cut#*:}
 	case $name in
@@ -58,15 +59,15 @@ for cut in $cuts; do
 	no_wasm3) what="where wasm3 would be entered" ;;
 	full) what="nowhere: the program runs" ;;
 	esac
-	a=$(median kwasm "$name" accept_all)
-	d=$(median kwasm "$name" drop_port)
-	printf '%-12s %-40s %10s %10s\n' "$name" "$what" "$a" "$d"
-	echo "bench breakdown kwasm $name accept_all=$a drop_port=$d" >>/tmp/lines
+	a=$(cell kwasm "$name" accept_all)
+	d=$(cell kwasm "$name" drop_port)
+	printf '%-12s %-40s %-18s %-18s\n' "$name" "$what" "$a" "$d"
+	echo "bench breakdown kwasm $name accept_all=${a%% *} drop_port=${d%% *}" >>/tmp/lines
 done
 if grep -q " ebpf " /tmp/samples; then
-	a=$(median ebpf full accept_all)
-	d=$(median ebpf full drop_port)
-	printf '%-12s %-40s %10s %10s\n' ebpf "the eBPF program, BPF_PROG_TEST_RUN" "$a" "$d"
-	echo "bench breakdown ebpf full accept_all=$a drop_port=$d" >>/tmp/lines
+	a=$(cell ebpf full accept_all)
+	d=$(cell ebpf full drop_port)
+	printf '%-12s %-40s %-18s %-18s\n' ebpf "the eBPF program, BPF_PROG_TEST_RUN" "$a" "$d"
+	echo "bench breakdown ebpf full accept_all=${a%% *} drop_port=${d%% *}" >>/tmp/lines
 fi
 cat /tmp/lines

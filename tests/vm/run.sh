@@ -7,7 +7,7 @@
 #   tests/vm/run.sh --kernel NAME --module build/NAME/kwasm.ko \
 #       --script tests/vm/cases/module.sh [--files "f1 f2"] [--cpus 2] \
 #       [--mem MiB] [--timeout s] [--log console.log] [--kwasmctl path] \
-#       [--nettool path] [--quiet]
+#       [--nettool path] [--append "kernel parameters"] [--quiet]
 #
 # NAME is one of scripts/kernel.sh's: 6.1, 6.12, 6.12-rt, 6.12-debug.
 #
@@ -50,7 +50,7 @@ usage() {
 	exit $E_RUNNER
 }
 
-kver='' module='' script='' files='' log='' quiet=''
+kver='' module='' script='' files='' log='' quiet='' append=''
 cpus=2 mem='' timeout=''
 kwasmctl=$top/target/x86_64-unknown-linux-gnu/release/kwasmctl
 nettool=$top/target/x86_64-unknown-linux-gnu/release/nettool
@@ -70,6 +70,7 @@ while [ $# -gt 0 ]; do
 	--log) log=$2 ;;
 	--kwasmctl) kwasmctl=$2 ;;
 	--nettool) nettool=$2 ;;
+	--append) append=$2 ;;
 	--quiet) quiet=1; shift; continue ;;
 	-h | --help) usage ;;
 	*) echo "run.sh: unknown option '$1'" >&2; usage ;;
@@ -241,7 +242,7 @@ esac
 # (-no-reboot turns the panic into a QEMU exit); slub_debug and KFENCE catch
 # memory corruption. The guest raises the console log level once booted.
 cmdline="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 slub_debug=FZPU"
-cmdline+=" kfence.sample_interval=10 quiet"
+cmdline+=" kfence.sample_interval=10 quiet${append:+ $append}"
 
 # boot: one run of the VM, its console in $log.
 boot() {
