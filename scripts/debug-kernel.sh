@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The debug kernel of the VM tests: Debian's packaged source of the 6.12
-# kernel the other VM tests boot, configured with `make tinyconfig` plus
+# kernel the other VM tests boot (fetched and unpacked by
+# scripts/linux-source.sh), configured with `make tinyconfig` plus
 # tests/vm/kernel/debug.config (what the VM needs, the code generation the
 # module's Rust core expects, and lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP,
 # KASAN, kmemleak and debug objects), built once and cached per user.
@@ -29,9 +30,8 @@ say() { echo "debug-kernel: $*" >&2; }
 
 case $what in headers | image) ;; *) die "usage: $0 headers|image" ;; esac
 
-version=$(apt-cache policy "$srcpkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
-[ -n "$version" ] && [ "$version" != "(none)" ] ||
-	die "no candidate for $srcpkg (run 'apt-get update' first?)"
+# scripts/linux-source.sh fetches the source: its version names the build.
+version=$("$top/scripts/linux-source.sh" version)
 key=$( (echo "$srcpkg $version"; gcc --version | head -n1; cat "$fragment") |
 	sha256sum | cut -c1-16)
 dir=$cache/6.12-debug-$key
@@ -56,17 +56,10 @@ check_config() { # check_config <.config>
 # Built where it stays (the build tree records absolute paths); the version
 # file, written last, marks a finished build.
 build() {
-	local deb
 	rm -rf "$dir"
-	mkdir -p "$dir/deb" "$dir/build"
+	mkdir -p "$dir/build"
 	say "building the 6.12 debug kernel ($srcpkg $version) in $dir"
-	(cd "$dir/deb" && apt-get download "$srcpkg=$version" >/dev/null 2>"$dir/err") ||
-		die "apt-get download $srcpkg=$version failed: $(cat "$dir/err")"
-	deb=$(find "$dir/deb" -name '*.deb' | head -n1)
-	dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './usr/src/linux-source-*.tar.xz' |
-		tar -xJ -C "$dir"
-	rm -rf "$dir/deb" "$dir/err"
-	mv "$dir"/linux-source-* "$dir/src"
+	"$top/scripts/linux-source.sh" unpack "$version" "$dir/src"
 	make -s -C "$dir/src" O="$dir/build" tinyconfig >/dev/null
 	"$dir/src/scripts/kconfig/merge_config.sh" -m -O "$dir/build" \
 		"$dir/build/.config" "$fragment" >"$dir/build/merge.log" 2>&1

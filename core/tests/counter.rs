@@ -5,6 +5,9 @@
 //! that do not branch, so they run exactly when the operator after them
 //! does.
 
+// The engine's section order: the counter's global and export sections go
+// where the engine would put its own.
+use kwasm::fuel::rank;
 use wasm_encoder::{
     CodeSection, ConstExpr, Encode, ExportKind, ExportSection, GlobalType, Instruction, Module,
     RawSection, ValType,
@@ -15,18 +18,6 @@ use wasmparser::{ExternalKind, FunctionBody, Operator, Parser, Payload, TypeRef}
 pub const COUNTER: &str = "kwasm_test_count";
 /// Operators one increment adds.
 pub const INCREMENT_OPS: i64 = 4;
-
-/// Position of a non-custom section in the required order.
-fn rank(id: u8) -> Option<u8> {
-    match id {
-        1..=5 => Some(id),
-        13 => Some(6),
-        6..=9 => Some(id + 1),
-        12 => Some(11),
-        10 | 11 => Some(id + 2),
-        _ => None,
-    }
-}
 
 /// Where to increment, and by how much: (byte offset in the module of the
 /// operator to put the increment before, amount) for one function body.

@@ -211,6 +211,27 @@ fn record_version_is_checked_at_load() {
 }
 
 #[test]
+fn record_section_is_refused_in_original_abi() {
+    // The original ABI has no packet record: a kwasm.record section, even
+    // one declaring a supported version, is refused by name.
+    for version in ["\\02", "\\09"] {
+        let wat = ORIGINAL_DROP_PORT.replacen(
+            "(module",
+            &format!(r#"(module (@custom "kwasm.record" "{version}")"#),
+            1,
+        );
+        let (errno, msg) = load_bytes(&wat::parse_str(&wat).unwrap(), &opts(40, KWASM_ACCEPT))
+            .err()
+            .expect("refused");
+        assert_eq!(errno, EINVAL);
+        assert!(
+            msg.contains("custom section kwasm.record is for kwasm_filter programs"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
 fn invalid_return_value_gets_default_verdict() {
     let wasm = wat::parse_str(
         r#"(module (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 7))"#,

@@ -87,6 +87,19 @@ expect_fail_with() {
 	return 1
 }
 
+# expect_fail_naming <errno> <text> <cmd...>: as expect_fail_with, and the
+# reason the command gives contains text.
+expect_fail_naming() {
+	_text=$2
+	_errno=$1
+	shift 2
+	expect_fail_with "$_errno" "$@" || return 1
+	case $_out in
+	*"$_text"*) pass "$* gives a reason naming '$_text'" ;;
+	*) fail "$*: the reason does not name '$_text'" ;;
+	esac
+}
+
 # expect_dmesg <extended regex> [name]: the kernel log has a matching line.
 expect_dmesg() {
 	if dmesg | grep -Eq -- "$1"; then

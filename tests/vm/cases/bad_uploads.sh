@@ -25,6 +25,22 @@ expect_fail_with EINVAL kwasmctl load /fixtures/no_filter.wat
 expect_fail_with ENOENT kwasmctl load /fixtures/unknown_import.wat
 expect_fail_with EFBIG kwasmctl load /tmp/oversized.wasm
 
+# A bad kwasm.record section (an unknown version, the section twice, the
+# section in an original-ABI program): EINVAL, with a reason naming the
+# section. Without the section each is a program that accepts everything
+# (a test-run, which leaves keeper in place); keeper stays and still drops.
+for prog in record_v9 record_twice record_original_abi; do
+	expect_fail_naming EINVAL "custom section kwasm.record" \
+		kwasmctl load /fixtures/$prog.wat
+	sed '/@custom "kwasm.record"/d' /fixtures/$prog.wat >/tmp/$prog-unmarked.wat
+	expect_verdict accept --prog /tmp/$prog-unmarked.wat --proto tcp \
+		--src 10.0.0.1:1 --dst 127.0.0.1:23557
+done
+check "keeper is still loaded after the bad kwasm.record sections" \
+	[ "$(status_field program)" = keeper ]
+expect_verdict drop --proto tcp --src 10.0.0.1:1 --dst 127.0.0.1:23557
+tcp_blocked 23557
+
 # Through write() the load happens at close: the reason goes to the kernel
 # log and to last_load in /proc/kwasm; only an oversized write fails itself.
 last_load_failed() {
