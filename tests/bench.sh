@@ -11,12 +11,12 @@
 #
 # R rounds (default 7) of N test-runs per program (default 20000) and S
 # seconds of flood per configuration (default 2), then a sweep of paced
-# floods at offered rates up to twice the no-filter flood. The output also
-# goes to build/bench/last.txt (scripts/bench-plot.sh draws it). Then load
-# time and memory per program at 2, 16 and 64 vCPUs (tests/bench-cpus.sh,
-# one boot each), unless --no-cpus. --smoke: 2 rounds of 200 runs, 1 s
-# floods, a sweep of 2 rates of 1 s, CPU counts 2 and 4, into
-# build/bench/smoke.txt, then checks that every line the plots need is
+# floods at offered rates from 1/8 to 1.41 times the no-filter flood. The
+# output also goes to build/bench/last.txt (scripts/bench-plot.sh draws it).
+# Then load time and memory per program at 2, 16 and 64 vCPUs
+# (tests/bench-cpus.sh, one boot each), unless --no-cpus. --smoke: 2 rounds
+# of 200 runs, 1 s floods, a sweep of 2 rates of 1 s, CPU counts 2 and 4,
+# into build/bench/smoke.txt, then checks that every line the plots need is
 # there with numbers (make check runs it).
 set -euo pipefail
 

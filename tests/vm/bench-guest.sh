@@ -25,7 +25,9 @@ runs=20000
 rounds=7
 seconds=2
 # Percent of the no-filter flood rate: a geometric series, steps of sqrt(2).
-rates="25 35 50 71 100 141 200"
+# The unpaced flood counts what was sent; the echo server saturates well
+# below that under TCG (it echoes every datagram), so the series starts low.
+rates="12 18 25 35 50 71 100 141"
 rate_seconds=2
 # shellcheck disable=SC1091 # written by tests/bench.sh
 [ ! -f /files/bench.conf ] || . /files/bench.conf
