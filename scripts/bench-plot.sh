@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# SVG plots of a saved `make bench` output (its "bench testrun" and "bench
-# flood" lines, tests/vm/bench-guest.sh), drawn with gnuplot:
+# SVG plots of a saved `make bench` output (its "bench testrun", "bench
+# flood" and "bench rate" lines, tests/vm/bench-guest.sh), drawn with gnuplot:
 #
 #   scripts/bench-plot.sh [build/bench/last.txt] [OUTDIR]
 #
 # OUTDIR (default: the output's directory) gets testrun.svg (ns per packet
 # by program, kwasm next to eBPF, bars at the median, whiskers from min to
 # max, log scale; each kwasm program next to the eBPF program doing the same
-# check), flood.svg (UDP flood packets/s by configuration, same whiskers)
-# and cpus.svg (load time and memory per program against the CPU count,
-# from the "bench cpus" lines of tests/bench-cpus.sh).
+# check), flood.svg (UDP flood packets/s by configuration, same whiskers),
+# rate.svg (packets/s delivered to the echo server against the offered rate
+# of paced floods, a line per configuration, with delivered = offered for
+# reference) and cpus.svg (load time and memory per program against the CPU
+# count, from the "bench cpus" lines of tests/bench-cpus.sh).
 set -euo pipefail
 
 in=${1:-build/bench/last.txt}
@@ -73,7 +75,26 @@ for prog in $progs; do
 	printf '\n\n'
 done >"$work/cpus.dat"
 
-[ "$rows" -gt 0 ] || [ -s "$work/flood.dat" ] || [ -n "$progs" ] ||
+# "bench rate ENGINE CONFIG offered=.. sent=.. delivered=..": one data
+# block per configuration, rows by offered rate.
+rate_plots=() i=0
+for config in "none no_module" "kwasm accept_all" "kwasm drop_port" \
+	"ebpf accept_all" "ebpf drop_port"; do
+	grep -qE "^bench rate $config " "$in" || continue
+	case $config in
+	"none no_module") label='no filter' ;;
+	kwasm*) label="kwasm ${config#* }" ;;
+	ebpf*) label="eBPF ${config#* }" ;;
+	esac
+	grep -E "^bench rate $config " "$in" | while read -r l; do
+		echo "$(value "$l" offered) $(value "$l" delivered)"
+	done | sort -n >>"$work/rate.dat"
+	printf '\n\n' >>"$work/rate.dat"
+	rate_plots+=("\"$work/rate.dat\" index $i using 1:2 with linespoints title \"$label\"")
+	i=$((i + 1))
+done
+
+[ "$rows" -gt 0 ] || [ -s "$work/flood.dat" ] || [ -n "$progs" ] || [ "$i" -gt 0 ] ||
 	{ echo "bench-plot: no bench lines in $in" >&2; exit 1; }
 
 if [ "$rows" -gt 0 ]; then
@@ -111,6 +132,22 @@ if [ -s "$work/flood.dat" ]; then
 	plot "$work/flood.dat" using 2:3:4:xtic(1)
 	GP
 	echo "bench-plot: $outdir/flood.svg"
+fi
+if [ "${#rate_plots[@]}" -gt 0 ]; then
+	gnuplot <<-GP
+	set terminal svg size 800,480 dynamic font "sans,12" noenhanced
+	set output "$outdir/rate.svg"
+	set title "UDP packets/s delivered to the echo server against the offered rate\n$title, QEMU TCG"
+	set xlabel "offered packets/s"
+	set ylabel "delivered packets/s"
+	set xrange [0:*]
+	set yrange [0:*]
+	set grid
+	set key top left
+	plot $(IFS=,; echo "${rate_plots[*]}"), \
+	     x with lines dashtype 2 lc rgb "gray" title "delivered = offered"
+	GP
+	echo "bench-plot: $outdir/rate.svg"
 fi
 if [ -n "$progs" ]; then
 	plots=() i=0

@@ -9,14 +9,26 @@
 # min and max. Engines alternate within a round, so that drift of the host
 # hits both. Machine-readable lines come first ("bench testrun ENGINE PROG
 # median=NS min=NS max=NS rounds=R runs=N", "bench flood ENGINE CONFIG
-# median=PPS min=PPS max=PPS rounds=R seconds=S", "bench ratio ..."),
+# median=PPS min=PPS max=PPS rounds=R seconds=S", "bench ratio ...",
+# "bench rate ENGINE CONFIG offered=PPS sent=PPS delivered=PPS seconds=S"),
 # tables after them. /files/bench.conf (from tests/bench.sh) may set runs,
-# rounds and seconds.
+# rounds, seconds, rates and rate_seconds.
+#
+# The rate sweep, after the floods: for no filter and each program, paced
+# floods (nettool flood --rate) of $rate_seconds s at offered rates that are
+# $rates percent of the median unpaced no-filter flood of this boot;
+# delivered is what the echo server received. Where delivered falls below
+# offered, that configuration is saturated.
 . /lib.sh
 
 runs=20000
 rounds=7
 seconds=2
+# Percent of the no-filter flood rate: a geometric series, steps of sqrt(2).
+# The unpaced flood counts what was sent; the echo server saturates well
+# below that under TCG (it echoes every datagram), so the series starts low.
+rates="12 18 25 35 50 71 100 141"
+rate_seconds=2
 # shellcheck disable=SC1091 # written by tests/bench.sh
 [ ! -f /files/bench.conf ] || . /files/bench.conf
 
@@ -119,9 +131,33 @@ flood() {
 	echo $((_sent / seconds)) >>"$data/flood.$1.$2"
 }
 
-# ebpf_flood <prog>: a flood with the eBPF program attached, detached after.
-# bpfbench's first line says it attached; it detaches on SIGTERM and exits.
-ebpf_flood() {
+# rate_flood <engine> <config> <pps>: a paced flood of $rate_seconds s at
+# <pps> offered, its "bench rate" line appended to $data/rate.lines.
+rate_flood() {
+	_out=$(nettool flood 127.0.0.1:7777 --udp --seconds "$rate_seconds" --rate "$3" 2>&1 |
+		tail -n 1)
+	_sent=$(echo "$_out" | sed -n 's/.* sent_pps=\([0-9]*\).*/\1/p')
+	_delivered=$(echo "$_out" | sed -n 's/.* delivered_pps=\([0-9]*\).*/\1/p')
+	if [ -z "$_sent" ] || [ -z "$_delivered" ]; then
+		echo "bench: paced flood failed: $_out" >&2
+		return 1
+	fi
+	echo "bench rate $1 $2 offered=$3 sent=$_sent delivered=$_delivered" \
+		"seconds=$rate_seconds" >>"$data/rate.lines"
+}
+
+# rate_sweep <engine> <config>: a paced flood at each offered rate, lowest
+# first ($rate_max, the no-filter flood rate, times each of $rates percent).
+rate_sweep() {
+	for _pct in $rates; do
+		rate_flood "$1" "$2" $((rate_max * _pct / 100)) || return 1
+	done
+}
+
+# ebpf_attached <prog> <command...>: runs the command with the eBPF program
+# attached, detached after. bpfbench's first line says it attached; it
+# detaches on SIGTERM and exits.
+ebpf_attached() {
 	rm -f /tmp/bpf.out
 	mkfifo /tmp/bpf.out
 	bpfbench attach "/bpf/$1.bpf.o" >/tmp/bpf.out &
@@ -138,7 +174,9 @@ ebpf_flood() {
 		return 1
 		;;
 	esac
-	flood ebpf "$1"
+	_prog=$1
+	shift
+	"$@"
 	_status=$?
 	kill "$_pid"
 	wait "$_pid" || _status=1
@@ -146,9 +184,14 @@ ebpf_flood() {
 	exec 3<&-
 	case $_line in
 	detached:*) ;;
-	*) echo "bench: bpfbench did not detach $1: '$_line'" >&2; return 1 ;;
+	*) echo "bench: bpfbench did not detach $_prog: '$_line'" >&2; return 1 ;;
 	esac
 	return $_status
+}
+
+# ebpf_flood <prog>: a flood with the eBPF program attached.
+ebpf_flood() {
+	ebpf_attached "$1" flood ebpf "$1"
 }
 
 # One round of floods: every configuration once.
@@ -168,7 +211,8 @@ flood_round() {
 	kwasmctl unload >/dev/null && rmmod kwasm
 }
 
-echo "### bench: $rounds rounds; test-run $runs runs each; flood $seconds s each"
+echo "### bench: $rounds rounds; test-run $runs runs each; flood $seconds s each;" \
+	"rate sweep $rate_seconds s at $(echo "$rates" | tr ' ' ,) % of the no-filter flood"
 [ -n "$ebpf" ] || echo "eBPF: $ebpf_why"
 
 module_load || exit 1
@@ -185,6 +229,25 @@ while [ "$round" -le "$rounds" ]; do
 	flood_round || exit 1
 	round=$((round + 1))
 done
+
+# The rate sweep: offered rates relative to what an unpaced flood reached
+# with no filter in this boot, every configuration in turn.
+rate_max=$(field median "$(stats <"$data/flood.none.no_module")")
+[ "$rate_max" -gt 0 ] 2>/dev/null || { echo "bench: no flood rate to sweep from" >&2; exit 1; }
+: >"$data/rate.lines"
+rate_sweep none no_module || exit 1
+if [ -n "$ebpf" ]; then
+	for prog in accept_all drop_port; do
+		ebpf_attached "$prog" rate_sweep ebpf "$prog" || exit 1
+	done
+fi
+module_load || exit 1
+for prog in accept_all drop_port; do
+	# shellcheck disable=SC2086
+	kwasmctl load "/wasm/$prog.wasm" $hook_args >/dev/null || exit 1
+	rate_sweep kwasm "$prog" || exit 1
+done
+kwasmctl unload >/dev/null && rmmod kwasm || exit 1
 
 cell() { # cell <data file>: "median (min-max)", or "-" when missing
 	[ -f "$1" ] || { echo -; return; }
@@ -217,6 +280,7 @@ for config in $flood_configs; do
 	echo "bench ratio flood ${config%%.*} ${config#*.} vs_no_filter=$(ratio \
 		"$(median "$data/flood.$config")" "$base")"
 done
+cat "$data/rate.lines"
 
 echo
 echo "### test-run: ns per run, median of $rounds rounds of $runs runs (min-max)"
@@ -244,6 +308,24 @@ for config in $flood_configs; do
 	esac
 	printf '%-28s %-28s %s\n' "$label" "$(cell "$data/flood.$config")" \
 		"$(ratio "$(median "$data/flood.$config")" "$base")"
+done
+
+echo
+echo "### rate sweep: packets/s delivered to the echo server at each offered rate"
+echo "### (paced floods of $rate_seconds s; $rate_max packets/s = the no-filter flood)"
+rate_configs="none.no_module kwasm.accept_all kwasm.drop_port ebpf.accept_all ebpf.drop_port"
+printf '%-10s %-10s %-10s %-10s %-10s %s\n' offered "no filter" "kwasm acc" "kwasm drop" \
+	"eBPF acc" "eBPF drop"
+for pct in $rates; do
+	offered=$((rate_max * pct / 100))
+	row=$offered
+	for config in $rate_configs; do
+		d=$(grep "^bench rate ${config%%.*} ${config#*.} offered=$offered " "$data/rate.lines" |
+			sed -n 's/.* delivered=\([0-9]*\).*/\1/p')
+		row="$row ${d:--}"
+	done
+	# shellcheck disable=SC2086 # one word a column
+	printf '%-10s %-10s %-10s %-10s %-10s %s\n' $row
 done
 
 module_load || exit 1

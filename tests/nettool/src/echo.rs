@@ -78,23 +78,75 @@ fn echo_stream(stream: TcpStream) -> io::Result<u64> {
     io::copy(&mut reader, &mut writer)
 }
 
+/// A datagram asking the UDP echo server how many datagrams it has received
+/// (itself and earlier questions not counted). The answer is
+/// [`COUNT_ANSWER`] followed by the number in decimal.
+pub const COUNT_QUESTION: &[u8] = b"kwasm nettool: how many datagrams?";
+pub const COUNT_ANSWER: &str = "kwasm nettool: datagrams received: ";
+
 pub fn udp_server(addr: SocketAddr) -> ExitCode {
     let socket = match UdpSocket::bind(addr) {
         Ok(socket) => socket,
         Err(e) => return bind_failed("udp", addr, e),
     };
     daemon::ready(&format!("udp echo server listening on {addr}"));
+    serve_udp(&socket)
+}
+
+/// Echoes every datagram back to its sender and counts them, answering
+/// [`COUNT_QUESTION`] with the count instead of echoing it. A datagram the
+/// kernel dropped before it reached the socket (a filter, a full receive
+/// buffer) is not counted: the count is what was delivered.
+pub(crate) fn serve_udp(socket: &UdpSocket) -> ExitCode {
+    let addr = socket
+        .local_addr()
+        .map_or_else(|e| e.to_string(), |a| a.to_string());
+    let mut received = 0u64;
     let mut buf = [0u8; 65536];
     loop {
         match socket.recv_from(&mut buf) {
             Ok((n, peer)) => {
-                if let Err(e) = socket.send_to(&buf[..n], peer) {
+                let reply = if &buf[..n] == COUNT_QUESTION {
+                    socket.send_to(format!("{COUNT_ANSWER}{received}").as_bytes(), peer)
+                } else {
+                    received += 1;
+                    socket.send_to(&buf[..n], peer)
+                };
+                if let Err(e) = reply {
                     daemon::warn(&format!("udp echo server {addr}: send to {peer}: {e}"));
                 }
             }
             Err(e) => daemon::warn(&format!("udp echo server {addr}: receive: {e}")),
         }
     }
+}
+
+/// Asks the nettool UDP echo server at `addr` how many datagrams it has
+/// received, repeating the question until `timeout`: `None` when no answer
+/// came (no server, or not a nettool one). The server answers in the order
+/// datagrams reached its socket, so the count includes every datagram queued
+/// before the question.
+pub fn udp_server_count(addr: SocketAddr, timeout: Duration) -> Option<u64> {
+    let deadline = Instant::now() + timeout;
+    let socket = UdpSocket::bind(crate::wildcard(addr)).ok()?;
+    socket.connect(addr).ok()?;
+    let mut buf = [0u8; 128];
+    while let Some(remaining) = left(deadline) {
+        // An error (a refused port, a drop in LOCAL_OUT) may pass: retry.
+        let _ = socket.send(COUNT_QUESTION);
+        socket
+            .set_read_timeout(Some(remaining.min(UDP_RETRY)))
+            .ok()?;
+        if let Ok(n) = socket.recv(&mut buf) {
+            let answer = std::str::from_utf8(&buf[..n]).ok()?;
+            return answer.strip_prefix(COUNT_ANSWER)?.parse().ok();
+        }
+        // Wait out the retry interval when the error came at once.
+        if let Some(rest) = left(deadline) {
+            thread::sleep(rest.min(UDP_RETRY / 4));
+        }
+    }
+    None
 }
 
 fn left(deadline: Instant) -> Option<Duration> {
@@ -178,6 +230,31 @@ mod tests {
             .unwrap();
         let outcome = tcp_client(addr, Duration::from_secs(5));
         assert!(matches!(outcome, Outcome::Refused));
+    }
+
+    #[test]
+    fn udp_server_counts_what_it_received() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        thread::spawn(move || serve_udp(&server));
+        assert_eq!(udp_server_count(addr, Duration::from_secs(5)), Some(0));
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        for _ in 0..3 {
+            client.send_to(b"x", addr).unwrap();
+            assert_eq!(client.recv(&mut buf).unwrap(), 1);
+        }
+        assert_eq!(udp_server_count(addr, Duration::from_secs(5)), Some(3));
+    }
+
+    #[test]
+    fn udp_server_count_without_a_server() {
+        let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = silent.local_addr().unwrap();
+        assert_eq!(udp_server_count(addr, Duration::from_millis(300)), None);
     }
 
     #[test]

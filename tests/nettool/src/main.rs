@@ -17,9 +17,13 @@ usage: nettool tcp-echo-server ADDR [--daemon]
        nettool tcp-echo ADDR [--timeout-ms N]
        nettool udp-echo-server ADDR [--daemon]
        nettool udp-echo ADDR [--timeout-ms N]
-       nettool flood ADDR --udp [--seconds S | --count N] [--size BYTES] [--daemon]
+       nettool flood ADDR --udp [--seconds S | --count N] [--size BYTES] [--rate PPS] [--daemon]
 
 --daemon returns once the socket is ready and keeps serving in the background.
+flood sends as fast as it can, or with --rate at PPS packets/s (paced against
+the monotonic clock); a paced flood asks the nettool udp-echo-server at ADDR
+how many datagrams it received before and after, and its last line adds
+\"offered_pps=R sent_pps=S delivered=D delivered_pps=P\" (D \"-\" with no answer).
 Clients exit 0 when the echo came back, 1 when it did not, 2 on usage errors.";
 
 /// Command-line options after the command and its address.
@@ -31,6 +35,7 @@ struct Options {
     seconds: Option<u64>,
     count: Option<u64>,
     size: Option<usize>,
+    rate: Option<u64>,
 }
 
 fn parse_number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
@@ -51,6 +56,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
             "--seconds" => opts.seconds = Some(parse_number(&arg, args.next())?),
             "--count" => opts.count = Some(parse_number(&arg, args.next())?),
             "--size" => opts.size = Some(parse_number(&arg, args.next())?),
+            "--rate" => opts.rate = Some(parse_number(&arg, args.next())?),
             _ => return Err(format!("unknown option '{arg}'")),
         }
     }
@@ -98,6 +104,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
         ("--seconds", opts.seconds.is_some()),
         ("--count", opts.count.is_some()),
         ("--size", opts.size.is_some()),
+        ("--rate", opts.rate.is_some()),
     ];
     let server_only = [("--daemon", opts.daemon)];
     let client_only = [("--timeout-ms", opts.timeout_ms.is_some())];
@@ -133,6 +140,9 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
             if opts.seconds.is_some() && opts.count.is_some() {
                 return Err("flood takes --seconds or --count, not both".into());
             }
+            if opts.rate == Some(0) {
+                return Err("flood --rate needs a rate above 0 packets/s".into());
+            }
             if opts.daemon {
                 return Ok(daemon::spawn());
             }
@@ -141,7 +151,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
                 (_, Some(n)) => flood::Limit::Count(n),
                 _ => flood::Limit::Forever,
             };
-            Ok(flood::udp(addr, limit, opts.size.unwrap_or(64)))
+            Ok(flood::udp(addr, limit, opts.size.unwrap_or(64), opts.rate))
         }
         _ => Err(format!("unknown command '{command}'")),
     }
@@ -173,6 +183,9 @@ mod tests {
         let opts = parse_options(args(&["--udp", "--count", "10", "--daemon"])).unwrap();
         assert!(opts.udp && opts.daemon);
         assert_eq!(opts.count, Some(10));
+        let opts = parse_options(args(&["--udp", "--rate", "5000"])).unwrap();
+        assert_eq!(opts.rate, Some(5000));
+        assert!(parse_options(args(&["--rate", "fast"])).is_err());
         assert!(parse_options(args(&["--count"])).is_err());
         assert!(parse_options(args(&["--count", "ten"])).is_err());
         assert!(parse_options(args(&["--bogus"])).is_err());
@@ -194,6 +207,8 @@ mod tests {
             "1"
         ])
         .is_err());
+        assert!(run_args(&["udp-echo", "127.0.0.1:1", "--rate", "10"]).is_err());
+        assert!(run_args(&["flood", "127.0.0.1:1", "--udp", "--rate", "0"]).is_err());
         assert!(run_args(&["nonsense", "127.0.0.1:1"]).is_err());
     }
 
