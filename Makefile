@@ -209,6 +209,7 @@ bench-compare: vm-tools
 
 # Where the time of one run goes: this tree's module with cut points.
 bench-breakdown: vm-tools ebpf
+	$(MAKE) KVER=$(VM_KVER) module
 	$(TOP)/tests/bench-breakdown.sh --kernel $(VM_KVER)
 
 vm-run: vm-tools

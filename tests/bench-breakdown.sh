@@ -16,7 +16,9 @@
 # kernel uses on QEMU's TCG CPU; CPUs with enhanced IBRS do without).
 #
 # The instrumented tree is a git worktree of HEAD under .cache/ with the
-# patch applied (uncommitted changes are not in it).
+# patch applied (uncommitted changes are not in it). The plain module of
+# this tree runs in the same boot: under TCG, where code lands changes
+# timings, so the instrumented module's own full run is not the plain one's.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +51,9 @@ make -C "$tree" KVER="$kver" module >"$tree/build.log" 2>&1 ||
 	{ tail -n 30 "$tree/build.log"; echo "bench-breakdown: the instrumented module did not build" >&2; exit 1; }
 
 echo "instrumented: $rev ($(git -C "$top" log -1 --format=%s "$rev" | cut -c1-60))"
-exec "$top/tests/vm/run.sh" --kernel "$kver" --module "$tree/build/$kver/kwasm.ko" \
+module=$top/build/$kver/kwasm.ko
+[ -f "$module" ] || { echo "bench-breakdown: no $module: run 'make KVER=$kver' first" >&2; exit 2; }
+exec "$top/tests/vm/run.sh" --kernel "$kver" --module "$module" \
+	--files "$tree/build/$kver/kwasm.ko" \
 	--script "$top/tests/vm/bench-breakdown-guest.sh" --timeout 900 \
 	${append:+--append "$append"}

@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # The guest half of tests/bench-breakdown.sh: ns per test-run of
-# accept_all and drop_port with the instrumented module stopping each run
-# at one cut point after another (the module parameter bench_cut of
-# tests/bench/breakdown.patch), next to the eBPF programs doing the same
-# check, in this one boot. Figures, not pass/fail.
+# accept_all and drop_port with the instrumented module (/files/kwasm.ko)
+# stopping each run at one cut point after another (its module parameter
+# bench_cut, tests/bench/breakdown.patch), then with the plain module of
+# the same tree, next to the eBPF programs doing the same check, in this
+# one boot. Figures, not pass/fail.
 . /lib.sh
 
 runs=${KWASM_BENCH_RUNS:-20000}
@@ -13,32 +14,48 @@ tcp_args="--proto tcp --src 10.0.0.1:40000 --dst 127.0.0.1:80"
 progs="accept_all drop_port"
 # cut number, name: where each run stops (0: it runs to the end).
 cuts="1:harness 2:ffi 3:instance 4:stack_check 5:no_wasm3 0:full"
-
-modprobe kwasm || exit 1
-wait_for '[ -c /dev/kwasm ]' 5 || exit 1
+instrumented=/files/kwasm.ko
+plain=$(modinfo -n kwasm) || exit 1
 param=/sys/module/kwasm/parameters/bench_cut
-[ -w "$param" ] || { echo "bench-breakdown: the module is not the instrumented one" >&2; exit 1; }
+
+# insert <module>: insert it and wait for its device.
+insert() {
+	insmod "$1" || exit 1
+	wait_for '[ -c /dev/kwasm ]' 5 || exit 1
+}
 
 ns() { sed -n 's/^ns\/run: //p'; }
 
+# sample <engine> <row> <prog> <ns>
+sample() { echo "sample $round $1 $2 $3 $4" >>/tmp/samples; }
+
 for round in $(seq "$rounds"); do
+	insert "$instrumented"
+	[ -w "$param" ] || { echo "bench-breakdown: $instrumented has no bench_cut" >&2; exit 1; }
 	for cut in $cuts; do
 		echo "${cut%%:*}" >"$param"
 		for prog in $progs; do
 			# shellcheck disable=SC2086
-			echo "sample $round kwasm ${cut#*:} $prog $(kwasmctl test-run \
-				--prog "/wasm/$prog.wasm" $tcp_args --repeat "$runs" | ns)" >>/tmp/samples
+			sample kwasm "${cut#*:}" "$prog" "$(kwasmctl test-run \
+				--prog "/wasm/$prog.wasm" $tcp_args --repeat "$runs" | ns)"
 		done
 	done
+	rmmod kwasm || exit 1
+	insert "$plain"
+	for prog in $progs; do
+		# shellcheck disable=SC2086
+		sample kwasm plain "$prog" "$(kwasmctl test-run \
+			--prog "/wasm/$prog.wasm" $tcp_args --repeat "$runs" | ns)"
+	done
+	rmmod kwasm || exit 1
 	if command -v bpfbench >/dev/null && [ -f /bpf/accept_all.bpf.o ]; then
 		for prog in $progs; do
 			# shellcheck disable=SC2086
-			echo "sample $round ebpf full $prog $(bpfbench test-run \
-				"/bpf/$prog.bpf.o" $tcp_args --repeat "$runs" | ns)" >>/tmp/samples
+			sample ebpf full "$prog" "$(bpfbench test-run \
+				"/bpf/$prog.bpf.o" $tcp_args --repeat "$runs" | ns)"
 		done
 	fi
 done
-echo 0 >"$param"
 
 # cell <engine> <cut> <prog>: "median (min-max)" of the rounds.
 cell() {
@@ -49,7 +66,7 @@ cell() {
 echo "spectre_v2: $(cat /sys/devices/system/cpu/vulnerabilities/spectre_v2)"
 echo "### ns per test-run, median (min-max) of $rounds rounds of $runs runs; each kwasm row stops the run at a later point"
 printf '%-12s %-40s %-18s %-18s\n' cut "the run stops" accept_all drop_port
-for cut in $cuts; do
+for cut in $cuts 0:plain; do
 	name=${cut#*:}
 	case $name in
 	harness) what="before calling the core (test-run loop)" ;;
@@ -58,6 +75,7 @@ for cut in $cuts; do
 	stack_check) what="after the native stack check" ;;
 	no_wasm3) what="where wasm3 would be entered" ;;
 	full) what="nowhere: the program runs" ;;
+	plain) what="the plain module (no cut points)" ;;
 	esac
 	a=$(cell kwasm "$name" accept_all)
 	d=$(cell kwasm "$name" drop_port)
