@@ -24,4 +24,9 @@ expect_verdict drop --proto tcp --src 10.0.0.1:40000 --dst 127.0.0.1:23557 --rep
 expect_verdict accept --proto tcp --src 10.0.0.1:40000 --dst 127.0.0.1:443
 check "--json prints a verdict" sh -c \
 	'kwasmctl test-run --proto tcp --src 10.0.0.1:1 --dst 127.0.0.1:23557 --json | grep -q "\"verdict\":\"drop\""'
+# A reader that goes away (grep -q, head) ends kwasmctl quietly, no panic.
+kwasmctl test-run --proto tcp --src 10.0.0.1:1 --dst 127.0.0.1:23557 \
+	--repeat 1000 2>/tmp/pipe.err | true
+check "a closed output pipe ends kwasmctl without a panic" \
+	sh -c '! grep -q panicked /tmp/pipe.err'
 finish

@@ -16,7 +16,19 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+/// Ends quietly when the reader of its output goes away (`kwasmctl status |
+/// head -1`), as command-line tools do: Rust ignores SIGPIPE, which would
+/// make the next write panic instead.
+fn default_sigpipe() {
+    // SAFETY: restoring the default disposition of a signal before any
+    // thread is started; no handler runs Rust code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Load(args) => commands::load(args),
