@@ -5,6 +5,7 @@
  */
 #include <linux/bottom_half.h>
 #include <linux/err.h>
+#include <linux/interrupt.h>
 #include <linux/ktime.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -31,8 +32,9 @@ struct kwasm_test_run_figures {
 /*
  * Run @repeat times: @prog when given, else the attached program. As
  * BPF_PROG_TEST_RUN does, the runs share one section with bottom halves
- * disabled, left only to reschedule (not timed) or to end early on a fatal
- * signal, so that the time per run is the program's, not the loop's. The
+ * disabled, left only to reschedule or run pending softirqs (not timed) or
+ * to end early on a fatal signal, so that the time per run is the
+ * program's, not the loop's. The
  * stack below this frame is painted first, so that the deepest use of all
  * runs can be read back.
  */
@@ -60,7 +62,12 @@ static noinline int kwasm_test_run_loop(struct kwasm_prog *prog, u32 repeat,
 			ret = -EINTR;
 			break;
 		}
-		if (need_resched()) {
+		/*
+		 * Leave the section for the scheduler, and for softirqs raised
+		 * meanwhile (timers, RCU, the network), which local_bh_enable()
+		 * runs: neither waits for more than one run.
+		 */
+		if (need_resched() || local_softirq_pending()) {
 			ns += ktime_get_ns() - start;
 			local_bh_enable();
 			cond_resched();
