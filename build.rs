@@ -182,7 +182,7 @@ fn generate_abi_bindings(include: &Path, out: &Path) {
         .clang_arg(format!("-I{}", include.display()))
         .derive_debug(true)
         .allowlist_type(
-            "kwasm_(load|test_run|invoke|invoke_load|record)|nf_inet_hooks|nf_ip_hook_priorities",
+            "kwasm_(load|test_run|invoke|invoke_load|record|map_decl)|nf_inet_hooks|nf_ip_hook_priorities",
         )
         .allowlist_var("KWASM_.*|NF_INET_.*|NF_IP_PRI_FIRST|E[A-Z0-9]+")
         .parse_callbacks(Box::new(AbiMacroTypes))

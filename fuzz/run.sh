@@ -3,9 +3,10 @@
 #
 # Fuzzes kwasm's load path in user space with cargo-fuzz (libFuzzer):
 #
-#   fuzz/run.sh [--seconds N] [--targets "load_bytes load_generated"] [--fresh]
+#   fuzz/run.sh [--seconds N] [--targets "load_bytes load_generated map_decls"] [--fresh]
 #
-# Each target runs N seconds (default 60). The corpus is kept in
+# Each target runs N seconds (default 60); map_decls fuzzes the parser of
+# the kwasm.maps section (core/src/maps/decl.rs) alone. The corpus is kept in
 # fuzz/corpus/<target> and grows from run to run; --fresh starts from the
 # seeds in a throw-away corpus instead (what `make check` does). load_bytes
 # is seeded with the example programs (wasm/build/*.wasm, when built) and
@@ -18,14 +19,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 seconds=60
-targets="load_bytes load_generated"
+targets="load_bytes load_generated map_decls"
 fresh=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) seconds=$2; shift ;;
 	--targets) targets=$2; shift ;;
 	--fresh) fresh=1 ;;
-	*) sed -n '6,15s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '6,16s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -89,7 +90,8 @@ for t in $targets; do
 		corpus=fuzz/corpus/$t
 	fi
 	mkdir -p "$corpus" "fuzz/artifacts/$t"
-	# wasm files mean nothing to load_generated: its input drives wasm-smith.
+	# wasm files mean nothing to load_generated (its input drives
+	# wasm-smith) nor to map_decls (it builds map declarations from it).
 	# load_generated: no growing input sizes from a few bytes up, which only
 	# give wasm-smith enough for bodies of `unreachable`.
 	extra=() lenctl=0

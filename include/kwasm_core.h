@@ -89,11 +89,12 @@ struct kwasm_prog_info {
 	u32 default_verdict;
 	u32 abi;		/* KWASM_ABI_* */
 	u32 instances;		/* one per possible CPU */
-	u32 pad;
+	u32 maps;		/* maps declared (kwasm.maps) */
 	u64 memory_bytes;	/* linear memory summed over instances */
 	u64 heap_bytes;		/* wasm3's other heap (code, stacks, module) */
 	u8 sha256[32];
 	u64 fuel;		/* budget of each call */
+	u64 map_memory;		/* bytes the declared maps take, all kinds */
 };
 
 #define KWASM_ABI_KWASM		1	/* exports kwasm_filter */

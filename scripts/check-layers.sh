@@ -17,6 +17,7 @@ layers=(
 	"ffi::sys"
 	"ffi::services ffi::kernel"
 	"engine"
+	"maps"
 	"filter"
 	"invoke"
 	"ffi::exports ffi"

@@ -8,6 +8,8 @@
 //! - [`invoke`]: exported functions called by name (the spec-test path);
 //! - [`filter`]: the packet filter (options, ABI, host functions, record,
 //!   per-CPU instances, verdicts);
+//! - [`maps`]: the maps a program declares (declarations, display
+//!   formats, memory figures), without WebAssembly or packets;
 //! - [`engine`]: WebAssembly without packets (checks, fuel metering, the
 //!   wasm3 wrapper, instantiation, traps);
 //! - [`ffi::services`], [`ffi::sys`]: the shim's kernel services and the
@@ -29,6 +31,7 @@ pub mod engine;
 pub mod ffi;
 pub mod filter;
 pub mod invoke;
+pub mod maps;
 pub mod util;
 
 // The Rust API of the crate, for host tests, fuzz targets and the spec

@@ -176,6 +176,55 @@ struct kwasm_record {
 #define KWASM_REC_TCP_FLAGS	(1U << 1)	/* the TCP flags byte present */
 
 /*
+ * Map declarations (docs/ABI.md, "Maps (declarations)"): a program declares
+ * its maps in a custom section named KWASM_MAPS_SECTION holding a sequence
+ * of these 256-byte entries, little-endian, without a section header (the
+ * linker concatenates the same-named sections of all objects). Text fields
+ * are NUL-padded: every byte after the text is zero.
+ */
+#define KWASM_MAPS_SECTION	"kwasm.maps"
+#define KWASM_MAP_DECL_V1	1
+#define KWASM_MAP_DECL_LEN	256
+#define KWASM_MAP_NAME_LEN	32	/* [A-Za-z0-9_]{1,31}, with its NUL */
+#define KWASM_MAP_KEY_FMT_LEN	72	/* display formats, with their NUL */
+#define KWASM_MAP_VALUE_FMT_LEN	128
+
+/* kwasm_map_decl.kind */
+#define KWASM_MAP_KIND_ARRAY		1	/* key: a u32 index < max_entries */
+#define KWASM_MAP_KIND_PERCPU_ARRAY	2	/* the same, one value per CPU */
+#define KWASM_MAP_KIND_HASH		3
+#define KWASM_MAP_KIND_EVENTS		4	/* the program's events ring */
+
+/* Map ids are 0 .. KWASM_MAP_IDS - 1. */
+#define KWASM_MAP_IDS		256
+/* Smallest events ring, in bytes (a power of two). */
+#define KWASM_EVENTS_MIN_SIZE	4096U
+/* Bytes before each record's payload in an events ring. */
+#define KWASM_EVENT_HEADER_LEN	32
+
+/* Map limits: a declaration over one is refused with E2BIG. */
+#define KWASM_LIMIT_MAPS		32	/* maps of one program */
+#define KWASM_LIMIT_MAP_KEY		64	/* bytes of a hash key */
+#define KWASM_LIMIT_MAP_VALUE		4096	/* bytes of a value, of an event */
+#define KWASM_LIMIT_MAP_ENTRIES		(1U << 20)
+#define KWASM_LIMIT_EVENTS_SIZE		(16U << 20)	/* bytes of the ring */
+#define KWASM_LIMIT_MAP_MEMORY		(64U << 20)	/* all maps of a program */
+
+struct kwasm_map_decl {
+	__u8 version;		/* KWASM_MAP_DECL_V1 */
+	__u8 kind;		/* KWASM_MAP_KIND_* */
+	__u16 flags;		/* 0 */
+	__u32 id;		/* what the program passes as map; < KWASM_MAP_IDS */
+	__u32 key_size;		/* arrays: 4; hash: 1..64; events: 0 */
+	__u32 value_size;	/* 1..4096; events: largest record payload */
+	__u32 max_entries;	/* 1..2^20; events: ring bytes, a power of two */
+	__u32 reserved;		/* 0 */
+	char name[KWASM_MAP_NAME_LEN];
+	char key_fmt[KWASM_MAP_KEY_FMT_LEN];	/* "": hex */
+	char value_fmt[KWASM_MAP_VALUE_FMT_LEN];	/* "": hex */
+};
+
+/*
  * The invoke path: a module instantiated for one open file, whose exported
  * functions are called by name with i32/i64 values (for conformance tests;
  * packets never reach it). Each open file has its own instance.

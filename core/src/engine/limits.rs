@@ -276,15 +276,28 @@ pub fn function_body<R: WasmModuleResources>(
     Ok(grows)
 }
 
-/// Initial linear memory of `instances` instances together.
-pub fn instances(initial_memory: u64, instances: u64) -> Result<(), Error> {
-    let total = initial_memory.saturating_mul(instances);
+/// Initial linear memory of `instances` instances together, plus `other`
+/// bytes the embedder allocates for the program besides (described as
+/// `what`, e.g. "of maps"; 0 for none).
+pub fn instances(
+    initial_memory: u64,
+    instances: u64,
+    (other, what): (u64, &str),
+) -> Result<(), Error> {
+    let total = initial_memory
+        .saturating_mul(instances)
+        .saturating_add(other);
     if total > MAX_TOTAL_MEMORY {
+        let also = if other > 0 {
+            format!(" and {other} bytes {what} are")
+        } else {
+            " is".into()
+        };
         return Err(Error::new(
             E2BIG,
             format!(
                 "initial linear memory of {initial_memory} bytes for each of {instances} \
-                 possible CPUs is {total} bytes; the limit is {MAX_TOTAL_MEMORY}"
+                 possible CPUs{also} {total} bytes; the limit is {MAX_TOTAL_MEMORY}"
             ),
         ));
     }
@@ -298,8 +311,8 @@ mod tests {
     #[test]
     fn instance_memory_is_bounded_over_cpus() {
         let full = MAX_MEMORY_PAGES * PAGE_SIZE;
-        assert!(instances(full, 16).is_ok());
-        let e = instances(full, 17).err().map(|e| (e.errno, e.msg));
+        assert!(instances(full, 16, (0, "")).is_ok());
+        let e = instances(full, 17, (0, "")).err().map(|e| (e.errno, e.msg));
         assert_eq!(
             e,
             Some((
@@ -309,7 +322,18 @@ mod tests {
                     .into()
             ))
         );
-        assert!(instances(PAGE_SIZE, 4096).is_ok());
-        assert!(instances(u64::MAX, 2).is_err());
+        assert!(instances(PAGE_SIZE, 4096, (0, "")).is_ok());
+        assert!(instances(u64::MAX, 2, (0, "")).is_err());
+        assert!(instances(full, 15, (full, "of maps")).is_ok());
+        let e = instances(full, 15, (full + 1, "of maps"))
+            .err()
+            .map(|e| e.msg);
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                "initial linear memory of 16777216 bytes for each of 15 possible CPUs and \
+                 16777217 bytes of maps are 268435457 bytes; the limit is 268435456"
+            )
+        );
     }
 }

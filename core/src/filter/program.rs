@@ -25,6 +25,7 @@ use crate::engine::wasm3::{Arg, Runtime};
 use crate::engine::{self, Module};
 use crate::ffi::services::{self, Pkt};
 use crate::ffi::sys::kwasm::{kwasm_prog_info, kwasm_stats, KWASM_ABI_KWASM, KWASM_ABI_ORIGINAL};
+use crate::maps::decl::{self as map_decl, MapDecl};
 use crate::util::fmtbuf::FmtBuf;
 use crate::util::trylock::TryLock;
 
@@ -37,6 +38,11 @@ pub struct Program {
     pub fuel: u64,
     pub abi: Abi,
     pub sha256: [u8; 32],
+    /// Its maps, as its `kwasm.maps` section declares them, in section
+    /// order.
+    pub maps: Vec<MapDecl>,
+    /// Bytes all its maps take, computed from the declarations.
+    pub map_memory: u64,
     /// Some function may grow linear memory: its size is read after a run.
     grows_memory: bool,
     /// Indexed by CPU id; `None` for ids that are not possible.
@@ -101,7 +107,13 @@ impl Program {
         let possible = (0..nr_cpu_ids)
             .filter(|&c| services::cpu_possible(c))
             .count();
-        limits::instances(module.initial_memory, possible as u64)?;
+        let maps = declared_maps(&module, abi, possible as u32)?;
+        let map_memory = map_decl::total_memory(&maps);
+        limits::instances(
+            module.initial_memory,
+            possible as u64,
+            (map_memory, "of maps"),
+        )?;
         let mut instances = Vec::with_capacity(nr_cpu_ids as usize);
         for cpu in 0..nr_cpu_ids {
             let instance = if services::cpu_possible(cpu) {
@@ -119,6 +131,8 @@ impl Program {
             fuel: opts.fuel,
             abi,
             sha256: Sha256::digest(wasm).into(),
+            maps,
+            map_memory,
             grows_memory: module.grows_memory,
             instances,
         })
@@ -294,6 +308,8 @@ impl Program {
         info.heap_bytes = self.instances().map(|i| i.heap_bytes).sum();
         info.sha256 = self.sha256;
         info.fuel = self.fuel;
+        info.maps = self.maps.len() as u32;
+        info.map_memory = self.map_memory;
     }
 
     pub fn stats(&self, stats: &mut kwasm_stats) {
@@ -302,6 +318,30 @@ impl Program {
             instance.stats.add_to(stats);
         }
     }
+}
+
+/// The maps `module` declares in its `kwasm.maps` section, checked for a
+/// machine of `possible_cpus`; none without the section. The original ABI
+/// has no maps.
+fn declared_maps<C>(
+    module: &Module<C>,
+    abi: Abi,
+    possible_cpus: u32,
+) -> Result<Vec<MapDecl>, Error> {
+    let Some(section) = module.custom_section(map_decl::SECTION) else {
+        return Ok(Vec::new());
+    };
+    if abi == Abi::Original {
+        return Err(Error::new(
+            EINVAL,
+            format!(
+                "custom section {} declares maps, which are for kwasm_filter programs, not \
+                 the original ABI",
+                map_decl::SECTION
+            ),
+        ));
+    }
+    map_decl::parse(section, possible_cpus)
 }
 
 /// `len` bytes of memory at `at`, if they are all inside it.

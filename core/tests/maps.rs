@@ -1,0 +1,521 @@
+//! Map declarations (the `kwasm.maps` custom section) through the core's C
+//! interface: good declarations of each kind with their memory figures,
+//! and every refusal with its errno and reason.
+
+use kwasm_test_support::capi::*;
+
+/// A kwasm-ABI program that accepts everything.
+const ACCEPT_ALL: &str =
+    r#"(module (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#;
+
+/// The original ABI.
+const ORIGINAL: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "alloc") (param i64) (result i32) i32.const 64)
+  (func (export "filter") (result i32) i32.const 1))
+"#;
+
+/// Possible CPUs of the host services (0, 1 and 3).
+const CPUS: u64 = HOST_CPUS.len() as u64;
+
+/// Appends custom section `name` holding `data` to a module.
+fn with_section(mut wasm: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    leb(&mut payload, name.len());
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
+    wasm.push(0);
+    leb(&mut wasm, payload.len());
+    wasm.extend_from_slice(&payload);
+    wasm
+}
+
+fn leb(out: &mut Vec<u8>, mut v: usize) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// A declaration with formats "".
+fn decl(kind: u32, id: u32, name: &str, key: u32, value: u32, max: u32) -> kwasm_map_decl {
+    kwasm_map_decl::new(kind, id, name, key, value, max).expect("name fits")
+}
+
+fn section(decls: &[kwasm_map_decl]) -> Vec<u8> {
+    decls.iter().flat_map(|d| d.to_bytes()).collect()
+}
+
+fn load_with(wat: &str, maps: &[u8]) -> Result<Prog, Refusal> {
+    let wasm = with_section(wat::parse_str(wat).unwrap(), "kwasm.maps", maps);
+    load_bytes(&wasm, &opts(256, KWASM_ACCEPT))
+}
+
+fn load_decls(decls: &[kwasm_map_decl]) -> Result<Prog, Refusal> {
+    load_with(ACCEPT_ALL, &section(decls))
+}
+
+#[track_caller]
+fn refused_bytes(maps: &[u8], errno: i32, msg: &str) {
+    match load_with(ACCEPT_ALL, maps) {
+        Ok(_) => panic!("loaded; expected {errno}: {msg}"),
+        Err((e, m)) => assert_eq!((e, m.as_str()), (errno, msg)),
+    }
+}
+
+#[track_caller]
+fn refused(decls: &[kwasm_map_decl], errno: i32, msg: &str) {
+    refused_bytes(&section(decls), errno, msg);
+}
+
+/// Fixed costs of core/src/maps/decl.rs (docs/ABI.md, "Map memory").
+const MAP: u64 = 512;
+const LOCK: u64 = 64;
+const RING: u64 = 256;
+
+fn blocked() -> kwasm_map_decl {
+    let mut d = decl(KWASM_MAP_KIND_HASH, 0, "blocked", 4, 1, 1024);
+    d.set_key_fmt("ipv4").unwrap();
+    d.set_value_fmt("u8").unwrap();
+    d
+}
+
+fn counters() -> kwasm_map_decl {
+    let mut d = decl(KWASM_MAP_KIND_ARRAY, 1, "counters", 4, 16, 8);
+    d.set_value_fmt("packets:u64,bytes:u64").unwrap();
+    d
+}
+
+fn per_cpu() -> kwasm_map_decl {
+    decl(KWASM_MAP_KIND_PERCPU_ARRAY, 2, "per_cpu", 4, 8, 100)
+}
+
+fn events() -> kwasm_map_decl {
+    let mut d = decl(KWASM_MAP_KIND_EVENTS, 3, "events", 0, 12, 65536);
+    d.set_value_fmt("saddr:ipv4,sport:port,dport:port,proto:u8,pad3")
+        .unwrap();
+    d
+}
+
+#[test]
+fn each_kind_loads_with_its_memory() {
+    // 1024 entries of 3 header words + key word + value word, 1024 bucket
+    // heads, 256 lock stripes.
+    let hash = 1024 * 40 + 1024 * 4 + 256 * LOCK + MAP;
+    // 8 elements of a sequence word + 2 value words, 8 stripes.
+    let array = 8 * 24 + 8 * LOCK + MAP;
+    // 100 elements of 16 bytes on each possible CPU, no locks.
+    let percpu = CPUS * 100 * 16 + MAP;
+    let ring = 65536 + RING + MAP;
+    for (d, memory) in [
+        (blocked(), hash),
+        (counters(), array),
+        (per_cpu(), percpu),
+        (events(), ring),
+    ] {
+        let p = load_decls(&[d]).unwrap_or_else(|e| panic!("{e:?}"));
+        let info = p.info();
+        assert_eq!((info.maps, info.map_memory), (1, memory));
+    }
+    let all = load_decls(&[blocked(), counters(), per_cpu(), events()]).unwrap();
+    let info = all.info();
+    assert_eq!(info.maps, 4);
+    assert_eq!(info.map_memory, hash + array + percpu + ring);
+    // Maps change nothing of the packet path yet.
+    let r = all.run(&kwasm_test_support::packet::tcp(1, 2, b"x"));
+    assert_eq!((r.verdict, r.outcome), (KWASM_ACCEPT, KWASM_OUTCOME_OK));
+}
+
+#[test]
+fn no_section_or_an_empty_one_is_no_maps() {
+    let p = load_ok(ACCEPT_ALL);
+    assert_eq!((p.info().maps, p.info().map_memory), (0, 0));
+    let p = load_with(ACCEPT_ALL, &[]).unwrap();
+    assert_eq!((p.info().maps, p.info().map_memory), (0, 0));
+}
+
+#[test]
+fn limits_are_accepted_at_the_limit() {
+    let mut decls = Vec::new();
+    for i in 0..KWASM_LIMIT_MAPS {
+        decls.push(decl(
+            KWASM_MAP_KIND_ARRAY,
+            255 - i,
+            &format!("m{i}"),
+            4,
+            1,
+            1,
+        ));
+    }
+    assert_eq!(load_decls(&decls).unwrap().info().maps, 32);
+    let key = decl(KWASM_MAP_KIND_HASH, 0, "k", 64, 4096, 1);
+    let ring = decl(KWASM_MAP_KIND_EVENTS, 1, "r", 0, 4096, 16 << 20);
+    let small = decl(KWASM_MAP_KIND_EVENTS, 1, "r", 0, 4064, 4096);
+    let long = "n".repeat(31);
+    let name = decl(KWASM_MAP_KIND_ARRAY, 2, &long, 4, 1, 1 << 20);
+    assert!(load_decls(&[key, ring, name]).is_ok());
+    assert!(load_decls(&[key, small, name]).is_ok());
+    // Formats of the largest key and a 127-byte value.
+    let mut fmt = decl(KWASM_MAP_KIND_HASH, 0, "f", 64, 127, 1);
+    fmt.set_key_fmt(&format!("a:hex32,b:hex22{}", ",u8".repeat(10)))
+        .unwrap();
+    fmt.set_value_fmt(&format!("v:hex100{}", ",u8".repeat(27)))
+        .unwrap();
+    assert_eq!(load_decls(&[fmt]).map(|p| p.info().maps), Ok(1));
+}
+
+#[test]
+fn section_shape_is_checked() {
+    refused_bytes(
+        &[1; 300],
+        EINVAL,
+        "custom section kwasm.maps: its 300 bytes are not a whole number of 256-byte entries",
+    );
+    let mut decls = Vec::new();
+    for i in 0..=KWASM_LIMIT_MAPS {
+        decls.push(decl(KWASM_MAP_KIND_ARRAY, i, &format!("m{i}"), 4, 1, 1));
+    }
+    refused(
+        &decls,
+        E2BIG,
+        "custom section kwasm.maps declares 33 maps; the limit is 32",
+    );
+    // wasm-ld merges same-named sections; two in one module are refused.
+    let wasm = wat::parse_str(ACCEPT_ALL).unwrap();
+    let once = with_section(wasm, "kwasm.maps", &section(&[blocked()]));
+    let twice = with_section(once, "kwasm.maps", &section(&[counters()]));
+    let (errno, msg) = load_bytes(&twice, &opts(256, KWASM_ACCEPT)).err().unwrap();
+    assert_eq!(errno, EINVAL);
+    assert!(
+        msg.contains("custom section kwasm.maps appears more than once"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn maps_are_refused_in_original_abi_programs() {
+    let (errno, msg) = load_with(ORIGINAL, &section(&[blocked()])).err().unwrap();
+    assert_eq!(
+        (errno, msg.as_str()),
+        (
+            EINVAL,
+            "custom section kwasm.maps declares maps, which are for kwasm_filter programs, \
+             not the original ABI"
+        )
+    );
+}
+
+#[test]
+fn version_and_name_are_checked_first() {
+    let mut d = blocked();
+    d.version = 2;
+    refused(
+        &[counters(), d],
+        EINVAL,
+        "kwasm.maps entry 1: version 2 is not supported (1)",
+    );
+    let bad_name = |name: &[u8], shown: &str| {
+        let mut d = blocked();
+        d.name = [0; 32];
+        for (dst, &b) in d.name.iter_mut().zip(name) {
+            *dst = b as _;
+        }
+        refused(
+            &[d],
+            EINVAL,
+            &format!(
+                "kwasm.maps entry 0: name \"{shown}\" is not 1 to 31 characters of \
+                 [A-Za-z0-9_], NUL-padded"
+            ),
+        );
+    };
+    bad_name(b"", "");
+    bad_name(b"a-b", "a-b");
+    bad_name(b"caf\xc3\xa9", "caf\\xc3\\xa9");
+    bad_name(&[b'n'; 32], &"n".repeat(32));
+    bad_name(b"ab\0c", "ab");
+}
+
+#[test]
+fn fields_are_checked() {
+    let with = |f: fn(&mut kwasm_map_decl)| {
+        let mut d = blocked();
+        f(&mut d);
+        d
+    };
+    refused(
+        &[with(|d| d.kind = 0)],
+        EINVAL,
+        "map blocked: unknown kind 0 (1 array, 2 percpu_array, 3 hash, 4 events)",
+    );
+    refused(
+        &[with(|d| d.kind = 5)],
+        EINVAL,
+        "map blocked: unknown kind 5 (1 array, 2 percpu_array, 3 hash, 4 events)",
+    );
+    refused(
+        &[with(|d| d.flags = 1)],
+        EINVAL,
+        "map blocked: flags 0x1 are not defined (version 1 has none)",
+    );
+    refused(
+        &[with(|d| d.reserved = 0x100)],
+        EINVAL,
+        "map blocked: reserved field is 0x100, not 0",
+    );
+    refused(
+        &[with(|d| d.id = 256)],
+        EINVAL,
+        "map blocked: id 256 is not below 256",
+    );
+    refused(
+        &[with(|d| d.id = u32::MAX)],
+        EINVAL,
+        "map blocked: id 4294967295 is not below 256",
+    );
+}
+
+#[test]
+fn names_ids_and_the_ring_are_unique() {
+    let mut again = counters();
+    again.set_name("blocked").unwrap();
+    refused(
+        &[blocked(), per_cpu(), again],
+        EINVAL,
+        "map blocked: declared twice (entries 0 and 2)",
+    );
+    let mut same_id = counters();
+    same_id.id = blocked().id;
+    refused(
+        &[blocked(), same_id],
+        EINVAL,
+        "map counters: id 0 is map blocked's too",
+    );
+    let mut second = events();
+    second.set_name("more").unwrap();
+    second.id = 9;
+    refused(
+        &[events(), blocked(), second],
+        EINVAL,
+        "map more: a second events ring (map events is one); a program has at most one",
+    );
+}
+
+#[test]
+fn sizes_are_checked_by_kind() {
+    let d = |kind, key, value, max| decl(kind, 0, "m", key, value, max);
+    let (array, percpu, hash, ring) = (
+        KWASM_MAP_KIND_ARRAY,
+        KWASM_MAP_KIND_PERCPU_ARRAY,
+        KWASM_MAP_KIND_HASH,
+        KWASM_MAP_KIND_EVENTS,
+    );
+    let cases = [
+        (
+            d(array, 8, 4, 1),
+            EINVAL,
+            "key size 8; an array's key is a 4-byte index",
+        ),
+        (
+            d(percpu, 0, 4, 1),
+            EINVAL,
+            "key size 0; an array's key is a 4-byte index",
+        ),
+        (
+            d(hash, 0, 4, 1),
+            EINVAL,
+            "key size 0; a hash key is 1 to 64 bytes",
+        ),
+        (
+            d(hash, 65, 4, 1),
+            E2BIG,
+            "key size 65 bytes; the limit is 64",
+        ),
+        (
+            d(ring, 4, 4, 4096),
+            EINVAL,
+            "key size 4; an events ring has no key (0)",
+        ),
+        (
+            d(array, 4, 0, 1),
+            EINVAL,
+            "value size 0; it is 1 to 4096 bytes",
+        ),
+        (
+            d(hash, 4, 4097, 1),
+            E2BIG,
+            "value size 4097 bytes; the limit is 4096",
+        ),
+        (
+            d(ring, 0, 0, 4096),
+            EINVAL,
+            "record size 0; it is 1 to 4096 bytes",
+        ),
+        (
+            d(ring, 0, 5000, 8192),
+            E2BIG,
+            "record size 5000 bytes; the limit is 4096",
+        ),
+        (
+            d(array, 4, 4, 0),
+            EINVAL,
+            "0 entries; a map has 1 to 1048576",
+        ),
+        (
+            d(hash, 4, 4, 0),
+            EINVAL,
+            "0 entries; a map has 1 to 1048576",
+        ),
+        (
+            d(percpu, 4, 4, (1 << 20) + 1),
+            E2BIG,
+            "1048577 entries; the limit is 1048576",
+        ),
+        (
+            d(ring, 0, 8, 2048),
+            EINVAL,
+            "ring of 2048 bytes: its size is a power of two from 4096 to 16777216",
+        ),
+        (
+            d(ring, 0, 8, 12288),
+            EINVAL,
+            "ring of 12288 bytes: its size is a power of two from 4096 to 16777216",
+        ),
+        (
+            d(ring, 0, 8, 32 << 20),
+            E2BIG,
+            "ring of 33554432 bytes; the limit is 16777216",
+        ),
+        (
+            d(ring, 0, 4065, 4096),
+            EINVAL,
+            "a record of 4065 bytes takes 4104 with its header, more than the ring of 4096 \
+             bytes",
+        ),
+    ];
+    for (decl, errno, why) in cases {
+        refused(&[decl], errno, &format!("map m: {why}"));
+    }
+    // The design's example.
+    refused(
+        &[decl(hash, 4, "flows", 8, 8, 2 << 20)],
+        E2BIG,
+        "map flows: 2097152 entries; the limit is 1048576",
+    );
+}
+
+#[test]
+fn formats_are_checked() {
+    let with_fmt = |key: &str, value: &str| {
+        let mut d = blocked();
+        d.set_key_fmt(key).unwrap();
+        d.set_value_fmt(value).unwrap();
+        d
+    };
+    let cases = [
+        (
+            with_fmt("u64", "u8"),
+            "key format \"u64\": fields take 8 bytes, not 4",
+        ),
+        (
+            with_fmt("ipv4", "u8,u8"),
+            "value format \"u8,u8\": fields take 2 bytes, not 1",
+        ),
+        (
+            with_fmt("ip", "u8"),
+            "key format \"ip\": field 1: unknown type \"ip\" (u8..u64, i8..i64, ipv4, ipv4be, \
+             port, hexN, padN)",
+        ),
+        (
+            with_fmt("a:u16,a:u16", "u8"),
+            "key format \"a:u16,a:u16\": field 2: name a is used twice",
+        ),
+        (
+            with_fmt("hex04", "u8"),
+            "key format \"hex04\": field 1: type hex04 needs a size from 1 to 4096 without \
+             leading zeros",
+        ),
+        (
+            with_fmt("port,", "u8"),
+            "key format \"port,\": field 2: a field has no type",
+        ),
+        (
+            with_fmt("9x:ipv4", "u8"),
+            "key format \"9x:ipv4\": field 1: field name \"9x\" is not [A-Za-z_][A-Za-z0-9_]* \
+             of at most 31 characters",
+        ),
+    ];
+    for (decl, why) in cases {
+        refused(&[decl], EINVAL, &format!("map blocked: {why}"));
+    }
+    let mut ev = events();
+    ev.set_value_fmt("u32").unwrap();
+    refused(
+        &[ev],
+        EINVAL,
+        "map events: record format \"u32\": fields take 4 bytes, not 12",
+    );
+    // An events ring has no key: any key format is a mismatch.
+    let mut ev = events();
+    ev.set_key_fmt("u8").unwrap();
+    refused(
+        &[ev],
+        EINVAL,
+        "map events: key format \"u8\": fields take 1 bytes, not 0",
+    );
+    // Text fields: NUL-terminated, zero after the NUL, ASCII.
+    let mut d = blocked();
+    d.key_fmt = [b'u' as _; 72];
+    refused(
+        &[d],
+        EINVAL,
+        "map blocked: key format is not ASCII text of at most 71 bytes, NUL-padded",
+    );
+    let mut d = blocked();
+    d.value_fmt[5] = 1;
+    refused(
+        &[d],
+        EINVAL,
+        "map blocked: value format is not ASCII text of at most 127 bytes, NUL-padded",
+    );
+    let mut d = blocked();
+    d.value_fmt[0] = 0xc3u8 as _;
+    refused(
+        &[d],
+        EINVAL,
+        "map blocked: value format is not ASCII text of at most 127 bytes, NUL-padded",
+    );
+}
+
+#[test]
+fn map_memory_is_limited_per_program() {
+    // 2^20 entries of a sequence word and 4 value words: 40 MiB each.
+    let big = |id, name: &str| decl(KWASM_MAP_KIND_ARRAY, id, name, 4, 32, 1 << 20);
+    let one = (40 << 20) + 256 * LOCK + MAP;
+    assert_eq!(load_decls(&[big(0, "a")]).unwrap().info().map_memory, one);
+    refused(
+        &[big(0, "a"), big(1, "b")],
+        E2BIG,
+        &format!(
+            "map b: its {one} bytes bring the program's maps to {} bytes; the limit is 67108864",
+            2 * one
+        ),
+    );
+    // Per-CPU arrays count once per possible CPU: 3 × 24 MiB.
+    let percpu = decl(KWASM_MAP_KIND_PERCPU_ARRAY, 0, "pc", 4, 16, 1 << 20);
+    let bytes = CPUS * (24 << 20) + MAP;
+    refused(
+        &[percpu],
+        E2BIG,
+        &format!(
+            "map pc: its {bytes} bytes bring the program's maps to {bytes} bytes; the limit \
+             is 67108864"
+        ),
+    );
+}
