@@ -438,7 +438,7 @@ fn formats_are_checked() {
         ),
         (
             with_fmt("hex04", "u8"),
-            "key format \"hex04\": field 1: type hex04 needs a size from 1 to 4096 without \
+            "key format \"hex04\": field 1: type \"hex04\" needs a size from 1 to 4096 without \
              leading zeros",
         ),
         (
@@ -468,6 +468,19 @@ fn formats_are_checked() {
         &[ev],
         EINVAL,
         "map events: key format \"u8\": fields take 1 bytes, not 0",
+    );
+    // A reason quotes at most 24 characters of a format, so that it fits
+    // the error buffer whatever the format.
+    let mut d = blocked();
+    d.set_value_fmt(&"1".repeat(127)).unwrap();
+    refused(
+        &[d],
+        EINVAL,
+        &format!(
+            "map blocked: value format \"{0}\"...: field 1: unknown type \"{0}\"... (u8..u64, \
+             i8..i64, ipv4, ipv4be, port, hexN, padN)",
+            "1".repeat(24)
+        ),
     );
     // Text fields: NUL-terminated, zero after the NUL, ASCII.
     let mut d = blocked();

@@ -30,7 +30,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             assert!(
                 e.msg.starts_with("map ")
                     || e.msg.starts_with("kwasm.maps entry ")
-                    || e.msg.starts_with("custom section kwasm.maps "),
+                    || e.msg.starts_with("custom section kwasm.maps"),
                 "{}",
                 e.msg
             );

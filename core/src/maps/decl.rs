@@ -418,14 +418,14 @@ fn parse_entry(n: usize, e: &Entry, possible_cpus: u32) -> Result<MapDecl, Error
         err(
             EINVAL,
             name,
-            format_args!("key format \"{key_fmt}\": {why}"),
+            format_args!("key format {}: {why}", fmt::quote(key_fmt)),
         )
     })?;
     fmt::check(value_fmt, value_size).map_err(|why| {
         err(
             EINVAL,
             name,
-            format_args!("{value} format \"{value_fmt}\": {why}"),
+            format_args!("{value} format {}: {why}", fmt::quote(value_fmt)),
         )
     })?;
 

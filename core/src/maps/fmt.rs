@@ -27,6 +27,26 @@ pub const NAME_MAX: usize = 31;
 /// Largest N of `hexN` and `padN`: a whole value.
 pub const SIZE_MAX: u32 = abi::KWASM_LIMIT_MAP_VALUE;
 
+/// Most characters of a format a reason quotes, escapes included: a reason
+/// fits in `KWASM_ERR_LEN` bytes whatever the format.
+pub const QUOTE_MAX: usize = 24;
+
+/// `text` quoted and escaped for a reason, cut (and followed by "...")
+/// where it would take more than [`QUOTE_MAX`] characters.
+pub fn quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        let escaped = c.escape_debug();
+        if out.len() + escaped.len() > QUOTE_MAX + 1 {
+            out.push_str("\"...");
+            return out;
+        }
+        out.extend(escaped);
+    }
+    out.push('"');
+    out
+}
+
 /// The type of one field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Type {
@@ -72,7 +92,8 @@ impl Type {
         let sized = |n: &str, ty: fn(u32) -> Self| match size_of_text(n) {
             Some(n) => Ok(ty(n)),
             None => Err(format!(
-                "type {text} needs a size from 1 to {SIZE_MAX} without leading zeros"
+                "type {} needs a size from 1 to {SIZE_MAX} without leading zeros",
+                quote(text)
             )),
         };
         if let Some(n) = text.strip_prefix("hex") {
@@ -83,7 +104,8 @@ impl Type {
             Err("a field has no type".into())
         } else {
             Err(format!(
-                "unknown type {text:?} (u8..u64, i8..i64, ipv4, ipv4be, port, hexN, padN)"
+                "unknown type {} (u8..u64, i8..i64, ipv4, ipv4be, port, hexN, padN)",
+                quote(text)
             ))
         }
     }
@@ -120,8 +142,9 @@ fn parse_field(text: &str) -> Result<Field<'_>, String> {
         Some((name, ty)) => {
             if !is_name(name) {
                 return Err(format!(
-                    "field name {name:?} is not [A-Za-z_][A-Za-z0-9_]* of at most \
-                     {NAME_MAX} characters"
+                    "field name {} is not [A-Za-z_][A-Za-z0-9_]* of at most {NAME_MAX} \
+                     characters",
+                    quote(name)
                 ));
             }
             (Some(name), ty)
@@ -189,7 +212,17 @@ mod tests {
         assert!(check("u8, u8", 2)
             .unwrap_err()
             .contains("unknown type \" u8\""));
-        assert!(check("hex0", 0).unwrap_err().contains("needs a size"));
+        assert!(check("hex0", 0)
+            .unwrap_err()
+            .contains("type \"hex0\" needs a size"));
+        let long = "x".repeat(300);
+        assert_eq!(
+            check(&long, 1),
+            Err(format!("field 1: unknown type \"{}\"... (u8..u64, i8..i64, ipv4, ipv4be, port, hexN, padN)", &long[..24]))
+        );
+        assert_eq!(quote("a\nb"), "\"a\\nb\"");
+        let control = "\u{13}".repeat(40);
+        assert_eq!(quote(&control), format!("\"{}\"...", "\\u{13}".repeat(4)));
         assert!(check("hex01", 1).unwrap_err().contains("needs a size"));
         assert!(check("pad4097", 4097).unwrap_err().contains("needs a size"));
         assert!(check("hex", 0).unwrap_err().contains("needs a size"));
