@@ -146,6 +146,8 @@ static void kwasm_show(struct seq_file *m, struct kwasm_attachment *att)
 	seq_printf(m, "instances: %u\n", info->instances);
 	seq_printf(m, "memory: %llu\n", info->memory_bytes);
 	seq_printf(m, "heap: %llu\n", info->heap_bytes);
+	seq_printf(m, "maps: %u\n", info->maps);
+	seq_printf(m, "map_memory: %llu\n", info->map_memory);
 	seq_printf(m, "runs: %llu\n", st->runs);
 	seq_printf(m, "accepted: %llu\n", st->accepted);
 	seq_printf(m, "dropped: %llu\n", st->dropped);
