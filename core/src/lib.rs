@@ -9,7 +9,7 @@
 //! - [`filter`]: the packet filter (options, ABI, host functions, record,
 //!   per-CPU instances, verdicts);
 //! - [`maps`]: the maps a program declares (declarations, display
-//!   formats, memory figures), without WebAssembly or packets;
+//!   formats, memory figures, storage), without WebAssembly or packets;
 //! - [`engine`]: WebAssembly without packets (checks, fuel metering, the
 //!   wasm3 wrapper, instantiation, traps);
 //! - [`ffi::services`], [`ffi::sys`]: the shim's kernel services and the

@@ -2,6 +2,7 @@
 //! (declared in `include/kwasm_core.h`).
 
 use core::ffi::{c_char, CStr};
+use core::sync::atomic::AtomicU64;
 
 use super::sys::kwasm as k;
 
@@ -71,5 +72,59 @@ pub fn pkt_copy(pkt: &Pkt, off: u32, dst: &mut [u8]) -> Result<(), OutsidePacket
         Ok(())
     } else {
         Err(OutsidePacket)
+    }
+}
+
+/// Zeroed 8-byte words from `kwasm_zalloc()`: an allocation that may fail
+/// (never `__GFP_NOFAIL`) and that the shim counts in `alloc_bytes`, freed
+/// when dropped. Maps keep their storage in these and reach it through
+/// atomics and indices, never pointers (docs/ARCHITECTURE.md).
+pub struct Words {
+    ptr: core::ptr::NonNull<AtomicU64>,
+    len: usize,
+}
+
+// SAFETY: the words are owned by this value and only reached through
+// `&[AtomicU64]`, which may be shared and sent between threads.
+unsafe impl Send for Words {}
+// SAFETY: as above.
+unsafe impl Sync for Words {}
+
+impl Words {
+    /// `len` zeroed words; `None` when the memory is not there (or `len`
+    /// words do not fit in an address space). No allocation for 0.
+    pub fn zeroed(len: usize) -> Option<Self> {
+        if len == 0 {
+            return Some(Self {
+                ptr: core::ptr::NonNull::dangling(),
+                len,
+            });
+        }
+        let bytes = len.checked_mul(core::mem::size_of::<AtomicU64>())?;
+        // SAFETY: a plain allocation call; the block is 16-byte aligned
+        // (kvmalloc() behind a 16-byte header in the kernel, malloc() on
+        // the host), more than AtomicU64 needs.
+        let raw = unsafe { k::kwasm_zalloc(bytes) };
+        let ptr = core::ptr::NonNull::new(raw.cast::<AtomicU64>())?;
+        Some(Self { ptr, len })
+    }
+}
+
+impl core::ops::Deref for Words {
+    type Target = [AtomicU64];
+
+    fn deref(&self) -> &[AtomicU64] {
+        // SAFETY: ptr is valid, aligned and zero-initialised (a valid
+        // AtomicU64) for len words until drop, or dangling with len 0.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Words {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: ptr came from kwasm_zalloc and is freed once.
+            unsafe { k::kwasm_free(self.ptr.as_ptr().cast()) }
+        }
     }
 }

@@ -26,6 +26,7 @@ use crate::engine::{self, Module};
 use crate::ffi::services::{self, Pkt};
 use crate::ffi::sys::kwasm::{kwasm_prog_info, kwasm_stats, KWASM_ABI_KWASM, KWASM_ABI_ORIGINAL};
 use crate::maps::decl::{self as map_decl, MapDecl};
+use crate::maps::{self, Map};
 use crate::util::fmtbuf::FmtBuf;
 use crate::util::trylock::TryLock;
 
@@ -39,8 +40,8 @@ pub struct Program {
     pub abi: Abi,
     pub sha256: [u8; 32],
     /// Its maps, as its `kwasm.maps` section declares them, in section
-    /// order.
-    pub maps: Vec<MapDecl>,
+    /// order, allocated empty.
+    pub maps: Vec<Map>,
     /// Bytes all its maps take, computed from the declarations.
     pub map_memory: u64,
     /// Some function may grow linear memory: its size is read after a run.
@@ -107,13 +108,14 @@ impl Program {
         let possible = (0..nr_cpu_ids)
             .filter(|&c| services::cpu_possible(c))
             .count();
-        let maps = declared_maps(&module, abi, possible as u32)?;
-        let map_memory = map_decl::total_memory(&maps);
+        let decls = declared_maps(&module, abi, possible as u32)?;
+        let map_memory = map_decl::total_memory(&decls);
         limits::instances(
             module.initial_memory,
             possible as u64,
             (map_memory, "of maps"),
         )?;
+        let maps = maps::allocate(decls, possible as u32)?;
         let mut instances = Vec::with_capacity(nr_cpu_ids as usize);
         for cpu in 0..nr_cpu_ids {
             let instance = if services::cpu_possible(cpu) {

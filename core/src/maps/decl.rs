@@ -13,7 +13,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem::{offset_of, size_of};
 
-use super::fmt;
+use super::{fmt, storage};
 use crate::abi::{self as k, kwasm_map_decl as D, Error, E2BIG, EINVAL, ENOMEM};
 
 /// The custom section's name (KWASM_MAPS_SECTION).
@@ -92,8 +92,9 @@ pub struct MapDecl {
     pub memory: u64,
 }
 
-/// What the memory figures assume of storage the core does not lay out
-/// itself (docs/ABI.md, "Map memory").
+/// What the memory figures assume besides the storage regions
+/// ([`super::storage`]), of what later code lays out (docs/ABI.md, "Map
+/// memory").
 pub mod cost {
     /// The map's own structure: counters, name, formats, the handles of
     /// its allocations.
@@ -102,18 +103,8 @@ pub mod cost {
     pub const LOCK: u64 = 64;
     /// Lock stripes of a map, at most.
     pub const MAX_STRIPES: u64 = 256;
-    /// Words of a hash entry besides key and value: sequence count, hash
-    /// and chain link (next index, in-use bit).
-    pub const HASH_ENTRY_WORDS: u64 = 3;
-    /// A bucket head: the u32 index of its first entry.
-    pub const BUCKET: u64 = 4;
     /// An events ring besides its bytes: positions, producer lock, waker.
     pub const RING: u64 = 256;
-}
-
-/// 8-byte words holding `bytes`.
-fn words(bytes: u32) -> u64 {
-    u64::from(bytes).div_ceil(8)
 }
 
 /// Lock stripes of a map of `entries`: a power of two, at most
@@ -124,32 +115,19 @@ pub fn stripes(entries: u32) -> u64 {
         .min(cost::MAX_STRIPES)
 }
 
-/// Bytes the storage of a map of `kind` with these sizes takes, on a
-/// machine of `possible_cpus`: an array element is a sequence word and the
-/// value's words, per possible CPU for a per-CPU array (which needs no
-/// locks); a hash map has `roundup_pow2(max)` bucket heads and every entry
-/// preallocated; an events ring is its bytes. Saturates rather than
-/// overflows (and is then over the limit).
+/// Bytes a map of `kind` with these sizes takes on a machine of
+/// `possible_cpus`: its storage regions ([`storage::regions`]), lock
+/// stripes for an array or a hash map (a per-CPU array needs none), the
+/// fixed costs of [`cost`]. Saturates rather than overflows (and is then
+/// over the limit).
 pub fn memory(kind: Kind, key: u32, value: u32, max: u32, possible_cpus: u32) -> u64 {
-    let max64 = u64::from(max);
-    let element = (1 + words(value)) * 8;
-    let locks = stripes(max) * cost::LOCK;
-    let storage = match kind {
-        Kind::Array => max64.saturating_mul(element).saturating_add(locks),
-        Kind::PercpuArray => max64
-            .saturating_mul(element)
-            .saturating_mul(u64::from(possible_cpus)),
-        Kind::Hash => {
-            let buckets = max64.next_power_of_two() * cost::BUCKET;
-            let entry = (cost::HASH_ENTRY_WORDS + words(key) + words(value)) * 8;
-            max64
-                .saturating_mul(entry)
-                .saturating_add(buckets)
-                .saturating_add(locks)
-        }
-        Kind::Events => max64.saturating_add(cost::RING),
+    let regions = storage::bytes(&storage::regions(kind, key, value, max, possible_cpus));
+    let extra = match kind {
+        Kind::Array | Kind::Hash => stripes(max) * cost::LOCK,
+        Kind::PercpuArray => 0,
+        Kind::Events => cost::RING,
     };
-    storage.saturating_add(cost::MAP)
+    regions.saturating_add(extra).saturating_add(cost::MAP)
 }
 
 /// Reads the little-endian fields of one entry.
