@@ -532,3 +532,40 @@ fn map_memory_is_limited_per_program() {
         ),
     );
 }
+
+/// The VM fixtures of bad_uploads (tests/vm/fixtures/maps_*.wat) are
+/// refused here as the VM case expects, and maps_ok loads.
+#[test]
+fn vm_fixtures_are_refused_as_expected() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vm/fixtures");
+    let load = |name: &str| {
+        let text = std::fs::read_to_string(format!("{dir}/{name}.wat")).unwrap();
+        load_bytes(&wat::parse_str(&text).unwrap(), &opts(256, KWASM_ACCEPT))
+    };
+    let ok = load("maps_ok").unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(ok.info().maps, 3);
+    for (name, errno, start) in [
+        ("maps_bad_kind", EINVAL, "map blocked: unknown kind 7"),
+        (
+            "maps_same_id",
+            EINVAL,
+            "map counters: id 0 is map blocked's too",
+        ),
+        (
+            "maps_too_many_entries",
+            E2BIG,
+            "map flows: 2097152 entries; the limit is 1048576",
+        ),
+        ("maps_bad_format", EINVAL, "map counters: value format"),
+        ("maps_bad_length", EINVAL, "custom section kwasm.maps: "),
+        (
+            "maps_original_abi",
+            EINVAL,
+            "custom section kwasm.maps declares maps",
+        ),
+    ] {
+        let (e, msg) = load(name).err().unwrap_or_else(|| panic!("{name} loaded"));
+        assert_eq!(e, errno, "{name}: {msg}");
+        assert!(msg.starts_with(start), "{name}: {msg}");
+    }
+}

@@ -64,6 +64,7 @@ errno_text() {
 	ENOMEM) echo "Cannot allocate memory" ;;
 	EINVAL) echo "Invalid argument" ;;
 	EFBIG) echo "File too large" ;;
+	E2BIG) echo "Argument list too long" ;;
 	EBUSY) echo "Device or resource busy" ;;
 	*) echo "$1" ;;
 	esac

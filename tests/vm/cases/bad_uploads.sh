@@ -41,6 +41,29 @@ check "keeper is still loaded after the bad kwasm.record sections" \
 expect_verdict drop --proto tcp --src 10.0.0.1:1 --dst 127.0.0.1:23557
 tcp_blocked 23557
 
+# Bad kwasm.maps sections (docs/ABI.md, "Maps (declarations)"): the errno
+# and a reason naming the map, or the section; keeper stays. The same
+# fixtures are checked on the host (core/tests/maps.rs). A good declaration
+# passes a test-run.
+expect_fail_naming EINVAL "map blocked: unknown kind 7" \
+	kwasmctl load /fixtures/maps_bad_kind.wat
+expect_fail_naming EINVAL "map counters: id 0 is map blocked's too" \
+	kwasmctl load /fixtures/maps_same_id.wat
+expect_fail_naming E2BIG "map flows: 2097152 entries; the limit is 1048576" \
+	kwasmctl load /fixtures/maps_too_many_entries.wat
+expect_fail_naming EINVAL "map counters: value format" \
+	kwasmctl load /fixtures/maps_bad_format.wat
+for prog in maps_bad_length maps_original_abi; do
+	expect_fail_naming EINVAL "custom section kwasm.maps" \
+		kwasmctl load /fixtures/$prog.wat
+done
+expect_verdict accept --prog /fixtures/maps_ok.wat --proto tcp \
+	--src 10.0.0.1:1 --dst 127.0.0.1:23557
+check "keeper is still loaded after the bad kwasm.maps sections" \
+	[ "$(status_field program)" = keeper ]
+check "keeper has no maps" [ "$(status_field maps)" = 0 ]
+expect_verdict drop --proto tcp --src 10.0.0.1:1 --dst 127.0.0.1:23557
+
 # Through write() the load happens at close: the reason goes to the kernel
 # log and to last_load in /proc/kwasm; only an oversized write fails itself.
 last_load_failed() {
