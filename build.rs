@@ -204,7 +204,7 @@ fn generate_core_bindings(header: &Path, out: &Path) {
         .allowlist_type("kwasm_(pkt|prog_opts|run_result|stats|prog_info|invoke_result)")
         .allowlist_var("KWASM_ABI_.*")
         .allowlist_function(
-            "kwasm_(alloc|alloc_core|zalloc|free|heap_bytes|log|log_prog|log_trap|time_ns|cpu_id|nr_cpu_ids|cpu_possible|pkt_copy|stack_ok)",
+            "kwasm_(alloc|alloc_core|zalloc|free|heap_bytes|log|log_prog|log_trap|time_ns|cpu_id|nr_cpu_ids|cpu_possible|pkt_copy|stack_ok|locks_new|locks_free|lock_bh|unlock_bh|random_bytes|cpu_owned|on_cpu)",
         )
         .generate()
         .expect("bindgen failed on kwasm_core.h")

@@ -227,4 +227,34 @@ bool kwasm_cpu_possible(u32 cpu);
  */
 int kwasm_pkt_copy(const struct kwasm_pkt *pkt, u32 off, void *dst, u32 len);
 
+/*
+ * Map locks (shim/locks.c): @count spinlock_t stripes of one lockdep class,
+ * in one counted allocation. kwasm_locks_new() is for process context and
+ * returns NULL without memory. kwasm_lock_bh() takes stripe @i with
+ * spin_lock_bh() and returns true; it refuses (false) an index past the
+ * end, hard-IRQ context and IRQs off, where waiting could deadlock against
+ * the interrupted holder. Stripes are never nested.
+ */
+struct kwasm_locks;
+struct kwasm_locks *kwasm_locks_new(u32 count);
+void kwasm_locks_free(struct kwasm_locks *locks);
+bool kwasm_lock_bh(struct kwasm_locks *locks, u32 i);
+void kwasm_unlock_bh(struct kwasm_locks *locks, u32 i);
+
+/* Random bytes (get_random_bytes()): per-map hash keys. */
+void kwasm_random_bytes(void *buf, size_t len);
+
+/*
+ * Per-CPU map slots. kwasm_cpu_owned(): does the caller run on @cpu with
+ * bottom halves off and not in hard-IRQ context, so that nothing else on
+ * that CPU can write the CPU's slots until it is done (a program's run)?
+ * kwasm_on_cpu(): call @fn(@arg) as that CPU's sole writer: on the CPU
+ * itself with bottom halves off (smp_call_on_cpu()), or directly, under a
+ * mutex, for a possible CPU that is offline (CPU hotplug held off
+ * meanwhile). Process context only, may sleep: -EBUSY elsewhere, -EINVAL
+ * for a CPU that is not possible, 0 once @fn has run.
+ */
+bool kwasm_cpu_owned(u32 cpu);
+int kwasm_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg);
+
 #endif /* KWASM_CORE_H */

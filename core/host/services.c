@@ -4,6 +4,8 @@
  * `cargo test`. The CPU layout is fixed: ids 0..3 with 2 absent, so the
  * core meets non-contiguous possible CPUs as it may in the kernel.
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #define HOST_NR_CPU_IDS		4
 #define HOST_ABSENT_CPU		2
 #define HOST_EFAULT		14
+#define HOST_EBUSY		16
+#define HOST_EINVAL		22
 
 /* The last line a program printed on this thread, for the tests to check. */
 static _Thread_local char last_prog_log[KWASM_ERR_LEN];
@@ -111,5 +115,124 @@ int kwasm_pkt_copy(const struct kwasm_pkt *pkt, u32 off, void *dst, u32 len)
 	if (!pkt->data || (u64)off + len > pkt->len)
 		return -HOST_EFAULT;
 	memcpy(dst, pkt->data + off, len);
+	return 0;
+}
+
+/*
+ * Map locks: pthread mutexes. The host has no bottom halves and no hard
+ * IRQs, so a lock is never refused but for an index past the end.
+ */
+struct kwasm_locks {
+	u32 count;
+	pthread_mutex_t lock[];
+};
+
+struct kwasm_locks *kwasm_locks_new(u32 count)
+{
+	struct kwasm_locks *locks;
+	u32 i;
+
+	locks = calloc(1, sizeof(*locks) + (size_t)count * sizeof(pthread_mutex_t));
+	if (!locks)
+		return NULL;
+	locks->count = count;
+	for (i = 0; i < count; i++)
+		pthread_mutex_init(&locks->lock[i], NULL);
+	return locks;
+}
+
+void kwasm_locks_free(struct kwasm_locks *locks)
+{
+	u32 i;
+
+	if (!locks)
+		return;
+	for (i = 0; i < locks->count; i++)
+		pthread_mutex_destroy(&locks->lock[i]);
+	free(locks);
+}
+
+bool kwasm_lock_bh(struct kwasm_locks *locks, u32 i)
+{
+	if (i >= locks->count)
+		return false;
+	pthread_mutex_lock(&locks->lock[i]);
+	return true;
+}
+
+void kwasm_unlock_bh(struct kwasm_locks *locks, u32 i)
+{
+	if (i < locks->count)
+		pthread_mutex_unlock(&locks->lock[i]);
+}
+
+void kwasm_random_bytes(void *buf, size_t len)
+{
+	u8 *p = buf;
+	static _Atomic u64 counter;
+	u64 x = (u64)time(NULL) ^ ((u64)(uintptr_t)buf << 17) ^ ++counter * 0x9e3779b97f4a7c15u;
+	size_t i;
+
+	/* splitmix64: enough for tests, which only need keys to differ. */
+	for (i = 0; i < len; i++) {
+		u64 z;
+
+		if (i % 8 == 0) {
+			x += 0x9e3779b97f4a7c15u;
+			z = x;
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+			z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+			x ^= z ^ (z >> 31);
+		}
+		p[i] = (u8)(x >> (8 * (i % 8)));
+	}
+}
+
+/*
+ * Per-CPU slots. A test thread plays "a program on CPU c" between
+ * kwasm_host_enter_cpu(c) and kwasm_host_leave_cpu(), which hold CPU c's
+ * mutex as local_bh_disable() holds the CPU in the kernel; kwasm_on_cpu()
+ * takes the same mutex, so exactly one writer per CPU slot at a time.
+ */
+static pthread_mutex_t host_cpu_lock[HOST_NR_CPU_IDS] = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+};
+static _Thread_local int host_cpu = -1;
+
+void kwasm_host_enter_cpu(u32 cpu);
+void kwasm_host_leave_cpu(void);
+
+void kwasm_host_enter_cpu(u32 cpu)
+{
+	if (cpu >= HOST_NR_CPU_IDS || host_cpu >= 0)
+		abort();
+	pthread_mutex_lock(&host_cpu_lock[cpu]);
+	host_cpu = (int)cpu;
+}
+
+void kwasm_host_leave_cpu(void)
+{
+	if (host_cpu < 0)
+		abort();
+	pthread_mutex_unlock(&host_cpu_lock[host_cpu]);
+	host_cpu = -1;
+}
+
+bool kwasm_cpu_owned(u32 cpu)
+{
+	return host_cpu >= 0 && (u32)host_cpu == cpu;
+}
+
+int kwasm_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg)
+{
+	/* A "program" may not wait: the kernel's -EBUSY in BH-off context. */
+	if (host_cpu >= 0)
+		return -HOST_EBUSY;
+	if (!kwasm_cpu_possible(cpu))
+		return -HOST_EINVAL;
+	pthread_mutex_lock(&host_cpu_lock[cpu]);
+	fn(arg);
+	pthread_mutex_unlock(&host_cpu_lock[cpu]);
 	return 0;
 }

@@ -195,6 +195,14 @@ struct kwasm_record {
 #define KWASM_MAP_KIND_HASH		3
 #define KWASM_MAP_KIND_EVENTS		4	/* the program's events ring */
 
+/*
+ * Flags of a map update (the program's map_update, KWASM_IOC_MAP_UPDATE):
+ * any, only a key not present yet, only a key present already.
+ */
+#define KWASM_MAP_ANY		0
+#define KWASM_MAP_NOEXIST	1
+#define KWASM_MAP_EXIST		2
+
 /* Map ids are 0 .. KWASM_MAP_IDS - 1. */
 #define KWASM_MAP_IDS		256
 /* Smallest events ring, in bytes (a power of two). */

@@ -128,3 +128,105 @@ impl Drop for Words {
         }
     }
 }
+
+/// A map's lock stripes (`kwasm_locks_new()`): `spinlock_t`s taken with
+/// bottom halves off, one lockdep class, never nested; pthread mutexes on
+/// the host. Freed when dropped.
+pub struct Locks {
+    ptr: core::ptr::NonNull<k::kwasm_locks>,
+    count: u32,
+}
+
+// SAFETY: the stripes are kernel spinlocks (host: mutexes), made to be
+// taken from any thread; the handle is owned by this value.
+unsafe impl Send for Locks {}
+// SAFETY: as above; every method takes &self and the shim serialises.
+unsafe impl Sync for Locks {}
+
+/// A held stripe, released when dropped.
+pub struct LockGuard<'a> {
+    locks: &'a Locks,
+    index: u32,
+}
+
+impl Locks {
+    /// `count` stripes; `None` without memory. Process context.
+    pub fn new(count: u32) -> Option<Self> {
+        // SAFETY: a plain allocation call; the result is checked.
+        let raw = unsafe { k::kwasm_locks_new(count) };
+        let ptr = core::ptr::NonNull::new(raw)?;
+        Some(Self { ptr, count })
+    }
+
+    /// Stripes.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Takes stripe `index`; `None` where waiting is not allowed (hard-IRQ
+    /// context, IRQs off) or past the end.
+    pub fn lock(&self, index: u32) -> Option<LockGuard<'_>> {
+        if index >= self.count {
+            return None;
+        }
+        // SAFETY: ptr is a live kwasm_locks of `count` stripes; the shim
+        // checks the index again.
+        let taken = unsafe { k::kwasm_lock_bh(self.ptr.as_ptr(), index) };
+        taken.then_some(LockGuard { locks: self, index })
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: this guard holds stripe `index` of a live kwasm_locks,
+        // taken by this thread (spin_lock_bh pins it to the CPU).
+        unsafe { k::kwasm_unlock_bh(self.locks.ptr.as_ptr(), self.index) }
+    }
+}
+
+impl Drop for Locks {
+    fn drop(&mut self) {
+        // SAFETY: ptr came from kwasm_locks_new, is freed once, and no
+        // guard outlives `self` (guards borrow it).
+        unsafe { k::kwasm_locks_free(self.ptr.as_ptr()) }
+    }
+}
+
+/// Fills `buf` with random bytes (`get_random_bytes()`).
+pub fn random_bytes(buf: &mut [u8]) {
+    // SAFETY: buf is writable for buf.len() bytes; nothing is kept.
+    unsafe { k::kwasm_random_bytes(buf.as_mut_ptr().cast(), buf.len()) }
+}
+
+/// Does the caller run on `cpu` with bottom halves off (a program's run),
+/// the only one that may write that CPU's per-CPU slots right now?
+pub fn cpu_owned(cpu: u32) -> bool {
+    // SAFETY: takes any value, reads the context only.
+    unsafe { k::kwasm_cpu_owned(cpu) }
+}
+
+/// Why [`on_cpu`] did not run its function: a negative errno.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotRun(pub i32);
+
+/// Runs `f` as `cpu`'s sole writer (on that CPU with bottom halves off, or
+/// under the shim's mutex while it is offline) and waits for it. Process
+/// context only: `Err(-EBUSY)` elsewhere, `Err(-EINVAL)` for a CPU that is
+/// not possible.
+pub fn on_cpu<F: FnMut()>(cpu: u32, f: &mut F) -> Result<(), NotRun> {
+    extern "C" fn trampoline<F: FnMut()>(arg: *mut core::ffi::c_void) {
+        // SAFETY: arg is the `&mut F` passed below, alive and not aliased
+        // for the whole kwasm_on_cpu() call, which calls this at most once.
+        let f = unsafe { &mut *arg.cast::<F>() };
+        f();
+    }
+    let arg: *mut F = f;
+    // SAFETY: the shim calls trampoline::<F>(arg) at most once, before it
+    // returns (it waits for the other CPU), while `f` is borrowed here.
+    let rc = unsafe { k::kwasm_on_cpu(cpu, Some(trampoline::<F>), arg.cast()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(NotRun(rc))
+    }
+}
