@@ -19,30 +19,6 @@ const ORIGINAL: &str = r#"
 /// Possible CPUs of the host services (0, 1 and 3).
 const CPUS: u64 = HOST_CPUS.len() as u64;
 
-/// Appends custom section `name` holding `data` to a module.
-fn with_section(mut wasm: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
-    let mut payload = Vec::new();
-    leb(&mut payload, name.len());
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    wasm.push(0);
-    leb(&mut wasm, payload.len());
-    wasm.extend_from_slice(&payload);
-    wasm
-}
-
-fn leb(out: &mut Vec<u8>, mut v: usize) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
 /// A declaration with formats "".
 fn decl(kind: u32, id: u32, name: &str, key: u32, value: u32, max: u32) -> kwasm_map_decl {
     kwasm_map_decl::new(kind, id, name, key, value, max).expect("name fits")
@@ -53,7 +29,7 @@ fn section(decls: &[kwasm_map_decl]) -> Vec<u8> {
 }
 
 fn load_with(wat: &str, maps: &[u8]) -> Result<Prog, Refusal> {
-    let wasm = with_section(wat::parse_str(wat).unwrap(), "kwasm.maps", maps);
+    let wasm = with_custom_section(wat::parse_str(wat).unwrap(), "kwasm.maps", maps);
     load_bytes(&wasm, &opts(256, KWASM_ACCEPT))
 }
 
@@ -188,8 +164,8 @@ fn section_shape_is_checked() {
     );
     // wasm-ld merges same-named sections; two in one module are refused.
     let wasm = wat::parse_str(ACCEPT_ALL).unwrap();
-    let once = with_section(wasm, "kwasm.maps", &section(&[blocked()]));
-    let twice = with_section(once, "kwasm.maps", &section(&[counters()]));
+    let once = with_custom_section(wasm, "kwasm.maps", &section(&[blocked()]));
+    let twice = with_custom_section(once, "kwasm.maps", &section(&[counters()]));
     let (errno, msg) = load_bytes(&twice, &opts(256, KWASM_ACCEPT)).err().unwrap();
     assert_eq!(errno, EINVAL);
     assert!(

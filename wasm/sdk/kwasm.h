@@ -170,6 +170,106 @@ KWASM_IMPORT("pkt_ifindex_out") int32_t kwasm_pkt_ifindex_out(void);
 KWASM_IMPORT("pkt_load_bytes")
 int32_t kwasm_pkt_load_bytes(uint32_t offset, void *dst, uint32_t len);
 
+/* ---- maps (docs/ABI.md, "Maps" and "Map host functions") ---- */
+
+/* map_update flags */
+#define KWASM_MAP_ANY		0	/* create or replace */
+#define KWASM_MAP_NOEXIST	1	/* create only: -EEXIST if present */
+#define KWASM_MAP_EXIST		2	/* replace only: -ENOENT if absent */
+
+/* What map calls return besides 0 (negated). */
+#define KWASM_ENOENT	2
+#define KWASM_EBUSY	16
+#define KWASM_EEXIST	17
+#define KWASM_EINVAL	22
+#define KWASM_ENOSPC	28
+
+/*
+ * The host functions behind the typed wrappers KWASM_MAP_*() define. @map is
+ * the map's id; @key_len and @value_len must be the declared sizes (anything
+ * else traps, as does a pointer outside linear memory). They return 0 or a
+ * negative errno: -KWASM_ENOENT (absent key, array index out of range),
+ * -KWASM_EEXIST, -KWASM_ENOSPC (hash map full), -KWASM_EBUSY.
+ */
+KWASM_IMPORT("map_lookup")
+int32_t kwasm_map_lookup(uint32_t map, const void *key, uint32_t key_len,
+			 void *value, uint32_t value_len);
+KWASM_IMPORT("map_update")
+int32_t kwasm_map_update(uint32_t map, const void *key, uint32_t key_len,
+			 const void *value, uint32_t value_len, uint32_t flags);
+KWASM_IMPORT("map_delete")
+int32_t kwasm_map_delete(uint32_t map, const void *key, uint32_t key_len);
+/* Adds @delta to the u64 at byte @offset (8-aligned) of the value. */
+KWASM_IMPORT("map_add")
+int32_t kwasm_map_add(uint32_t map, const void *key, uint32_t key_len,
+		      uint32_t offset, int64_t delta);
+
+#define KWASM_STR_(x) #x
+#define KWASM_STR(x) KWASM_STR_(x)
+
+/*
+ * One 256-byte entry of the "kwasm.maps" custom section (struct
+ * kwasm_map_decl). Assembler text, because clang has no other way to put
+ * bytes in a custom section; the sizes are therefore literals, which the
+ * wrappers check against the types with _Static_assert.
+ */
+#define KWASM_MAP_DECL_(kind, id, ksize, vsize, max, name, kfmt, vfmt)	\
+	__asm__(".section .custom_section.kwasm.maps,\"\",@\n"		\
+		".int8 1\n.int8 " KWASM_STR(kind) "\n.int16 0\n"	\
+		".int32 " KWASM_STR(id) "\n"				\
+		".int32 " KWASM_STR(ksize) "\n"				\
+		".int32 " KWASM_STR(vsize) "\n"				\
+		".int32 " KWASM_STR(max) "\n.int32 0\n"			\
+		"1: .ascii \"" #name "\"\n2: .zero 32 - (2b - 1b)\n"	\
+		"1: .ascii \"" kfmt "\"\n2: .zero 72 - (2b - 1b)\n"	\
+		"1: .ascii \"" vfmt "\"\n2: .zero 128 - (2b - 1b)\n"	\
+		".text\n")
+
+#define KWASM_MAP_(id, kind, name, K, ksize, V, vsize, max, kfmt, vfmt)	\
+	KWASM_MAP_DECL_(kind, id, ksize, vsize, max, name, kfmt, vfmt);	\
+	enum { name##_id = id };					\
+	_Static_assert(sizeof(K) == (ksize), #name ": key size");	\
+	_Static_assert(sizeof(V) == (vsize), #name ": value size");	\
+	static inline __attribute__((unused)) int32_t name##_lookup(const K *key, V *value)	\
+	{								\
+		return kwasm_map_lookup(id, key, sizeof(K), value,	\
+					sizeof(V));			\
+	}								\
+	static inline __attribute__((unused)) int32_t name##_update(const K *key, const V *value, \
+					    uint32_t flags)		\
+	{								\
+		return kwasm_map_update(id, key, sizeof(K), value,	\
+					sizeof(V), flags);		\
+	}								\
+	static inline __attribute__((unused)) int32_t name##_delete(const K *key)		\
+	{								\
+		return kwasm_map_delete(id, key, sizeof(K));		\
+	}								\
+	static inline __attribute__((unused)) int32_t name##_add(const K *key, uint32_t offset,	\
+					 int64_t delta)			\
+	{								\
+		return kwasm_map_add(id, key, sizeof(K), offset, delta);	\
+	}
+
+/*
+ * Declare a map and its typed wrappers name_lookup(), name_update(),
+ * name_delete() (hash maps only) and name_add(key, offsetof(V, field),
+ * delta). Keys and values are given as types and as their sizes (literals:
+ * see KWASM_MAP_DECL_); @kfmt and @vfmt tell kwasmctl how to show and parse
+ * them (docs/ABI.md, "Display formats"; "" is hex). Ids come from
+ * __COUNTER__: declare all maps of a program in one file.
+ *
+ *   KWASM_MAP_HASH(blocked, uint32_t, 4, uint8_t, 1, 1024, "ipv4", "u8")
+ */
+#define KWASM_MAP_HASH(name, K, ksize, V, vsize, max, kfmt, vfmt)	\
+	KWASM_MAP_(__COUNTER__, 3, name, K, ksize, V, vsize, max, kfmt, vfmt)
+/* An array of @max values indexed by a uint32_t. */
+#define KWASM_MAP_ARRAY(name, V, vsize, max, vfmt)			\
+	KWASM_MAP_(__COUNTER__, 1, name, uint32_t, 4, V, vsize, max, "u32", vfmt)
+/* The same with one value per CPU: a program sees its own CPU's. */
+#define KWASM_MAP_PERCPU_ARRAY(name, V, vsize, max, vfmt)		\
+	KWASM_MAP_(__COUNTER__, 2, name, uint32_t, 4, V, vsize, max, "u32", vfmt)
+
 /* Log a NUL-terminated string. */
 static inline void kwasm_log_str(const char *s)
 {

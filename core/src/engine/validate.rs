@@ -190,8 +190,23 @@ fn check_import<C>(
             format!("unknown import {module}.{name} ({what}): kwasm offers no such host function"),
         ));
     };
-    let all_i32 = [ValType::I32; 3];
-    let params = all_i32.get(..func.params).unwrap_or(&[]);
+    // The parameters as wasm3's signature spells them: `i` i32, `I` i64.
+    let params: Vec<ValType> = func
+        .signature
+        .to_bytes()
+        .iter()
+        .skip_while(|&&c| c != b'(')
+        .skip(1)
+        .take_while(|&&c| c != b')')
+        .map(|&c| {
+            if c == b'I' {
+                ValType::I64
+            } else {
+                ValType::I32
+            }
+        })
+        .collect();
+    let params = params.as_slice();
     let results: &[ValType] = if func.returns { &[ValType::I32] } else { &[] };
     match func_type(types, entity) {
         Some(f) if f.params() == params && f.results() == results => Ok(func),

@@ -14,6 +14,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::ffi::{c_void, CStr};
 use core::fmt::Write;
 use core::ptr::{self, NonNull};
@@ -130,12 +131,20 @@ impl Drop for Environment {
     }
 }
 
+/// The runtime's user data: the context host functions see, and where
+/// the fuel global's value lives once the module is loaded (for host
+/// functions that charge fuel).
+struct UserData<C> {
+    ctx: C,
+    fuel: Cell<Option<NonNull<i64>>>,
+}
+
 /// A wasm3 runtime with one module loaded into it, whose host functions
 /// see the context `C`.
 pub struct Runtime<C: 'static> {
     runtime: NonNull<m3::M3Runtime>,
     module: Option<NonNull<m3::M3Module>>,
-    ctx: NonNull<C>,
+    ctx: NonNull<UserData<C>>,
     funcs: Vec<NonNull<m3::M3Function>>,
     /// The value of the metered module's fuel global, once loaded.
     fuel: Option<NonNull<i64>>,
@@ -163,7 +172,10 @@ impl<C: 'static> Runtime<C> {
         let oom = m3_err!(m3Err_mallocFailed);
         // SAFETY: plain constructor; null means out of memory.
         let env = Environment(NonNull::new(unsafe { m3::m3_NewEnvironment() }).ok_or(oom)?);
-        let ctx = NonNull::from(Box::leak(Box::new(ctx)));
+        let ctx = NonNull::from(Box::leak(Box::new(UserData {
+            ctx,
+            fuel: Cell::new(None),
+        })));
         // SAFETY: env is live; ctx stays valid until Drop frees it after
         // the runtime.
         let runtime =
@@ -187,7 +199,7 @@ impl<C: 'static> Runtime<C> {
     /// The context host functions see.
     pub fn ctx(&self) -> &C {
         // SAFETY: ctx lives as long as self and is never mutably borrowed.
-        unsafe { self.ctx.as_ref() }
+        unsafe { &self.ctx.as_ref().ctx }
     }
 
     /// Parses the module and loads it (memory, globals, data, tables), and
@@ -213,7 +225,10 @@ impl<C: 'static> Runtime<C> {
         // global lives as long as the module, i.e. as long as self.
         let global = unsafe { m3::m3_FindGlobal(module, fuel::EXPORT_CNAME.as_ptr()) };
         if let Some(global) = NonNull::new(global) {
-            self.fuel = Some(fuel_value(global)?);
+            let value = fuel_value(global)?;
+            self.fuel = Some(value);
+            // SAFETY: ctx lives as long as self; a Cell, set between calls.
+            unsafe { self.ctx.as_ref() }.fuel.set(Some(value));
         }
         Ok(())
     }
@@ -357,7 +372,7 @@ impl<C: 'static> Runtime<C> {
         // SAFETY: ctx is its own allocation, freed only when self drops,
         // which cannot happen while self is borrowed for this call; scope
         // reaches the runtime only through `call`.
-        let ctx = unsafe { self.ctx.as_ref() };
+        let ctx = unsafe { &self.ctx.as_ref().ctx };
         scope(ctx, &mut || self.call(f, args))
     }
 
@@ -510,7 +525,11 @@ unsafe extern "C" fn trampoline<C: 'static>(
     // SAFETY: the runtime's user data is its C (Runtime::new), which
     // outlives every call into the runtime; read through the layout
     // checked at load (m3_GetUserData returns this field).
-    let host = unsafe { &*(*runtime.cast::<m3i::M3Runtime>()).userdata.cast::<C>() };
+    let host = unsafe {
+        &*(*runtime.cast::<m3i::M3Runtime>())
+            .userdata
+            .cast::<UserData<C>>()
+    };
     let results = usize::from(func.returns);
     // SAFETY: the validator checked the import's type against func, so
     // wasm3 reserved results + params slots at sp.
@@ -532,7 +551,14 @@ unsafe extern "C" fn trampoline<C: 'static>(
     };
 
     let (ret, args) = slots.split_at_mut(results);
-    let mut call = Call::new(args, memory, host);
+    // SAFETY: the fuel global's value belongs to this runtime's module
+    // (fuel_value); wasm3 keeps it in memory, not in a register, and does
+    // not touch it while the program waits for this call.
+    let fuel = host
+        .fuel
+        .get()
+        .map(|value| Cell::from_mut(unsafe { &mut *value.as_ptr() }));
+    let mut call = Call::new(args, memory, &host.ctx, fuel);
     match (func.call)(&mut call) {
         Ok(value) => {
             if let Some(slot) = ret.first_mut() {

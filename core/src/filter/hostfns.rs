@@ -3,14 +3,17 @@
 //! packet of the current run.
 
 use alloc::ffi::CString;
+use alloc::sync::Arc;
 use core::cell::Cell;
 use core::ffi::CStr;
 use core::fmt::Write;
 use core::ptr;
 
+use super::map_calls;
 use super::packet::Summary;
 use crate::engine::host::{self, HostResult};
 use crate::ffi::services::{self, Pkt};
+use crate::maps::table::Table;
 use crate::util::fmtbuf::FmtBuf;
 
 /// Longest `kwasm.log` message; the rest is cut.
@@ -21,19 +24,24 @@ pub type HostFn = host::HostFn<FilterCtx>;
 type Call<'a> = host::Call<'a, FilterCtx>;
 type Result<T> = core::result::Result<T, host::HostTrap>;
 
-/// The context of one instance: the program's name and, during a run, the
-/// packet and its parsed header (parsed when first asked for, unless the
-/// run had it already). Owned by the instance's runtime.
+/// The context of one instance: the program's name, its maps, the CPU the
+/// instance runs on and, during a run, the packet and its parsed header
+/// (parsed when first asked for, unless the run had it already). Owned by
+/// the instance's runtime.
 pub struct FilterCtx {
     name: CString,
+    maps: Arc<Table>,
+    cpu: u32,
     pkt: Cell<*const Pkt>,
     summary: Cell<Option<Summary>>,
 }
 
 impl FilterCtx {
-    pub fn new(name: CString) -> Self {
+    pub fn new(name: CString, maps: Arc<Table>, cpu: u32) -> Self {
         Self {
             name,
+            maps,
+            cpu,
             pkt: Cell::new(ptr::null()),
             summary: Cell::new(None),
         }
@@ -41,6 +49,16 @@ impl FilterCtx {
 
     pub fn name(&self) -> &CStr {
         &self.name
+    }
+
+    pub fn maps(&self) -> &Table {
+        &self.maps
+    }
+
+    /// The CPU whose instance this is: the slot of per-CPU maps its calls
+    /// use (instances run only on their own CPU, with BHs off).
+    pub fn cpu(&self) -> u32 {
+        self.cpu
     }
 
     /// Makes `pkt` the current packet while `f` runs, with its header
@@ -94,7 +112,7 @@ const fn host(
 }
 
 /// Every host function kwasm offers.
-pub static HOST_FNS: [HostFn; 13] = [
+pub static HOST_FNS: [HostFn; 17] = [
     host(c"log", c"v(ii)", 2, false, log),
     host(c"print_int", c"v(i)", 1, false, print_int),
     host(c"pkt_len", c"i()", 0, true, |c| {
@@ -121,6 +139,10 @@ pub static HOST_FNS: [HostFn; 13] = [
         Ok(c.ctx.packet().map_or(0, |p| p.ifindex_out as i32))
     }),
     host(c"pkt_load_bytes", c"i(iii)", 3, true, pkt_load_bytes),
+    host(c"map_lookup", c"i(iiiii)", 5, true, map_calls::lookup),
+    host(c"map_update", c"i(iiiiii)", 6, true, map_calls::update),
+    host(c"map_delete", c"i(iii)", 3, true, map_calls::delete),
+    host(c"map_add", c"i(iiiiI)", 5, true, map_calls::add),
     // The original ABI's only import.
     HostFn {
         module: c"custom",

@@ -5,6 +5,7 @@
 
 pub mod entry;
 pub mod hostfns;
+pub mod map_calls;
 pub mod options;
 pub mod packet;
 pub mod program;

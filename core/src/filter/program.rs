@@ -5,6 +5,7 @@
 use alloc::boxed::Box;
 use alloc::ffi::CString;
 use alloc::format;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -26,7 +27,7 @@ use crate::engine::{self, Module};
 use crate::ffi::services::{self, Pkt};
 use crate::ffi::sys::kwasm::{kwasm_prog_info, kwasm_stats, KWASM_ABI_KWASM, KWASM_ABI_ORIGINAL};
 use crate::maps::decl::{self as map_decl, MapDecl};
-use crate::maps::{self, Map};
+use crate::maps::{self, table::Table};
 use crate::util::fmtbuf::FmtBuf;
 use crate::util::trylock::TryLock;
 
@@ -40,8 +41,8 @@ pub struct Program {
     pub abi: Abi,
     pub sha256: [u8; 32],
     /// Its maps, as its `kwasm.maps` section declares them, in section
-    /// order, allocated empty.
-    pub maps: Vec<Map>,
+    /// order, allocated empty; shared with its instances.
+    pub maps: Arc<Table>,
     /// Bytes all its maps take, computed from the declarations.
     pub map_memory: u64,
     /// Some function may grow linear memory: its size is read after a run.
@@ -115,11 +116,12 @@ impl Program {
             possible as u64,
             (map_memory, "of maps"),
         )?;
-        let maps = maps::allocate(decls, possible as u32)?;
+        let maps = Arc::new(Table::new(maps::allocate(decls, possible as u32)?));
         let mut instances = Vec::with_capacity(nr_cpu_ids as usize);
         for cpu in 0..nr_cpu_ids {
             let instance = if services::cpu_possible(cpu) {
-                Some(Box::new(Instance::new(&module, abi, &opts)?))
+                let ctx = FilterCtx::new(opts.name.clone(), maps.clone(), cpu);
+                Some(Box::new(Instance::new(&module, ctx, abi, &opts)?))
             } else {
                 None
             };
@@ -381,11 +383,15 @@ fn write_record(
 }
 
 impl Instance {
-    /// One instance of `module` for one CPU: instantiated, its filter
-    /// found, its record allocated.
-    fn new(module: &Module<FilterCtx>, abi: Abi, opts: &Options) -> Result<Self, Error> {
+    /// One instance of `module` for one CPU (the CPU of `ctx`):
+    /// instantiated, its filter found, its record allocated.
+    fn new(
+        module: &Module<FilterCtx>,
+        ctx: FilterCtx,
+        abi: Abi,
+        opts: &Options,
+    ) -> Result<Self, Error> {
         let heap_before = services::heap_bytes();
-        let ctx = FilterCtx::new(opts.name.clone());
         let mut rt = instance::instantiate(module, ctx, opts.fuel)?;
         let (filter_name, alloc) = entry::entry_points(abi, opts.snaplen);
         let filter = instance::find(module, &mut rt, filter_name, "the filter function")?;

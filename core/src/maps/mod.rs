@@ -19,6 +19,7 @@ pub mod hash;
 pub mod percpu;
 pub mod seq;
 pub mod storage;
+pub mod table;
 
 use alloc::format;
 use alloc::vec::Vec;

@@ -1,0 +1,252 @@
+//! The map host functions through the core's C interface: a driver program
+//! runs the operation a test packet names and returns its result, so each
+//! call's outcome, the traps for calls that cannot be right, and the fuel
+//! they charge are checked on real runs.
+
+use kwasm_test_support::capi::*;
+
+/// Runs the map call the packet describes, little-endian:
+/// `[0] op (1 lookup, 2 update, 3 delete, 4 add, 5 update until out of fuel)`,
+/// `[1] map id`, `[4..8] key`, `[8..16] value or delta`,
+/// `[16..20] flags or offset`, `[20..24] key length`, `[24..28] value length`.
+/// The value is copied to offset 64 first (update); a lookup's value lands at
+/// offset 128 and the run returns its first 4 bytes when the call returned 0;
+/// every other run returns the call's result.
+const DRIVER: &str = r#"
+(module
+  (import "kwasm" "pkt_load_bytes" (func $load (param i32 i32 i32) (result i32)))
+  (import "kwasm" "map_lookup" (func $lookup (param i32 i32 i32 i32 i32) (result i32)))
+  (import "kwasm" "map_update" (func $update (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "kwasm" "map_delete" (func $delete (param i32 i32 i32) (result i32)))
+  (import "kwasm" "map_add" (func $add (param i32 i32 i32 i32 i64) (result i32)))
+  (memory 1)
+  (func (export "kwasm_filter") (param i32 i32) (result i32) (local $rc i32)
+    (drop (call $load (i32.const 0) (i32.const 0) (i32.const 32)))
+    (memory.copy (i32.const 64) (i32.const 8) (i32.const 8))
+    (block $done
+      (block $hammer (block $add (block $delete (block $update (block $lookup
+        (br_table $done $lookup $update $delete $add $hammer $done
+          (i32.load8_u (i32.const 0))))
+        ;; lookup
+        (local.set $rc (call $lookup (i32.load8_u (i32.const 1)) (i32.const 4)
+          (i32.load (i32.const 20)) (i32.const 128) (i32.load (i32.const 24))))
+        (if (i32.eqz (local.get $rc)) (then (return (i32.load (i32.const 128)))))
+        (br $done))
+        ;; update
+        (local.set $rc (call $update (i32.load8_u (i32.const 1)) (i32.const 4)
+          (i32.load (i32.const 20)) (i32.const 64) (i32.load (i32.const 24))
+          (i32.load (i32.const 16))))
+        (br $done))
+        ;; delete
+        (local.set $rc (call $delete (i32.load8_u (i32.const 1)) (i32.const 4)
+          (i32.load (i32.const 20))))
+        (br $done))
+        ;; add
+        (local.set $rc (call $add (i32.load8_u (i32.const 1)) (i32.const 4)
+          (i32.load (i32.const 20)) (i32.load (i32.const 16)) (i64.load (i32.const 8))))
+        (br $done))
+      ;; update, a new key each time, until fuel runs out
+      (loop $again
+        (local.set $rc (call $update (i32.load8_u (i32.const 1)) (i32.const 4)
+          (i32.load (i32.const 20)) (i32.const 64) (i32.load (i32.const 24))
+          (i32.const 0)))
+        (i32.store (i32.const 4) (i32.add (i32.load (i32.const 4)) (i32.const 1)))
+        (br $again)))
+    (local.get $rc)))
+"#;
+
+const HASH: u32 = 0;
+const ARRAY: u32 = 1;
+const PERCPU: u32 = 2;
+const EVENTS: u32 = 3;
+const HASH_MAX: u32 = 3;
+
+fn maps() -> Vec<u8> {
+    let decls = [
+        kwasm_map_decl::new(KWASM_MAP_KIND_HASH, HASH, "h", 4, 8, HASH_MAX),
+        kwasm_map_decl::new(KWASM_MAP_KIND_ARRAY, ARRAY, "a", 4, 8, 4),
+        kwasm_map_decl::new(KWASM_MAP_KIND_PERCPU_ARRAY, PERCPU, "p", 4, 8, 4),
+        kwasm_map_decl::new(KWASM_MAP_KIND_EVENTS, EVENTS, "e", 0, 16, 4096),
+    ];
+    decls
+        .into_iter()
+        .flat_map(|d| d.expect("name fits").to_bytes())
+        .collect()
+}
+
+fn driver(fuel: u64) -> Prog {
+    let wasm = with_custom_section(wat::parse_str(DRIVER).unwrap(), "kwasm.maps", &maps());
+    let mut o = opts(256, KWASM_ACCEPT);
+    o.fuel = fuel;
+    load_bytes(&wasm, &o).expect("driver loads")
+}
+
+const LOOKUP: u8 = 1;
+const UPDATE: u8 = 2;
+const DELETE: u8 = 3;
+const ADD: u8 = 4;
+const HAMMER: u8 = 5;
+
+/// A call with the declared lengths (4, 8).
+fn op(op: u8, map: u32, key: u32, value: u64, flags: u32) -> Vec<u8> {
+    op_len(op, map, key, value, flags, 4, 8)
+}
+
+fn op_len(op: u8, map: u32, key: u32, value: u64, flags: u32, klen: u32, vlen: u32) -> Vec<u8> {
+    let mut p = vec![op, map as u8, 0, 0];
+    p.extend_from_slice(&key.to_le_bytes());
+    p.extend_from_slice(&value.to_le_bytes());
+    p.extend_from_slice(&flags.to_le_bytes());
+    p.extend_from_slice(&klen.to_le_bytes());
+    p.extend_from_slice(&vlen.to_le_bytes());
+    p.extend_from_slice(&[0; 4]);
+    p
+}
+
+/// What the run returned; the run must have returned.
+#[track_caller]
+fn ret(p: &Prog, cpu: u32, packet: &[u8]) -> i64 {
+    let r = p.run_on(cpu, packet);
+    assert_ne!(r.outcome, KWASM_OUTCOME_TRAP, "trap {}", trap_name(r.trap));
+    r.retval
+}
+
+const ENOENT: i64 = -2;
+const EEXIST: i64 = -17;
+const ENOSPC: i64 = -28;
+
+#[test]
+fn hash_operations_and_their_errnos() {
+    let p = driver(KWASM_DEFAULT_FUEL);
+    assert_eq!(ret(&p, 0, &op(LOOKUP, HASH, 7, 0, 0)), ENOENT);
+    assert_eq!(ret(&p, 0, &op(UPDATE, HASH, 7, 42, KWASM_MAP_ANY)), 0);
+    assert_eq!(ret(&p, 1, &op(LOOKUP, HASH, 7, 0, 0)), 42);
+    assert_eq!(
+        ret(&p, 0, &op(UPDATE, HASH, 7, 43, KWASM_MAP_NOEXIST)),
+        EEXIST
+    );
+    assert_eq!(ret(&p, 0, &op(UPDATE, HASH, 8, 1, KWASM_MAP_EXIST)), ENOENT);
+    assert_eq!(ret(&p, 0, &op(UPDATE, HASH, 7, 44, KWASM_MAP_EXIST)), 0);
+    assert_eq!(ret(&p, 3, &op(LOOKUP, HASH, 7, 0, 0)), 44);
+    // Full at HASH_MAX keys: refused, nothing evicted.
+    assert_eq!(ret(&p, 0, &op(UPDATE, HASH, 8, 8, 0)), 0);
+    assert_eq!(ret(&p, 0, &op(UPDATE, HASH, 9, 9, 0)), 0);
+    assert_eq!(ret(&p, 0, &op(UPDATE, HASH, 10, 10, 0)), ENOSPC);
+    assert_eq!(ret(&p, 0, &op(ADD, HASH, 10, 1, 0)), ENOSPC);
+    assert_eq!(ret(&p, 0, &op(LOOKUP, HASH, 7, 0, 0)), 44);
+    assert_eq!(ret(&p, 0, &op(DELETE, HASH, 8, 0, 0)), 0);
+    assert_eq!(ret(&p, 0, &op(DELETE, HASH, 8, 0, 0)), ENOENT);
+    assert_eq!(ret(&p, 0, &op(LOOKUP, HASH, 8, 0, 0)), ENOENT);
+    // An add inserts an absent key with a zeroed value first.
+    assert_eq!(ret(&p, 0, &op(ADD, HASH, 10, 5, 0)), 0);
+    assert_eq!(ret(&p, 1, &op(ADD, HASH, 10, (-2i64) as u64, 0)), 0);
+    assert_eq!(ret(&p, 0, &op(LOOKUP, HASH, 10, 0, 0)), 3);
+}
+
+#[test]
+fn array_operations_and_their_errnos() {
+    let p = driver(KWASM_DEFAULT_FUEL);
+    // Elements always exist, zeroed.
+    assert_eq!(ret(&p, 0, &op(LOOKUP, ARRAY, 3, 0, 0)), 0);
+    assert_eq!(ret(&p, 0, &op(LOOKUP, ARRAY, 4, 0, 0)), ENOENT);
+    assert_eq!(ret(&p, 0, &op(UPDATE, ARRAY, 3, 77, 0)), 0);
+    assert_eq!(ret(&p, 1, &op(LOOKUP, ARRAY, 3, 0, 0)), 77);
+    assert_eq!(
+        ret(&p, 0, &op(UPDATE, ARRAY, 3, 1, KWASM_MAP_NOEXIST)),
+        EEXIST
+    );
+    assert_eq!(ret(&p, 0, &op(UPDATE, ARRAY, 4, 1, 0)), ENOENT);
+    assert_eq!(ret(&p, 0, &op(ADD, ARRAY, 3, 3, 0)), 0);
+    assert_eq!(ret(&p, 3, &op(LOOKUP, ARRAY, 3, 0, 0)), 80);
+    assert_eq!(ret(&p, 0, &op(ADD, ARRAY, 4, 3, 0)), ENOENT);
+}
+
+#[test]
+fn per_cpu_arrays_keep_a_value_per_cpu() {
+    let p = driver(KWASM_DEFAULT_FUEL);
+    assert_eq!(ret(&p, 0, &op(UPDATE, PERCPU, 1, 10, 0)), 0);
+    assert_eq!(ret(&p, 1, &op(ADD, PERCPU, 1, 5, 0)), 0);
+    assert_eq!(ret(&p, 1, &op(ADD, PERCPU, 1, 5, 0)), 0);
+    assert_eq!(ret(&p, 0, &op(LOOKUP, PERCPU, 1, 0, 0)), 10);
+    assert_eq!(ret(&p, 1, &op(LOOKUP, PERCPU, 1, 0, 0)), 10);
+    assert_eq!(ret(&p, 3, &op(LOOKUP, PERCPU, 1, 0, 0)), 0);
+}
+
+#[test]
+fn calls_that_cannot_be_right_trap() {
+    let p = driver(KWASM_DEFAULT_FUEL);
+    for (what, packet) in [
+        ("unknown id", op(LOOKUP, 9, 1, 0, 0)),
+        ("the events ring", op(LOOKUP, EVENTS, 1, 0, 0)),
+        ("key length", op_len(LOOKUP, HASH, 1, 0, 0, 3, 8)),
+        ("value length", op_len(UPDATE, HASH, 1, 0, 0, 4, 16)),
+        ("flags", op(UPDATE, HASH, 1, 0, 3)),
+        ("delete on an array", op(DELETE, ARRAY, 1, 0, 0)),
+        ("counter offset unaligned", op(ADD, ARRAY, 1, 1, 4)),
+        ("counter offset past the value", op(ADD, ARRAY, 1, 1, 8)),
+    ] {
+        let r = p.run(&packet);
+        assert_eq!(
+            (r.outcome, trap_name(r.trap).as_str()),
+            (KWASM_OUTCOME_TRAP, "host"),
+            "{what}"
+        );
+    }
+    // Nothing was written by the refused calls.
+    assert_eq!(ret(&p, 0, &op(LOOKUP, HASH, 1, 0, 0)), ENOENT);
+
+    // A key that runs past the end of linear memory.
+    let past = r#"
+    (module
+      (import "kwasm" "map_lookup" (func $lookup (param i32 i32 i32 i32 i32) (result i32)))
+      (memory 1)
+      (func (export "kwasm_filter") (param i32 i32) (result i32)
+        (call $lookup (i32.const 0) (i32.const 65534) (i32.const 4) (i32.const 0) (i32.const 8))))
+    "#;
+    let wasm = with_custom_section(wat::parse_str(past).unwrap(), "kwasm.maps", &maps());
+    let p = load_bytes(&wasm, &opts(256, KWASM_ACCEPT)).expect("loads");
+    assert_trap(&p.run(&[0; 20]), KWASM_TRAP_HOST);
+}
+
+#[test]
+fn short_of_fuel_a_call_traps_undone() {
+    // Enough for the driver's own operators, not for the update's charge.
+    let p = driver(KWASM_DEFAULT_FUEL);
+    let r = p.run(&op(HAMMER, HASH, 100, 1, 0));
+    assert_eq!(r.outcome, KWASM_OUTCOME_TRAP);
+    assert_eq!(trap_name(r.trap), "out_of_fuel");
+    assert_eq!(r.fuel_used, KWASM_DEFAULT_FUEL);
+    // The hammer filled the map before the fuel ran out; the map is intact.
+    assert_eq!(ret(&p, 0, &op(LOOKUP, HASH, 100, 0, 0)), 1);
+    assert_eq!(ret(&p, 0, &op(UPDATE, HASH, 1000, 1, 0)), ENOSPC);
+}
+
+#[test]
+fn calls_charge_fuel() {
+    let p = driver(KWASM_DEFAULT_FUEL);
+    let used = |packet: &[u8]| p.run(packet).fuel_used;
+    // The same path with an array lookup (8 + 12 bytes / 16) and a hash
+    // lookup (4 more): the difference is what the host charged.
+    let array = used(&op(LOOKUP, ARRAY, 0, 0, 0));
+    let hash = used(&op(LOOKUP, HASH, 12345, 0, 0));
+    assert_eq!(hash - array, 4, "hash {hash}, array {array}");
+    assert!(array > 8 + 1, "array lookup used {array}");
+}
+
+#[test]
+fn no_map_calls_at_load() {
+    let start = r#"
+    (module
+      (import "kwasm" "map_delete" (func $delete (param i32 i32 i32) (result i32)))
+      (memory 1)
+      (func $start (drop (call $delete (i32.const 0) (i32.const 0) (i32.const 4))))
+      (start $start)
+      (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))
+    "#;
+    let wasm = with_custom_section(wat::parse_str(start).unwrap(), "kwasm.maps", &maps());
+    let Err((errno, msg)) = load_bytes(&wasm, &opts(256, KWASM_ACCEPT)) else {
+        panic!("a map call in the start function loaded");
+    };
+    assert_eq!(errno, 22, "{msg}");
+    assert!(msg.contains("start function"), "{msg}");
+}
