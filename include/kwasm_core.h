@@ -57,6 +57,8 @@ struct kwasm_prog_opts {
 	u32 snaplen;		/* packet bytes copied into the record */
 	u32 default_verdict;	/* KWASM_DROP or KWASM_ACCEPT */
 	u64 fuel;		/* budget of each call, 1..KWASM_MAX_FUEL */
+	u32 fresh_maps;		/* KWASM_LOAD_FRESH_MAPS: adopt no maps */
+	u32 pad;
 };
 
 /* How one run ended. */
@@ -122,6 +124,16 @@ int kwasm_core_load_opts(const struct kwasm_load *req,
 int kwasm_core_prog_new(const u8 *wasm, size_t len,
 			const struct kwasm_prog_opts *opts,
 			struct kwasm_prog **out, char *err, size_t err_len);
+
+/*
+ * Before @new replaces @old (NULL: nothing to replace): @new takes over each
+ * of @old's maps it declares with the same name and shape, unless it was
+ * loaded with fresh_maps. Process context, under the attach lock, before
+ * @new is published. Returns 0, or -EEXIST and a reason naming the map
+ * whose shape differs, @new unchanged.
+ */
+int kwasm_core_prog_adopt(struct kwasm_prog *new, const struct kwasm_prog *old,
+			  char *err, size_t err_len);
 
 /* Free a program no packet can reach any more. Process context. */
 void kwasm_core_prog_free(struct kwasm_prog *prog);

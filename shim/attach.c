@@ -63,6 +63,15 @@ int kwasm_attach(const u8 *wasm, size_t len,
 	kwasm_hook_init_ops(&new->ops, opts->hook, opts->priority, new);
 
 	mutex_lock(&kwasm_attach_lock);
+	old = rcu_dereference_protected(kwasm_attached,
+					lockdep_is_held(&kwasm_attach_lock));
+	/* The maps the running program shares with its successor. */
+	ret = kwasm_core_prog_adopt(new->prog, old ? old->prog : NULL,
+				    err, err_len);
+	if (ret) {
+		mutex_unlock(&kwasm_attach_lock);
+		goto err_prog;
+	}
 	/* Registered but inert until published: the hook checks kwasm_attached. */
 	ret = nf_register_net_hook(&init_net, &new->ops);
 	if (ret) {

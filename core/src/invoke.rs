@@ -7,7 +7,6 @@
 use alloc::ffi::CString;
 use alloc::format;
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::abi::{self as k, Error, EINVAL, ENOENT};
@@ -17,7 +16,6 @@ use crate::engine::wasm3::Runtime;
 use crate::engine::{self};
 use crate::ffi::sys::wasm3 as m3;
 use crate::filter::hostfns::{FilterCtx, HOST_FNS};
-use crate::maps::table::Table;
 
 /// Fuel of each call (and of the start function): a hundred times a packet
 /// program's default, for the spec tests' longer loops, and still bounded.
@@ -69,7 +67,7 @@ impl Invoker {
     /// function.
     pub fn new(wasm: &[u8]) -> Result<Self, Error> {
         let module = engine::check(wasm, &HOST_FNS, INVOKE_FUEL)?;
-        let ctx = FilterCtx::new(c"invoke".into(), Arc::new(Table::new(Vec::new())), 0);
+        let ctx = FilterCtx::new(c"invoke".into(), 0);
         let runtime = instance::instantiate(&module, ctx, INVOKE_FUEL)?;
         Ok(Self {
             runtime,

@@ -75,9 +75,14 @@ fn maps() -> Vec<u8> {
 }
 
 fn driver(fuel: u64) -> Prog {
-    let wasm = with_custom_section(wat::parse_str(DRIVER).unwrap(), "kwasm.maps", &maps());
+    driver_with(fuel, &maps(), false)
+}
+
+fn driver_with(fuel: u64, maps: &[u8], fresh: bool) -> Prog {
+    let wasm = with_custom_section(wat::parse_str(DRIVER).unwrap(), "kwasm.maps", maps);
     let mut o = opts(256, KWASM_ACCEPT);
     o.fuel = fuel;
+    o.fresh_maps = fresh.into();
     load_bytes(&wasm, &o).expect("driver loads")
 }
 
@@ -249,4 +254,46 @@ fn no_map_calls_at_load() {
     };
     assert_eq!(errno, 22, "{msg}");
     assert!(msg.contains("start function"), "{msg}");
+}
+
+#[test]
+fn a_replacement_adopts_maps_of_the_same_shape() {
+    let old = driver(KWASM_DEFAULT_FUEL);
+    assert_eq!(ret(&old, 0, &op(UPDATE, HASH, 7, 42, KWASM_MAP_ANY)), 0);
+    assert_eq!(ret(&old, 0, &op(UPDATE, ARRAY, 1, 5, KWASM_MAP_ANY)), 0);
+
+    // Same shapes: both programs share the contents from now on.
+    let mut new = driver(KWASM_DEFAULT_FUEL);
+    new.adopt(Some(&old)).expect("adopts");
+    assert_eq!(ret(&new, 1, &op(LOOKUP, HASH, 7, 0, 0)), 42);
+    assert_eq!(ret(&new, 0, &op(LOOKUP, ARRAY, 1, 0, 0)), 5);
+    assert_eq!(ret(&old, 0, &op(UPDATE, HASH, 8, 1, KWASM_MAP_ANY)), 0);
+    assert_eq!(ret(&new, 0, &op(LOOKUP, HASH, 8, 0, 0)), 1);
+    // The old program goes; the maps stay with the new one.
+    drop(old);
+    assert_eq!(ret(&new, 0, &op(LOOKUP, HASH, 7, 0, 0)), 42);
+
+    // Fresh maps: nothing adopted.
+    let mut fresh = driver_with(KWASM_DEFAULT_FUEL, &maps(), true);
+    fresh.adopt(Some(&new)).expect("nothing to adopt");
+    assert_eq!(ret(&fresh, 0, &op(LOOKUP, HASH, 7, 0, 0)), ENOENT);
+
+    // Another shape of "h": refused naming it, nothing taken.
+    let other: Vec<u8> = [
+        kwasm_map_decl::new(KWASM_MAP_KIND_HASH, HASH, "h", 4, 8, HASH_MAX + 1),
+        kwasm_map_decl::new(KWASM_MAP_KIND_ARRAY, ARRAY, "a", 4, 8, 4),
+    ]
+    .into_iter()
+    .flat_map(|d| d.expect("name fits").to_bytes())
+    .collect();
+    let mut reshaped = driver_with(KWASM_DEFAULT_FUEL, &other, false);
+    let (errno, msg) = reshaped.adopt(Some(&new)).unwrap_err();
+    assert_eq!(errno, 17);
+    assert_eq!(
+        msg,
+        "map h: max entries 4, the running program's is 3; load with --fresh-maps to start empty"
+    );
+    assert_eq!(ret(&reshaped, 0, &op(LOOKUP, ARRAY, 1, 0, 0)), 0);
+    // Nothing to replace.
+    reshaped.adopt(None).expect("no old program");
 }

@@ -59,7 +59,9 @@
 #define KWASM_LOAD_SNAPLEN	(1U << 2)
 #define KWASM_LOAD_DEFAULT	(1U << 3)
 #define KWASM_LOAD_FUEL		(1U << 4)
-#define KWASM_LOAD_ALL_FLAGS	0x1fU
+/* Start with empty maps instead of adopting the replaced program's. */
+#define KWASM_LOAD_FRESH_MAPS	(1U << 5)
+#define KWASM_LOAD_ALL_FLAGS	0x3fU
 
 /* Verdicts, as in the program ABI. */
 #define KWASM_DROP		0

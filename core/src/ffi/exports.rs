@@ -111,6 +111,33 @@ pub unsafe extern "C" fn kwasm_core_prog_free(prog: *mut Program) {
 }
 
 /// # Safety
+/// `new` came from kwasm_core_prog_new and is used by no one else; `old`
+/// is null or a live program; `err` is writable for `err_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_prog_adopt(
+    new: *mut Program,
+    old: *const Program,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
+    // SAFETY: the caller's contract: new is exclusively ours, old shared.
+    let (new, old) = unsafe { (new.as_mut(), old.as_ref()) };
+    let result = match (new, old) {
+        (Some(new), Some(old)) => new.adopt(old).map(|_| ()),
+        (Some(_), None) => Ok(()),
+        (None, _) => Err(Error::new(EINVAL, "no program".into())),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            // SAFETY: the caller's contract.
+            unsafe { write_err(err, err_len, &e.msg) };
+            -e.errno
+        }
+    }
+}
+
+/// # Safety
 /// `prog` came from kwasm_core_prog_new, `pkt` and `res` are valid; the
 /// caller keeps the instance of `cpu` to itself meanwhile.
 #[no_mangle]

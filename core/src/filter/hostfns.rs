@@ -3,7 +3,6 @@
 //! packet of the current run.
 
 use alloc::ffi::CString;
-use alloc::sync::Arc;
 use core::cell::Cell;
 use core::ffi::CStr;
 use core::fmt::Write;
@@ -24,26 +23,26 @@ pub type HostFn = host::HostFn<FilterCtx>;
 type Call<'a> = host::Call<'a, FilterCtx>;
 type Result<T> = core::result::Result<T, host::HostTrap>;
 
-/// The context of one instance: the program's name, its maps, the CPU the
-/// instance runs on and, during a run, the packet and its parsed header
-/// (parsed when first asked for, unless the run had it already). Owned by
-/// the instance's runtime.
+/// The context of one instance: the program's name, the CPU the instance
+/// runs on and, during a run, the packet, its parsed header (parsed when
+/// first asked for, unless the run had it already) and the program's maps.
+/// Owned by the instance's runtime.
 pub struct FilterCtx {
     name: CString,
-    maps: Arc<Table>,
     cpu: u32,
     pkt: Cell<*const Pkt>,
     summary: Cell<Option<Summary>>,
+    maps: Cell<*const Table>,
 }
 
 impl FilterCtx {
-    pub fn new(name: CString, maps: Arc<Table>, cpu: u32) -> Self {
+    pub fn new(name: CString, cpu: u32) -> Self {
         Self {
             name,
-            maps,
             cpu,
             pkt: Cell::new(ptr::null()),
             summary: Cell::new(None),
+            maps: Cell::new(ptr::null()),
         }
     }
 
@@ -51,8 +50,12 @@ impl FilterCtx {
         &self.name
     }
 
-    pub fn maps(&self) -> &Table {
-        &self.maps
+    /// The program's maps; `None` outside a run (start function,
+    /// allocator), where map calls trap.
+    pub fn maps(&self) -> Option<&Table> {
+        // SAFETY: maps is non-null only inside with_packet(), while the
+        // reference it was made from is alive.
+        unsafe { self.maps.get().as_ref() }
     }
 
     /// The CPU whose instance this is: the slot of per-CPU maps its calls
@@ -61,14 +64,23 @@ impl FilterCtx {
         self.cpu
     }
 
-    /// Makes `pkt` the current packet while `f` runs, with its header
-    /// parsed already when the caller had to (`None`: parsed on demand).
-    pub fn with_packet<R>(&self, pkt: &Pkt, summary: Option<Summary>, f: impl FnOnce() -> R) -> R {
+    /// Makes `pkt` the current packet and `maps` the program's maps while
+    /// `f` runs, with the packet's header parsed already when the caller
+    /// had to (`None`: parsed on demand).
+    pub fn with_packet<R>(
+        &self,
+        pkt: &Pkt,
+        summary: Option<Summary>,
+        maps: &Table,
+        f: impl FnOnce() -> R,
+    ) -> R {
         self.pkt.set(pkt);
         self.summary.set(summary);
+        self.maps.set(maps);
         let result = f();
         self.pkt.set(ptr::null());
         self.summary.set(None);
+        self.maps.set(ptr::null());
         result
     }
 

@@ -43,10 +43,7 @@ pub fn charge(base: u64, map: &Map, bytes: u32) -> u64 {
 /// The map `id` names, if the call is made during a packet run and the id
 /// declares a map (not the events ring); otherwise a trap.
 fn map(ctx: &FilterCtx, id: u32) -> Result<&Map> {
-    if ctx.packet().is_none() {
-        return Err(HostTrap);
-    }
-    match ctx.maps().by_id(id) {
+    match ctx.maps().and_then(|maps| maps.by_id(id)) {
         Some(map) if map.decl.kind != Kind::Events => Ok(map),
         _ => Err(HostTrap),
     }

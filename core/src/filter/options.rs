@@ -22,6 +22,9 @@ pub struct Options {
     pub default_verdict: u32,
     /// Budget of each call, 1..=KWASM_MAX_FUEL.
     pub fuel: u64,
+    /// Start with empty maps rather than adopt those of the program this
+    /// one replaces (`KWASM_LOAD_FRESH_MAPS`).
+    pub fresh_maps: bool,
 }
 
 fn invalid(msg: alloc::string::String) -> Error {
@@ -62,6 +65,7 @@ impl Options {
             snaplen: abi::KWASM_DEFAULT_SNAPLEN,
             default_verdict: abi::KWASM_ACCEPT,
             fuel: abi::KWASM_DEFAULT_FUEL,
+            fresh_maps: set(abi::KWASM_LOAD_FRESH_MAPS),
         };
         if set(abi::KWASM_LOAD_HOOK) {
             if req.hook >= abi::NF_INET_NUMHOOKS {
@@ -116,6 +120,7 @@ impl Options {
             snaplen: self.snaplen,
             default_verdict: self.default_verdict,
             fuel: self.fuel,
+            fresh_maps: self.fresh_maps.into(),
             ..Default::default()
         };
         for (dst, &src) in c.name.iter_mut().zip(self.name.as_bytes()) {
@@ -130,8 +135,13 @@ impl Options {
     /// Options the shim kept (`to_c`), checked again: a program is only
     /// ever built from options that passed `from_load`.
     pub fn from_c(c: &kwasm_prog_opts) -> Result<Self, Error> {
+        let fresh = if c.fresh_maps != 0 {
+            abi::KWASM_LOAD_FRESH_MAPS
+        } else {
+            0
+        };
         let req = abi::kwasm_load {
-            flags: abi::KWASM_LOAD_ALL_FLAGS,
+            flags: abi::KWASM_LOAD_ALL_FLAGS & !abi::KWASM_LOAD_FRESH_MAPS | fresh,
             hook: c.hook,
             priority: c.priority,
             snaplen: c.snaplen,

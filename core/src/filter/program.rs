@@ -41,10 +41,12 @@ pub struct Program {
     pub abi: Abi,
     pub sha256: [u8; 32],
     /// Its maps, as its `kwasm.maps` section declares them, in section
-    /// order, allocated empty; shared with its instances.
-    pub maps: Arc<Table>,
+    /// order: allocated empty, or adopted from the program it replaces.
+    pub maps: Table,
     /// Bytes all its maps take, computed from the declarations.
     pub map_memory: u64,
+    /// Loaded with `KWASM_LOAD_FRESH_MAPS`: adopts no maps.
+    pub fresh_maps: bool,
     /// Some function may grow linear memory: its size is read after a run.
     grows_memory: bool,
     /// Indexed by CPU id; `None` for ids that are not possible.
@@ -116,11 +118,12 @@ impl Program {
             possible as u64,
             (map_memory, "of maps"),
         )?;
-        let maps = Arc::new(Table::new(maps::allocate(decls, possible as u32)?));
+        let maps = maps::allocate(decls, possible as u32)?;
+        let maps = Table::new(maps.into_iter().map(Arc::new).collect());
         let mut instances = Vec::with_capacity(nr_cpu_ids as usize);
         for cpu in 0..nr_cpu_ids {
             let instance = if services::cpu_possible(cpu) {
-                let ctx = FilterCtx::new(opts.name.clone(), maps.clone(), cpu);
+                let ctx = FilterCtx::new(opts.name.clone(), cpu);
                 Some(Box::new(Instance::new(&module, ctx, abi, &opts)?))
             } else {
                 None
@@ -137,6 +140,7 @@ impl Program {
             sha256: Sha256::digest(wasm).into(),
             maps,
             map_memory,
+            fresh_maps: opts.fresh_maps,
             grows_memory: module.grows_memory,
             instances,
         })
@@ -173,7 +177,9 @@ impl Program {
                 let filter = state.filter;
                 let args = args.get(..argc).unwrap_or(&[]);
                 let called = instance::call(&mut state.runtime, filter, self.fuel, |rt, f| {
-                    rt.call_in(f, args, |ctx, call| ctx.with_packet(pkt, summary, call))
+                    rt.call_in(f, args, |ctx, call| {
+                        ctx.with_packet(pkt, summary, &self.maps, call)
+                    })
                 });
                 if self.grows_memory {
                     let size = state.runtime.memory_size();
@@ -314,6 +320,17 @@ impl Program {
         info.fuel = self.fuel;
         info.maps = self.maps.len() as u32;
         info.map_memory = self.map_memory;
+    }
+
+    /// Before this program replaces `old`: takes over `old`'s maps of
+    /// the same name and shape, unless it was loaded with fresh maps
+    /// ([`Table::adopt`]). Nothing has run this program's packets yet: map
+    /// calls are refused at load, so no write to a map it drops is lost.
+    pub fn adopt(&mut self, old: &Program) -> Result<usize, Error> {
+        if self.fresh_maps {
+            return Ok(0);
+        }
+        self.maps.adopt(&old.maps)
     }
 
     pub fn stats(&self, stats: &mut kwasm_stats) {

@@ -1,17 +1,21 @@
 //! A program's maps, found by the id its calls pass or by the name user
-//! space gives. Built once at load; shared (read-only) by the program's
-//! instances and by user-space operations in flight.
+//! space gives. Built at load; each map is shared (`Arc`) with user-space
+//! operations in flight and, after a replacement, with the program that
+//! replaced this one ([`Table::adopt`]).
 
+use alloc::format;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use super::decl::MAP_IDS;
+use super::decl::{MapDecl, MAP_IDS};
 use super::Map;
+use crate::abi::{Error, EEXIST};
 
 /// No map has this id.
 const NONE: u8 = u8::MAX;
 
 pub struct Table {
-    maps: Vec<Map>,
+    maps: Vec<Arc<Map>>,
     /// Index into `maps` by declared id; `NONE` where nothing is declared.
     by_id: [u8; MAP_IDS as usize],
 }
@@ -21,7 +25,7 @@ impl Table {
     /// whose number is at most `decl::MAX_MAPS` (both checked by
     /// `decl::parse`; a map breaking them is unreachable by id, never a
     /// panic).
-    pub fn new(maps: Vec<Map>) -> Self {
+    pub fn new(maps: Vec<Arc<Map>>) -> Self {
         let mut by_id = [NONE; MAP_IDS as usize];
         for (index, map) in maps.iter().enumerate() {
             let slot = usize::try_from(map.decl.id)
@@ -40,16 +44,18 @@ impl Table {
     #[inline]
     pub fn by_id(&self, id: u32) -> Option<&Map> {
         let index = *self.by_id.get(usize::try_from(id).ok()?)?;
-        self.maps.get(usize::from(index))
+        self.maps.get(usize::from(index)).map(|m| &**m)
     }
 
-    pub fn by_name(&self, name: &str) -> Option<&Map> {
-        self.maps.iter().find(|m| m.decl.name == name)
+    /// The map named `name`, shared: it stays alive while the caller holds
+    /// it, whatever happens to the program.
+    pub fn by_name(&self, name: &str) -> Option<Arc<Map>> {
+        self.maps.iter().find(|m| m.decl.name == name).cloned()
     }
 
     /// The maps in declaration order.
-    pub fn iter(&self) -> core::slice::Iter<'_, Map> {
-        self.maps.iter()
+    pub fn iter(&self) -> impl Iterator<Item = &Map> {
+        self.maps.iter().map(|m| &**m)
     }
 
     pub fn len(&self) -> usize {
@@ -59,4 +65,59 @@ impl Table {
     pub fn is_empty(&self) -> bool {
         self.maps.is_empty()
     }
+
+    /// Takes over each map of `old` (the program this one replaces) that
+    /// this table declares with the same name and shape (kind, key and
+    /// value sizes, entries): both programs then share its contents, and
+    /// the old one lets go when it is freed. All or nothing: a map of the
+    /// same name and another shape is `EEXIST` naming it, with nothing
+    /// taken. Maps `old` has and this table does not go with `old`. Returns
+    /// how many maps were adopted.
+    pub fn adopt(&mut self, old: &Table) -> Result<usize, Error> {
+        for map in &self.maps {
+            if let Some(theirs) = old.maps.iter().find(|m| m.decl.name == map.decl.name) {
+                if let Some(what) = shape_differs(&map.decl, &theirs.decl) {
+                    return Err(Error::new(
+                        EEXIST,
+                        format!(
+                            "map {}: {what}; load with --fresh-maps to start empty",
+                            map.decl.name
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut adopted = 0;
+        for map in &mut self.maps {
+            if let Some(theirs) = old.maps.iter().find(|m| m.decl.name == map.decl.name) {
+                *map = theirs.clone();
+                adopted += 1;
+            }
+        }
+        Ok(adopted)
+    }
+}
+
+/// How `new` differs in shape from `old`, the running program's map of the
+/// same name, if it does.
+fn shape_differs(new: &MapDecl, old: &MapDecl) -> Option<alloc::string::String> {
+    let differs = |what: &str, n: u64, o: u64| {
+        (n != o).then(|| format!("{what} {n}, the running program's is {o}"))
+    };
+    if new.kind != old.kind {
+        return Some(format!(
+            "kind {}, the running program's is {}",
+            new.kind.name(),
+            old.kind.name()
+        ));
+    }
+    differs("key size", new.key_size.into(), old.key_size.into())
+        .or_else(|| differs("value size", new.value_size.into(), old.value_size.into()))
+        .or_else(|| {
+            differs(
+                "max entries",
+                new.max_entries.into(),
+                old.max_entries.into(),
+            )
+        })
 }

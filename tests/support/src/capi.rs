@@ -197,6 +197,19 @@ impl Prog {
         res
     }
 
+    /// `kwasm_core_prog_adopt`: takes over `old`'s maps before replacing it.
+    pub fn adopt(&mut self, old: Option<&Prog>) -> Result<(), Refusal> {
+        let mut err = err_buf();
+        let old = old.map_or(ptr::null(), |o| o.as_ptr().cast_const());
+        // SAFETY: self is ours alone (&mut), old is live, err is writable.
+        let rc = unsafe { kwasm_core_prog_adopt(self.as_ptr(), old, err.as_mut_ptr(), err.len()) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(refusal(rc, &err))
+        }
+    }
+
     /// Runs the program on `packet` ([`pkt`]) with the instance of `cpu`.
     pub fn run_on(&self, cpu: u32, packet: &[u8]) -> kwasm_run_result {
         // SAFETY: pkt() points into packet, borrowed for the call.
