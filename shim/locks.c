@@ -80,7 +80,7 @@ void kwasm_random_bytes(void *buf, size_t len)
  */
 bool kwasm_cpu_owned(u32 cpu)
 {
-	return in_softirq() && !in_hardirq() && !in_nmi() &&
+	return softirq_count() && !in_hardirq() && !in_nmi() &&
 	       cpu == raw_smp_processor_id();
 }
 

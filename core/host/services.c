@@ -166,11 +166,13 @@ void kwasm_unlock_bh(struct kwasm_locks *locks, u32 i)
 		pthread_mutex_unlock(&locks->lock[i]);
 }
 
+static _Atomic u64 random_counter;
+
 void kwasm_random_bytes(void *buf, size_t len)
 {
+	u64 x = (u64)time(NULL) ^ ((u64)(uintptr_t)buf << 17) ^
+		++random_counter * 0x9e3779b97f4a7c15u;
 	u8 *p = buf;
-	static _Atomic u64 counter;
-	u64 x = (u64)time(NULL) ^ ((u64)(uintptr_t)buf << 17) ^ ++counter * 0x9e3779b97f4a7c15u;
 	size_t i;
 
 	/* splitmix64: enough for tests, which only need keys to differ. */

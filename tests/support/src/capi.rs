@@ -43,6 +43,29 @@ pub const HOST_NR_CPU_IDS: u32 = 4;
 extern "C" {
     fn kwasm_host_last_prog_log() -> *const c_char;
     fn kwasm_host_set_stack_low(low: bool);
+    fn kwasm_host_enter_cpu(cpu: u32);
+    fn kwasm_host_leave_cpu();
+}
+
+/// This thread plays a program's run on a CPU (bottom halves off there)
+/// until dropped: it owns the CPU's per-CPU map slots, and waits for and
+/// holds off the host's `kwasm_on_cpu()` on that CPU.
+pub struct OnCpu(());
+
+/// Enters `cpu` (below [`HOST_NR_CPU_IDS`]) as a program's run would.
+pub fn enter_cpu(cpu: u32) -> OnCpu {
+    assert!(cpu < HOST_NR_CPU_IDS);
+    // SAFETY: takes the host CPU's mutex and sets a thread-local; the
+    // guard leaves it once.
+    unsafe { kwasm_host_enter_cpu(cpu) };
+    OnCpu(())
+}
+
+impl Drop for OnCpu {
+    fn drop(&mut self) {
+        // SAFETY: this thread entered a CPU (the guard exists).
+        unsafe { kwasm_host_leave_cpu() }
+    }
 }
 
 /// Makes kwasm_stack_ok() say no (or yes again) on this thread.
