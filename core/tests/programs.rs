@@ -806,6 +806,7 @@ fn load_request_options_through_the_c_interface() {
         (EINVAL, "hook 5 does not exist (0..4)")
     );
     req.hook = 0;
-    req.flags |= 1 << 5;
+    assert_eq!(load_opts(&req).unwrap().fresh_maps, 1);
+    req.flags |= 1 << 6;
     assert_eq!(load_opts(&req).unwrap_err().0, EINVAL);
 }
