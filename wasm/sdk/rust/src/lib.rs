@@ -5,7 +5,9 @@
 //! packet at a netfilter hook (see `docs/ABI.md` in the kwasm repository).
 //! This crate wraps that ABI: the packet [`Record`] the kernel writes into the
 //! program's memory, the [`host`] functions it offers, and the
-//! [`kwasm_filter!`] macro that defines the exports.
+//! [`kwasm_filter!`] macro that defines the exports, and the [`maps`] a
+//! program keeps state in across packets and shares with user space
+//! (declared with [`kwasm_maps!`]).
 //!
 //! ```ignore
 //! #![no_std]
@@ -20,6 +22,35 @@
 //! kwasm_filter!(filter);
 //! ```
 //!
+//! With a map: packets and bytes per source address, counted by atomic adds
+//! (`wasm/examples/rust/examples/src_counters.rs`):
+//!
+//! ```ignore
+//! #![no_std]
+//! use core::mem::offset_of;
+//! use kwasm_sdk::maps::Pod;
+//! use kwasm_sdk::{kwasm_filter, kwasm_maps, Record, Verdict};
+//!
+//! #[repr(C)]
+//! #[derive(Clone, Copy)]
+//! struct Counters { packets: u64, bytes: u64 }
+//! // SAFETY: repr(C), two u64: no padding, any bytes are valid.
+//! unsafe impl Pod for Counters {}
+//!
+//! kwasm_maps! {
+//!     static BY_SRC: HashMap<u32, Counters>(id 0, max 4096, key "ipv4",
+//!         value "packets:u64,bytes:u64");
+//! }
+//!
+//! fn filter(rec: &Record) -> Verdict {
+//!     let saddr = u32::from(rec.saddr());
+//!     let _ = BY_SRC.add_at::<{ offset_of!(Counters, packets) }>(&saddr, 1);
+//!     let _ = BY_SRC.add_at::<{ offset_of!(Counters, bytes) }>(&saddr, rec.pkt_len().into());
+//!     Verdict::Accept
+//! }
+//! kwasm_filter!(filter);
+//! ```
+//!
 //! Build the program as a `cdylib` for `wasm32-unknown-unknown` with
 //! `-Ctarget-cpu=mvp -Ctarget-feature=+bulk-memory`: the kernel accepts the
 //! WebAssembly MVP plus a few proposals, and no floating point.
@@ -27,6 +58,7 @@
 
 pub mod host;
 mod log;
+pub mod maps;
 mod record;
 
 #[cfg(target_arch = "wasm32")]
