@@ -42,7 +42,8 @@ pub struct Program {
     pub sha256: [u8; 32],
     /// Its maps, as its `kwasm.maps` section declares them, in section
     /// order: allocated empty, or adopted from the program it replaces.
-    pub maps: Table,
+    /// Shared with user-space requests in flight (`kwasm_core_maps_get`).
+    pub maps: Arc<Table>,
     /// Bytes all its maps take, computed from the declarations.
     pub map_memory: u64,
     /// Loaded with `KWASM_LOAD_FRESH_MAPS`: adopts no maps.
@@ -119,7 +120,7 @@ impl Program {
             (map_memory, "of maps"),
         )?;
         let maps = maps::allocate(decls, possible as u32)?;
-        let maps = Table::new(maps.into_iter().map(Arc::new).collect());
+        let maps = Arc::new(Table::new(maps.into_iter().map(Arc::new).collect()));
         let mut instances = Vec::with_capacity(nr_cpu_ids as usize);
         for cpu in 0..nr_cpu_ids {
             let instance = if services::cpu_possible(cpu) {
@@ -330,7 +331,14 @@ impl Program {
         if self.fresh_maps {
             return Ok(0);
         }
-        self.maps.adopt(&old.maps)
+        // Not published yet, so nobody else holds its table.
+        let Some(maps) = Arc::get_mut(&mut self.maps) else {
+            return Err(Error::new(
+                k::EBUSY,
+                "the new program's maps are in use".into(),
+            ));
+        };
+        maps.adopt(&old.maps)
     }
 
     pub fn stats(&self, stats: &mut kwasm_stats) {
