@@ -163,7 +163,10 @@ impl bindgen::callbacks::ParseCallbacks for AbiMacroTypes {
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if errno {
             Some(IntKind::I32)
-        } else if matches!(name, "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL") {
+        } else if matches!(
+            name,
+            "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL" | "KWASM_DUMP_END"
+        ) {
             Some(IntKind::U64)
         } else {
             None
@@ -182,7 +185,7 @@ fn generate_abi_bindings(include: &Path, out: &Path) {
         .clang_arg(format!("-I{}", include.display()))
         .derive_debug(true)
         .allowlist_type(
-            "kwasm_(load|test_run|invoke|invoke_load|record|map_decl)|nf_inet_hooks|nf_ip_hook_priorities",
+            "kwasm_(load|test_run|invoke|invoke_load|record|map_decl|map_info|map_list|map_op|map_dump)|nf_inet_hooks|nf_ip_hook_priorities",
         )
         .allowlist_var("KWASM_.*|NF_INET_.*|NF_IP_PRI_FIRST|E[A-Z0-9]+")
         .parse_callbacks(Box::new(AbiMacroTypes))
