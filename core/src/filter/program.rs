@@ -5,6 +5,7 @@
 use alloc::boxed::Box;
 use alloc::ffi::CString;
 use alloc::format;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -26,7 +27,7 @@ use crate::engine::{self, Module};
 use crate::ffi::services::{self, Pkt};
 use crate::ffi::sys::kwasm::{kwasm_prog_info, kwasm_stats, KWASM_ABI_KWASM, KWASM_ABI_ORIGINAL};
 use crate::maps::decl::{self as map_decl, MapDecl};
-use crate::maps::{self, Map};
+use crate::maps::{self, Table};
 use crate::util::fmtbuf::FmtBuf;
 use crate::util::trylock::TryLock;
 
@@ -41,7 +42,7 @@ pub struct Program {
     pub sha256: [u8; 32],
     /// Its maps, as its `kwasm.maps` section declares them, in section
     /// order, allocated empty.
-    pub maps: Vec<Map>,
+    pub maps: Arc<Table>,
     /// Bytes all its maps take, computed from the declarations.
     pub map_memory: u64,
     /// Some function may grow linear memory: its size is read after a run.
@@ -133,7 +134,7 @@ impl Program {
             fuel: opts.fuel,
             abi,
             sha256: Sha256::digest(wasm).into(),
-            maps,
+            maps: Arc::new(Table::new(maps)),
             map_memory,
             grows_memory: module.grows_memory,
             instances,
@@ -310,7 +311,7 @@ impl Program {
         info.heap_bytes = self.instances().map(|i| i.heap_bytes).sum();
         info.sha256 = self.sha256;
         info.fuel = self.fuel;
-        info.maps = self.maps.len() as u32;
+        info.maps = self.maps.iter().count() as u32;
         info.map_memory = self.map_memory;
     }
 
