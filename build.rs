@@ -205,7 +205,7 @@ fn generate_core_bindings(header: &Path, out: &Path) {
         .raw_line("pub use crate::abi::*;")
         .derive_debug(true)
         .allowlist_type("kwasm_(pkt|prog_opts|run_result|stats|prog_info|invoke_result)")
-        .allowlist_var("KWASM_ABI_.*")
+        .allowlist_var("KWASM_ABI_.*|KWASM_CORE_MAP_.*")
         .allowlist_function(
             "kwasm_(alloc|alloc_core|zalloc|free|heap_bytes|log|log_prog|log_trap|time_ns|cpu_id|nr_cpu_ids|cpu_possible|pkt_copy|stack_ok)",
         )

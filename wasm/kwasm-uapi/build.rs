@@ -58,7 +58,8 @@ impl ParseCallbacks for Callbacks {
         matches!(
             name,
             "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL" | "KWASM_DUMP_END"
-        ).then_some(IntKind::U64)
+        )
+        .then_some(IntKind::U64)
     }
 
     fn enum_variant_name(

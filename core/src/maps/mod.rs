@@ -2,8 +2,9 @@
 //! (docs/ABI.md, "Maps (declarations)"). So far: the declarations of the
 //! `kwasm.maps` custom section parsed and checked ([`decl`]), the display
 //! formats of keys and values ([`fmt`]), and each map's storage allocated
-//! empty at load ([`storage`]); the operations on it come with the host
-//! functions. Knows neither WebAssembly nor packets: the filter hands it
+//! empty at load ([`storage`]), and the requests of user space on them
+//! ([`user`], the map ioctls); the operations on the storage come with
+//! the host functions. Knows neither WebAssembly nor packets: the filter hands it
 //! the section's bytes and the number of possible CPUs.
 
 pub mod decl;
@@ -11,6 +12,7 @@ pub mod fmt;
 // STAND-IN, dropped at merge (see the file).
 mod standin;
 pub mod storage;
+pub mod user;
 
 pub use standin::{MapError, Slot, Table, ANY, EXIST, NOEXIST};
 

@@ -21,7 +21,7 @@ pub const NOEXIST: u32 = 1;
 pub const EXIST: u32 = 2;
 
 /// Which value slot of a per-CPU map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum Slot {
     Cpu(u32),
     All,

@@ -263,7 +263,14 @@ impl Device {
     ) -> Result<(), Errno> {
         let len = u32::try_from(value.len()).map_err(|_| Errno::EFBIG)?;
         // SAFETY: value is borrowed mutably for the call.
-        unsafe { self.map_op(ioctl::map_lookup, key, (value.as_mut_ptr() as u64, len), req) }
+        unsafe {
+            self.map_op(
+                ioctl::map_lookup,
+                key,
+                (value.as_mut_ptr() as u64, len),
+                req,
+            )
+        }
     }
 
     /// `KWASM_IOC_MAP_UPDATE` of `key` to `value` (`req` names the map,
@@ -619,7 +626,10 @@ mod tests {
         assert_eq!(offset_of!(kwasm_map_op, cpu), 68);
         assert_eq!(offset_of!(kwasm_map_dump, cursor), 40);
         assert_eq!(offset_of!(kwasm_map_dump, count), 60);
-        assert_eq!((KWASM_MAP_ANY, KWASM_MAP_NOEXIST, KWASM_MAP_EXIST), (0, 1, 2));
+        assert_eq!(
+            (KWASM_MAP_ANY, KWASM_MAP_NOEXIST, KWASM_MAP_EXIST),
+            (0, 1, 2)
+        );
         assert_eq!((KWASM_MAP_ALL_CPUS, KWASM_DUMP_END), (u32::MAX, u64::MAX));
         assert_eq!(map_record_len(4, 1, 1), 16);
         assert_eq!(map_record_len(4, 16, 3), 56);
