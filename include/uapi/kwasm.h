@@ -240,7 +240,7 @@ struct kwasm_map_decl {
 #define KWASM_MAP_NOEXIST	1	/* create only */
 #define KWASM_MAP_EXIST		2	/* replace only */
 
-/* kwasm_map_op.cpu: every CPU's value of a per-CPU map (other maps: only). */
+/* kwasm_map_op.cpu: every CPU of a per-CPU map; the only choice for others. */
 #define KWASM_MAP_ALL_CPUS	0xffffffffU
 /* kwasm_map_dump.cursor after the last entry. */
 #define KWASM_DUMP_END		0xffffffffffffffffULL
