@@ -163,7 +163,10 @@ impl bindgen::callbacks::ParseCallbacks for AbiMacroTypes {
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if errno {
             Some(IntKind::I32)
-        } else if matches!(name, "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL") {
+        } else if matches!(
+            name,
+            "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL" | "KWASM_DUMP_END"
+        ) {
             Some(IntKind::U64)
         } else {
             None
@@ -182,7 +185,7 @@ fn generate_abi_bindings(include: &Path, out: &Path) {
         .clang_arg(format!("-I{}", include.display()))
         .derive_debug(true)
         .allowlist_type(
-            "kwasm_(load|test_run|invoke|invoke_load|record|map_decl)|nf_inet_hooks|nf_ip_hook_priorities",
+            "kwasm_(load|test_run|invoke|invoke_load|record|map_decl|map_info|map_list|map_op|map_dump)|nf_inet_hooks|nf_ip_hook_priorities",
         )
         .allowlist_var("KWASM_.*|NF_INET_.*|NF_IP_PRI_FIRST|E[A-Z0-9]+")
         .parse_callbacks(Box::new(AbiMacroTypes))
@@ -202,7 +205,7 @@ fn generate_core_bindings(header: &Path, out: &Path) {
         .raw_line("pub use crate::abi::*;")
         .derive_debug(true)
         .allowlist_type("kwasm_(pkt|prog_opts|run_result|stats|prog_info|invoke_result)")
-        .allowlist_var("KWASM_ABI_.*")
+        .allowlist_var("KWASM_ABI_.*|KWASM_CORE_MAP_.*")
         .allowlist_function(
             "kwasm_(alloc|alloc_core|zalloc|free|heap_bytes|log|log_prog|log_trap|time_ns|cpu_id|nr_cpu_ids|cpu_possible|pkt_copy|stack_ok|locks_new|locks_free|lock_bh|unlock_bh|random_bytes|cpu_owned|on_cpu)",
         )

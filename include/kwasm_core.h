@@ -196,6 +196,61 @@ int kwasm_core_invoke_call(struct kwasm_invoker *inv, const char *name,
 			   struct kwasm_invoke_result *res, char *err,
 			   size_t err_len);
 
+/*
+ * Map requests of user space (KWASM_IOC_MAP_*, shim/map.c). The shim copies
+ * the request structure in, takes a reference to the maps of the program
+ * it names (kwasm_core_maps_get(), under the lock that keeps the program
+ * alive), lets the core check the request, allocates kernel buffers of the
+ * sizes the check accepted, copies them in, lets the core do the request,
+ * copies out, and drops the reference (kwasm_core_maps_put(); the last one
+ * frees the maps, in process context). The core never sees a user
+ * pointer; it checks the request again on every call. Every function
+ * returning int returns 0, or a negative errno with a NUL-terminated
+ * reason in @err.
+ */
+struct kwasm_maps;	/* opaque: a program's maps, reference-counted */
+
+/* kwasm_core_map_op_check() and kwasm_core_map_op(): which request. */
+#define KWASM_CORE_MAP_LOOKUP	1
+#define KWASM_CORE_MAP_UPDATE	2
+#define KWASM_CORE_MAP_DELETE	3
+
+/* A new reference to @prog's maps. Never sleeps; any context. */
+struct kwasm_maps *kwasm_core_maps_get(const struct kwasm_prog *prog);
+/* Drop a reference; NULL is ignored. Process context. */
+void kwasm_core_maps_put(struct kwasm_maps *maps);
+u32 kwasm_core_maps_count(const struct kwasm_maps *maps);
+/* Map @index in declaration order; -ENOENT past the last. */
+int kwasm_core_map_info(const struct kwasm_maps *maps, u32 index,
+			struct kwasm_map_info *info);
+/*
+ * Check @req as a KWASM_CORE_MAP_* request: the map named, key_size and
+ * value_size (the declared ones; value_size times ncpus for all CPUs of a
+ * per-CPU map; 0 for a delete), flags, cpu. Its prog_id is the shim's.
+ */
+int kwasm_core_map_op_check(const struct kwasm_maps *maps, u32 cmd,
+			    const struct kwasm_map_op *req, char *err,
+			    size_t err_len);
+/*
+ * Do @req with @key (req->key_size bytes) and @value (req->value_size
+ * bytes, read by an update, written by a lookup; NULL for a delete).
+ * Process context; may sleep.
+ */
+int kwasm_core_map_op(const struct kwasm_maps *maps, u32 cmd,
+		      const struct kwasm_map_op *req, const u8 *key, u8 *value,
+		      char *err, size_t err_len);
+/* Check a dump request; *@record_len gets the bytes of one record. */
+int kwasm_core_map_dump_check(const struct kwasm_maps *maps,
+			      const struct kwasm_map_dump *req,
+			      u32 *record_len, char *err, size_t err_len);
+/*
+ * Fill @buf (@buf_len bytes, at least one record) with whole records from
+ * req->cursor on; sets req->count and req->cursor. Process context.
+ */
+int kwasm_core_map_dump(const struct kwasm_maps *maps,
+			struct kwasm_map_dump *req, u8 *buf, u32 buf_len,
+			char *err, size_t err_len);
+
 /* ---- kernel services implemented by the shim (C) ---- */
 
 /*

@@ -125,10 +125,57 @@ int kwasm_attached_run(const struct kwasm_pkt *pkt,
 	return att ? 0 : -ENOENT;
 }
 
+/*
+ * A reference to the attached program's maps (kwasm_core_maps_put() drops
+ * it), or NULL when none is attached. Taken under RCU as a packet finds the
+ * program, so a map request never holds up a load; the program is freed
+ * only after a grace period, and its maps only with the last reference.
+ */
+struct kwasm_maps *kwasm_attached_maps(void)
+{
+	struct kwasm_attachment *att;
+	struct kwasm_maps *maps = NULL;
+
+	rcu_read_lock();
+	att = rcu_dereference(kwasm_attached);
+	if (att)
+		maps = kwasm_core_maps_get(att->prog);
+	rcu_read_unlock();
+	return maps;
+}
+
 static const char * const abi_names[] = {
 	[KWASM_ABI_KWASM] = "kwasm",
 	[KWASM_ABI_ORIGINAL] = "original",
 };
+
+static const char * const map_kind_names[] = {
+	[KWASM_MAP_KIND_ARRAY] = "array",
+	[KWASM_MAP_KIND_PERCPU_ARRAY] = "percpu_array",
+	[KWASM_MAP_KIND_HASH] = "hash",
+	[KWASM_MAP_KIND_EVENTS] = "events",
+};
+
+/* A line per map, from what KWASM_IOC_MAP_LIST reports too. */
+static noinline void kwasm_show_maps(struct seq_file *m,
+				     const struct kwasm_prog *prog)
+{
+	struct kwasm_map_info info;
+	struct kwasm_maps *maps;
+	u32 i, n;
+
+	maps = kwasm_core_maps_get(prog);
+	n = kwasm_core_maps_count(maps);
+	for (i = 0; i < n && !kwasm_core_map_info(maps, i, &info); i++)
+		seq_printf(m, "map.%s: %s key=%u value=%u max=%u entries=%llu memory=%llu full=%llu\n",
+			   info.name,
+			   info.kind < ARRAY_SIZE(map_kind_names) &&
+			   map_kind_names[info.kind] ?
+			   map_kind_names[info.kind] : "?",
+			   info.key_size, info.value_size, info.max_entries,
+			   info.entries, info.memory, info.full);
+	kwasm_core_maps_put(maps);
+}
 
 static void kwasm_show(struct seq_file *m, struct kwasm_attachment *att)
 {
@@ -157,6 +204,7 @@ static void kwasm_show(struct seq_file *m, struct kwasm_attachment *att)
 	seq_printf(m, "heap: %llu\n", info->heap_bytes);
 	seq_printf(m, "maps: %u\n", info->maps);
 	seq_printf(m, "map_memory: %llu\n", info->map_memory);
+	kwasm_show_maps(m, att->prog);
 	seq_printf(m, "runs: %llu\n", st->runs);
 	seq_printf(m, "accepted: %llu\n", st->accepted);
 	seq_printf(m, "dropped: %llu\n", st->dropped);

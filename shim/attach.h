@@ -2,7 +2,8 @@
 /*
  * The attached program's life cycle (attach.c): build a program and attach
  * it to its netfilter hook in place of the one attached before, detach it,
- * run it once for test-run, show it in /proc/kwasm.
+ * run it once for test-run, lend its maps to a map request, show it in
+ * /proc/kwasm.
  */
 #ifndef KWASM_ATTACH_H
 #define KWASM_ATTACH_H
@@ -17,6 +18,7 @@ int kwasm_attach(const u8 *wasm, size_t len,
 int kwasm_detach(void);
 int kwasm_attached_run(const struct kwasm_pkt *pkt,
 		       struct kwasm_run_result *res);
+struct kwasm_maps *kwasm_attached_maps(void);
 int kwasm_attached_show(struct seq_file *m);
 
 #endif /* KWASM_ATTACH_H */

@@ -4,7 +4,8 @@
  *
  * A program is loaded by ioctl (KWASM_IOC_LOAD) or by writing it to the
  * file, loaded when the file is closed (load.c); KWASM_IOC_UNLOAD detaches
- * it, KWASM_IOC_TEST_RUN runs one on a given packet (testrun.c), and the
+ * it, KWASM_IOC_TEST_RUN runs one on a given packet (testrun.c), the map
+ * ioctls read and change the attached program's maps (map.c), and the
  * invoke ioctls use a module instance of the file's own (invoke.c).
  *
  * Every operation needs CAP_NET_ADMIN: checked at open, and again for each
@@ -21,6 +22,7 @@
 #include "device.h"
 #include "invoke.h"
 #include "load.h"
+#include "map.h"
 #include "testrun.h"
 #include "uapi/kwasm.h"
 #include "upload.h"
@@ -89,8 +91,12 @@ static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case KWASM_IOC_INVOKE:
 		return kwasm_invoke_ioctl(&f->invoke, uarg);
 	default:
-		return -ENOTTY;
+		break;
 	}
+	/* Matched without the size field: the structures may grow. */
+	if (kwasm_map_ioctl_cmd(cmd))
+		return kwasm_map_ioctl(cmd, uarg);
+	return -ENOTTY;
 }
 
 static const struct file_operations kwasm_fops = {

@@ -235,6 +235,85 @@ struct kwasm_map_decl {
 };
 
 /*
+ * Map requests (docs/ABI.md, "Map ioctls"): list a program's maps, look
+ * up, update and delete an entry, dump all entries. Each structure starts
+ * with its size (the caller's sizeof; a larger size is accepted when the
+ * bytes past the kernel's structure are zero) and names the program by
+ * prog_id, 0 being the attached program (the only one for now). Keys and
+ * values are the declared sizes; a per-CPU map's value buffer holds
+ * ncpus values (struct kwasm_map_info), one per CPU id, unless one CPU is
+ * named. On failure err holds the reason.
+ */
+
+/* kwasm_map_op.flags of an update, as for the program's map_update. */
+#define KWASM_MAP_ANY		0	/* create or replace */
+#define KWASM_MAP_NOEXIST	1	/* create only */
+#define KWASM_MAP_EXIST		2	/* replace only */
+
+/* kwasm_map_op.cpu: every CPU of a per-CPU map; the only choice for others. */
+#define KWASM_MAP_ALL_CPUS	0xffffffffU
+/* kwasm_map_dump.cursor after the last entry. */
+#define KWASM_DUMP_END		0xffffffffffffffffULL
+
+struct kwasm_map_info {
+	char name[KWASM_MAP_NAME_LEN];
+	__u32 id;		/* what the program passes as map */
+	__u32 kind;		/* KWASM_MAP_KIND_* */
+	__u32 flags;		/* the declaration's, 0 */
+	__u32 key_size;
+	__u32 value_size;	/* of one value */
+	__u32 max_entries;	/* events: ring bytes */
+	__u32 ncpus;		/* values per key: per-CPU maps nr_cpu_ids, else 1 */
+	__u32 pad;
+	__u64 entries;		/* hash: present entries; arrays: max_entries */
+	__u64 memory;		/* bytes the map takes */
+	__u64 full;		/* inserts refused with ENOSPC */
+	char key_fmt[KWASM_MAP_KEY_FMT_LEN];	/* display formats, "": hex */
+	char value_fmt[KWASM_MAP_VALUE_FMT_LEN];
+};
+
+struct kwasm_map_list {
+	__u32 size;		/* in: sizeof(struct kwasm_map_list) */
+	__u32 prog_id;		/* in: 0, the attached program */
+	__u32 count;		/* in: room in maps; out: maps of the program */
+	__u32 pad;		/* in: 0 */
+	__u64 maps;		/* in: user pointer to count kwasm_map_info */
+	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+};
+
+/* KWASM_IOC_MAP_LOOKUP, _UPDATE and _DELETE. */
+struct kwasm_map_op {
+	__u32 size;		/* in: sizeof(struct kwasm_map_op) */
+	__u32 prog_id;		/* in: 0, the attached program */
+	char name[KWASM_MAP_NAME_LEN];	/* in: the map's, NUL-terminated */
+	__u64 key;		/* in: user pointer to key_size bytes */
+	__u64 value;		/* in: user pointer to value_size bytes; 0 for delete */
+	__u32 key_size;		/* in: the map's */
+	__u32 value_size;	/* in: the map's, times ncpus for all CPUs */
+	__u32 flags;		/* in: KWASM_MAP_* for update, else 0 */
+	__u32 cpu;		/* in: KWASM_MAP_ALL_CPUS, or a CPU of a per-CPU map */
+	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+};
+
+/*
+ * KWASM_IOC_MAP_DUMP: the entries present from cursor on, as records of
+ * the key (key_size bytes, zero-padded to a multiple of 8) then the value
+ * of every CPU (value_size * ncpus bytes, zero-padded to a multiple of 8).
+ * The cursor is an entry index: repeat with the returned one until it is
+ * KWASM_DUMP_END. Each record is consistent; the map is no snapshot.
+ */
+struct kwasm_map_dump {
+	__u32 size;		/* in: sizeof(struct kwasm_map_dump) */
+	__u32 prog_id;		/* in: 0, the attached program */
+	char name[KWASM_MAP_NAME_LEN];	/* in: the map's, NUL-terminated */
+	__u64 cursor;		/* in: 0 to start; out: where to go on */
+	__u64 buf;		/* in: user pointer to buf_len bytes */
+	__u32 buf_len;		/* in: room for one record at least */
+	__u32 count;		/* out: records written to buf */
+	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+};
+
+/*
  * The invoke path: a module instantiated for one open file, whose exported
  * functions are called by name with i32/i64 values (for conformance tests;
  * packets never reach it). Each open file has its own instance.
@@ -276,5 +355,11 @@ struct kwasm_invoke {
 #define KWASM_IOC_TEST_RUN	_IOWR(KWASM_IOC_MAGIC, 3, struct kwasm_test_run)
 #define KWASM_IOC_INVOKE_LOAD	_IOWR(KWASM_IOC_MAGIC, 4, struct kwasm_invoke_load)
 #define KWASM_IOC_INVOKE	_IOWR(KWASM_IOC_MAGIC, 5, struct kwasm_invoke)
+#define KWASM_IOC_MAP_LIST	_IOWR(KWASM_IOC_MAGIC, 6, struct kwasm_map_list)
+#define KWASM_IOC_MAP_LOOKUP	_IOWR(KWASM_IOC_MAGIC, 7, struct kwasm_map_op)
+#define KWASM_IOC_MAP_UPDATE	_IOWR(KWASM_IOC_MAGIC, 8, struct kwasm_map_op)
+#define KWASM_IOC_MAP_DELETE	_IOWR(KWASM_IOC_MAGIC, 9, struct kwasm_map_op)
+#define KWASM_IOC_MAP_DUMP	_IOWR(KWASM_IOC_MAGIC, 10, struct kwasm_map_dump)
+/* 11 is reserved for KWASM_IOC_EVENTS_OPEN. */
 
 #endif /* _UAPI_KWASM_H */

@@ -66,6 +66,8 @@ errno_text() {
 	EFBIG) echo "File too large" ;;
 	E2BIG) echo "Argument list too long" ;;
 	EBUSY) echo "Device or resource busy" ;;
+	EEXIST) echo "File exists" ;;
+	ENOSPC) echo "No space left on device" ;;
 	*) echo "$1" ;;
 	esac
 }

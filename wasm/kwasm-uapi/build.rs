@@ -27,6 +27,11 @@ enum kwasm_uapi_ioc {
 	kwasm_uapi_ioc_TEST_RUN = KWASM_IOC_TEST_RUN,
 	kwasm_uapi_ioc_INVOKE_LOAD = KWASM_IOC_INVOKE_LOAD,
 	kwasm_uapi_ioc_INVOKE = KWASM_IOC_INVOKE,
+	kwasm_uapi_ioc_MAP_LIST = KWASM_IOC_MAP_LIST,
+	kwasm_uapi_ioc_MAP_LOOKUP = KWASM_IOC_MAP_LOOKUP,
+	kwasm_uapi_ioc_MAP_UPDATE = KWASM_IOC_MAP_UPDATE,
+	kwasm_uapi_ioc_MAP_DELETE = KWASM_IOC_MAP_DELETE,
+	kwasm_uapi_ioc_MAP_DUMP = KWASM_IOC_MAP_DUMP,
 };
 enum kwasm_uapi_ioc_nr {
 	kwasm_uapi_ioc_nr_LOAD = _IOC_NR(KWASM_IOC_LOAD),
@@ -34,6 +39,11 @@ enum kwasm_uapi_ioc_nr {
 	kwasm_uapi_ioc_nr_TEST_RUN = _IOC_NR(KWASM_IOC_TEST_RUN),
 	kwasm_uapi_ioc_nr_INVOKE_LOAD = _IOC_NR(KWASM_IOC_INVOKE_LOAD),
 	kwasm_uapi_ioc_nr_INVOKE = _IOC_NR(KWASM_IOC_INVOKE),
+	kwasm_uapi_ioc_nr_MAP_LIST = _IOC_NR(KWASM_IOC_MAP_LIST),
+	kwasm_uapi_ioc_nr_MAP_LOOKUP = _IOC_NR(KWASM_IOC_MAP_LOOKUP),
+	kwasm_uapi_ioc_nr_MAP_UPDATE = _IOC_NR(KWASM_IOC_MAP_UPDATE),
+	kwasm_uapi_ioc_nr_MAP_DELETE = _IOC_NR(KWASM_IOC_MAP_DELETE),
+	kwasm_uapi_ioc_nr_MAP_DUMP = _IOC_NR(KWASM_IOC_MAP_DUMP),
 };
 "#;
 
@@ -45,7 +55,11 @@ struct Callbacks;
 impl ParseCallbacks for Callbacks {
     fn int_macro(&self, name: &str, _value: i64) -> Option<IntKind> {
         // Fuel budgets are u64, as kwasm_load.fuel and kwasm_test_run.fuel.
-        matches!(name, "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL").then_some(IntKind::U64)
+        matches!(
+            name,
+            "KWASM_DEFAULT_FUEL" | "KWASM_MAX_FUEL" | "KWASM_DUMP_END"
+        )
+        .then_some(IntKind::U64)
     }
 
     fn enum_variant_name(

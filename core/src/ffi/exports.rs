@@ -309,3 +309,221 @@ pub unsafe extern "C" fn kwasm_core_invoke_call(
         }
     }
 }
+
+use crate::maps::user::{self, Op};
+pub use crate::maps::Table;
+use alloc::sync::Arc;
+
+/// A reference to `prog`'s maps, for a map request (see kwasm_core.h).
+///
+/// # Safety
+/// `prog` is null or came from kwasm_core_prog_new and is not freed
+/// meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_maps_get(prog: *const Program) -> *const Table {
+    // SAFETY: the caller's contract; null gives null.
+    match unsafe { prog.as_ref() } {
+        Some(prog) => Arc::into_raw(Arc::clone(&prog.maps)),
+        None => core::ptr::null(),
+    }
+}
+
+/// Drops a reference from kwasm_core_maps_get; the last one frees the maps.
+///
+/// # Safety
+/// `maps` is null or came from kwasm_core_maps_get and is not used after.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_maps_put(maps: *const Table) {
+    if !maps.is_null() {
+        // SAFETY: the caller's contract: one reference of Arc::into_raw.
+        drop(unsafe { Arc::from_raw(maps) });
+    }
+}
+
+/// The number of maps.
+///
+/// # Safety
+/// `maps` is null or a live reference from kwasm_core_maps_get.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_maps_count(maps: *const Table) -> u32 {
+    // SAFETY: the caller's contract; null has none.
+    unsafe { maps.as_ref() }.map_or(0, |t| t.iter().count() as u32)
+}
+
+/// Facts about map `index` in declaration order: 0, or -ENOENT past the
+/// last.
+///
+/// # Safety
+/// `maps` is null or a live reference from kwasm_core_maps_get; `info` is
+/// null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_map_info(
+    maps: *const Table,
+    index: u32,
+    info: *mut k::kwasm_map_info,
+) -> c_int {
+    // SAFETY: the caller's contract; null is refused.
+    let (Some(maps), Some(info)) = (unsafe { (maps.as_ref(), info.as_mut()) }) else {
+        return -EINVAL;
+    };
+    match maps.iter().nth(index as usize) {
+        Some(map) => {
+            user::info(map, info);
+            0
+        }
+        None => -crate::abi::ENOENT,
+    }
+}
+
+fn map_op_of(cmd: u32) -> Option<Op> {
+    match cmd {
+        k::KWASM_CORE_MAP_LOOKUP => Some(Op::Lookup),
+        k::KWASM_CORE_MAP_UPDATE => Some(Op::Update),
+        k::KWASM_CORE_MAP_DELETE => Some(Op::Delete),
+        _ => None,
+    }
+}
+
+/// Writes `result`'s reason to `err` and returns 0 or the negative errno.
+///
+/// # Safety
+/// `err` is null or writable for `err_len` bytes.
+unsafe fn errno_of(result: Result<(), Error>, err: *mut c_char, err_len: usize) -> c_int {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            // SAFETY: the caller's contract.
+            unsafe { write_err(err, err_len, &e.msg) };
+            -e.errno
+        }
+    }
+}
+
+/// Checks a key request before the shim copies its buffers (see
+/// kwasm_core.h).
+///
+/// # Safety
+/// `maps` is a live reference from kwasm_core_maps_get, `req` is readable,
+/// `err` is null or writable for `err_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_map_op_check(
+    maps: *const Table,
+    cmd: u32,
+    req: *const k::kwasm_map_op,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
+    // SAFETY: the caller's contract; null is refused.
+    let result = match (unsafe { (maps.as_ref(), req.as_ref()) }, map_op_of(cmd)) {
+        ((Some(maps), Some(req)), Some(op)) => user::check(maps, op, req).map(drop),
+        _ => Err(Error::new(
+            EINVAL,
+            "no maps, no request or an unknown request".into(),
+        )),
+    };
+    // SAFETY: the caller's contract.
+    unsafe { errno_of(result, err, err_len) }
+}
+
+/// Does a key request on kernel copies of its key and value (see
+/// kwasm_core.h).
+///
+/// # Safety
+/// `maps` is a live reference from kwasm_core_maps_get, `req` is readable,
+/// `key` is readable for `req->key_size` bytes, `value` is null or
+/// readable and writable for `req->value_size` bytes (no other reference to
+/// them meanwhile), `err` is null or writable for `err_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_map_op(
+    maps: *const Table,
+    cmd: u32,
+    req: *const k::kwasm_map_op,
+    key: *const u8,
+    value: *mut u8,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
+    // SAFETY: the caller's contract; null is refused.
+    let result = match (unsafe { (maps.as_ref(), req.as_ref()) }, map_op_of(cmd)) {
+        ((Some(maps), Some(req)), Some(op)) => {
+            let key = if key.is_null() || req.key_size == 0 {
+                &[][..]
+            } else {
+                // SAFETY: the caller's contract.
+                unsafe { core::slice::from_raw_parts(key, req.key_size as usize) }
+            };
+            let value = if value.is_null() || req.value_size == 0 {
+                &mut [][..]
+            } else {
+                // SAFETY: the caller's contract.
+                unsafe { core::slice::from_raw_parts_mut(value, req.value_size as usize) }
+            };
+            user::run(maps, op, req, key, value)
+        }
+        _ => Err(Error::new(
+            EINVAL,
+            "no maps, no request or an unknown request".into(),
+        )),
+    };
+    // SAFETY: the caller's contract.
+    unsafe { errno_of(result, err, err_len) }
+}
+
+/// Checks a dump request and gives the length of its records (see
+/// kwasm_core.h).
+///
+/// # Safety
+/// `maps` is a live reference from kwasm_core_maps_get, `req` is readable,
+/// `record_len` writable, `err` null or writable for `err_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_map_dump_check(
+    maps: *const Table,
+    req: *const k::kwasm_map_dump,
+    record_len: *mut u32,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
+    // SAFETY: the caller's contract; null is refused.
+    let result = match unsafe { (maps.as_ref(), req.as_ref(), record_len.as_mut()) } {
+        (Some(maps), Some(req), Some(out)) => user::check_dump(maps, req).map(|(_, len)| {
+            *out = len;
+        }),
+        _ => Err(Error::new(
+            EINVAL,
+            "no maps, no request or no result".into(),
+        )),
+    };
+    // SAFETY: the caller's contract.
+    unsafe { errno_of(result, err, err_len) }
+}
+
+/// Dumps records into a kernel buffer (see kwasm_core.h).
+///
+/// # Safety
+/// `maps` is a live reference from kwasm_core_maps_get, `req` is readable
+/// and writable, `buf` readable and writable for `buf_len` bytes (no other
+/// reference meanwhile), `err` null or writable for `err_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn kwasm_core_map_dump(
+    maps: *const Table,
+    req: *mut k::kwasm_map_dump,
+    buf: *mut u8,
+    buf_len: u32,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
+    // SAFETY: the caller's contract; null is refused.
+    let result = match unsafe { (maps.as_ref(), req.as_mut()) } {
+        (Some(maps), Some(req)) if !buf.is_null() => {
+            // SAFETY: the caller's contract.
+            let buf = unsafe { core::slice::from_raw_parts_mut(buf, buf_len as usize) };
+            user::dump(maps, req, buf)
+        }
+        _ => Err(Error::new(
+            EINVAL,
+            "no maps, no request or no buffer".into(),
+        )),
+    };
+    // SAFETY: the caller's contract.
+    unsafe { errno_of(result, err, err_len) }
+}

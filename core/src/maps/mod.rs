@@ -9,7 +9,9 @@
 //! filter hands it the section's bytes and the number of possible CPUs.
 //!
 //! Who touches what from which context: docs/ARCHITECTURE.md, "Maps: who
-//! touches what from which context". No operation allocates, none panics:
+//! touches what from which context". User-space requests (the map ioctls)
+//! are checked against the declarations in [`user`]. No operation allocates,
+//! none panics:
 //! everything is allocated at load, storage is reached by checked indices.
 
 pub mod array;
@@ -20,6 +22,9 @@ pub mod percpu;
 pub mod seq;
 pub mod storage;
 pub mod table;
+pub mod user;
+
+pub use table::Table;
 
 use alloc::format;
 use alloc::vec::Vec;

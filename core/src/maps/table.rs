@@ -47,10 +47,9 @@ impl Table {
         self.maps.get(usize::from(index)).map(|m| &**m)
     }
 
-    /// The map named `name`, shared: it stays alive while the caller holds
-    /// it, whatever happens to the program.
-    pub fn by_name(&self, name: &str) -> Option<Arc<Map>> {
-        self.maps.iter().find(|m| m.decl.name == name).cloned()
+    /// The map user space names.
+    pub fn by_name(&self, name: &str) -> Option<&Map> {
+        self.maps.iter().find(|m| m.decl.name == name).map(|m| &**m)
     }
 
     /// The maps in declaration order.

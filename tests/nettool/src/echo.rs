@@ -155,11 +155,20 @@ fn left(deadline: Instant) -> Option<Duration> {
         .filter(|d| !d.is_zero())
 }
 
-pub fn tcp_client(addr: SocketAddr, timeout: Duration) -> Outcome {
+/// A TCP connection to `addr` from `from` (bound first; port 0 is any),
+/// waiting at most `timeout` for the handshake.
+fn tcp_connect(addr: SocketAddr, from: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    if from.ip().is_unspecified() && from.port() == 0 {
+        return TcpStream::connect_timeout(&addr, timeout);
+    }
+    crate::sock::connect_from(addr, from, timeout)
+}
+
+pub fn tcp_client(addr: SocketAddr, from: SocketAddr, timeout: Duration) -> Outcome {
     let start = Instant::now();
     let deadline = start + timeout;
     let exchange = || -> io::Result<Outcome> {
-        let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+        let mut stream = tcp_connect(addr, from, timeout)?;
         let sent = payload();
         let remaining = left(deadline).ok_or(ErrorKind::TimedOut)?;
         stream.set_write_timeout(Some(remaining))?;
@@ -179,11 +188,11 @@ pub fn tcp_client(addr: SocketAddr, timeout: Duration) -> Outcome {
     exchange().unwrap_or_else(Outcome::from)
 }
 
-pub fn udp_client(addr: SocketAddr, timeout: Duration) -> Outcome {
+pub fn udp_client(addr: SocketAddr, from: SocketAddr, timeout: Duration) -> Outcome {
     let start = Instant::now();
     let deadline = start + timeout;
     let exchange = || -> io::Result<Outcome> {
-        let socket = UdpSocket::bind(crate::wildcard(addr))?;
+        let socket = UdpSocket::bind(from)?;
         socket.connect(addr)?;
         let sent = payload();
         let mut buf = [0u8; 2048];
@@ -217,8 +226,41 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         thread::spawn(move || echo_stream(listener.accept().unwrap().0));
-        let outcome = tcp_client(addr, Duration::from_secs(5));
+        let outcome = tcp_client(addr, crate::wildcard(addr), Duration::from_secs(5));
         assert!(matches!(outcome, Outcome::Echoed { .. }));
+    }
+
+    #[test]
+    fn tcp_echo_from_a_source_address() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let (stream, peer) = listener.accept().unwrap();
+            tx.send(peer).unwrap();
+            echo_stream(stream)
+        });
+        let from = "127.0.0.2:0".parse().unwrap();
+        let outcome = tcp_client(addr, from, Duration::from_secs(5));
+        assert!(matches!(outcome, Outcome::Echoed { .. }));
+        assert_eq!(rx.recv().unwrap().ip().to_string(), "127.0.0.2");
+    }
+
+    #[test]
+    fn udp_echo_from_a_source_address() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let (n, peer) = server.recv_from(&mut buf).unwrap();
+            tx.send(peer).unwrap();
+            server.send_to(&buf[..n], peer).unwrap();
+        });
+        let from = "127.0.0.2:0".parse().unwrap();
+        let outcome = udp_client(addr, from, Duration::from_secs(5));
+        assert!(matches!(outcome, Outcome::Echoed { .. }));
+        assert_eq!(rx.recv().unwrap().ip().to_string(), "127.0.0.2");
     }
 
     #[test]
@@ -228,7 +270,7 @@ mod tests {
             .unwrap()
             .local_addr()
             .unwrap();
-        let outcome = tcp_client(addr, Duration::from_secs(5));
+        let outcome = tcp_client(addr, crate::wildcard(addr), Duration::from_secs(5));
         assert!(matches!(outcome, Outcome::Refused));
     }
 
@@ -261,7 +303,8 @@ mod tests {
     fn udp_echo_silence_times_out() {
         // A bound socket that never answers.
         let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let outcome = udp_client(silent.local_addr().unwrap(), Duration::from_millis(300));
+        let addr = silent.local_addr().unwrap();
+        let outcome = udp_client(addr, crate::wildcard(addr), Duration::from_millis(300));
         assert!(matches!(outcome, Outcome::TimedOut));
     }
 }

@@ -141,10 +141,16 @@ fn run(
 /// paced flood adds "; offered_pps=R sent_pps=S delivered=D delivered_pps=P",
 /// where D is what the nettool echo server at ADDR received meanwhile ("-"
 /// when it did not answer) and the rates are over the time spent sending.
-pub fn udp(addr: SocketAddr, limit: Limit, size: usize, rate: Option<u64>) -> ExitCode {
+pub fn udp(
+    addr: SocketAddr,
+    from: SocketAddr,
+    limit: Limit,
+    size: usize,
+    rate: Option<u64>,
+) -> ExitCode {
     // Unconnected, so that ICMP port unreachable replies do not turn into
-    // ECONNREFUSED on the next send.
-    let socket = match UdpSocket::bind(crate::wildcard(addr)) {
+    // ECONNREFUSED on the next send; bound to `from`.
+    let socket = match UdpSocket::bind(from) {
         Ok(socket) => socket,
         Err(e) => {
             daemon::warn(&format!("flood: cannot open a udp socket: {e}"));

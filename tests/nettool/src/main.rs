@@ -7,6 +7,7 @@
 mod daemon;
 mod echo;
 mod flood;
+mod sock;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
@@ -14,11 +15,12 @@ use std::time::Duration;
 
 const USAGE: &str = "\
 usage: nettool tcp-echo-server ADDR [--daemon]
-       nettool tcp-echo ADDR [--timeout-ms N]
+       nettool tcp-echo ADDR [--timeout-ms N] [--src IP]
        nettool udp-echo-server ADDR [--daemon]
-       nettool udp-echo ADDR [--timeout-ms N]
-       nettool flood ADDR --udp [--seconds S | --count N] [--size BYTES] [--rate PPS] [--daemon]
+       nettool udp-echo ADDR [--timeout-ms N] [--src IP]
+       nettool flood ADDR --udp [--seconds S | --count N] [--size BYTES] [--rate PPS] [--src IP] [--daemon]
 
+--src sends from IP (bound before connecting, e.g. 127.0.0.2 on loopback).
 --daemon returns once the socket is ready and keeps serving in the background.
 flood sends as fast as it can, or with --rate at PPS packets/s (paced against
 the monotonic clock); a paced flood asks the nettool udp-echo-server at ADDR
@@ -36,6 +38,7 @@ struct Options {
     count: Option<u64>,
     size: Option<usize>,
     rate: Option<u64>,
+    src: Option<IpAddr>,
 }
 
 fn parse_number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
@@ -57,6 +60,13 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
             "--count" => opts.count = Some(parse_number(&arg, args.next())?),
             "--size" => opts.size = Some(parse_number(&arg, args.next())?),
             "--rate" => opts.rate = Some(parse_number(&arg, args.next())?),
+            "--src" => {
+                let value = args.next().ok_or("--src needs an address")?;
+                let ip = value
+                    .parse()
+                    .map_err(|_| format!("--src: '{value}' is not an IP address"))?;
+                opts.src = Some(ip);
+            }
             _ => return Err(format!("unknown option '{arg}'")),
         }
     }
@@ -77,6 +87,16 @@ fn wildcard(peer: SocketAddr) -> SocketAddr {
         SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
     SocketAddr::new(ip, 0)
+}
+
+/// The local address a client binds: `src` (any port) when given, else
+/// the any-address of `peer`'s family. `src` must be of that family.
+fn local(peer: SocketAddr, src: Option<IpAddr>) -> Result<SocketAddr, String> {
+    match src {
+        None => Ok(wildcard(peer)),
+        Some(ip) if ip.is_ipv4() == peer.is_ipv4() => Ok(SocketAddr::new(ip, 0)),
+        Some(ip) => Err(format!("--src {ip} is not of the family of {peer}")),
+    }
 }
 
 /// Checks that only the options a command takes were given.
@@ -107,12 +127,14 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
         ("--rate", opts.rate.is_some()),
     ];
     let server_only = [("--daemon", opts.daemon)];
+    let sender_only = [("--src", opts.src.is_some())];
     let client_only = [("--timeout-ms", opts.timeout_ms.is_some())];
 
     match command.as_str() {
         "tcp-echo-server" | "udp-echo-server" => {
             allow(&command, &flood_only)?;
             allow(&command, &client_only)?;
+            allow(&command, &sender_only)?;
             if opts.daemon {
                 return Ok(daemon::spawn());
             }
@@ -125,10 +147,11 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
         "tcp-echo" | "udp-echo" => {
             allow(&command, &flood_only)?;
             allow(&command, &server_only)?;
+            let from = local(addr, opts.src)?;
             let outcome = if command == "tcp-echo" {
-                echo::tcp_client(addr, timeout)
+                echo::tcp_client(addr, from, timeout)
             } else {
-                echo::udp_client(addr, timeout)
+                echo::udp_client(addr, from, timeout)
             };
             Ok(echo::report(&command, addr, outcome))
         }
@@ -151,7 +174,14 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
                 (_, Some(n)) => flood::Limit::Count(n),
                 _ => flood::Limit::Forever,
             };
-            Ok(flood::udp(addr, limit, opts.size.unwrap_or(64), opts.rate))
+            let from = local(addr, opts.src)?;
+            Ok(flood::udp(
+                addr,
+                from,
+                limit,
+                opts.size.unwrap_or(64),
+                opts.rate,
+            ))
         }
         _ => Err(format!("unknown command '{command}'")),
     }
@@ -210,6 +240,20 @@ mod tests {
         assert!(run_args(&["udp-echo", "127.0.0.1:1", "--rate", "10"]).is_err());
         assert!(run_args(&["flood", "127.0.0.1:1", "--udp", "--rate", "0"]).is_err());
         assert!(run_args(&["nonsense", "127.0.0.1:1"]).is_err());
+    }
+
+    #[test]
+    fn source_address() {
+        let opts = parse_options(args(&["--src", "127.0.0.2"])).unwrap();
+        assert_eq!(opts.src, Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))));
+        assert!(parse_options(args(&["--src", "nowhere"])).is_err());
+        assert!(parse_options(args(&["--src"])).is_err());
+        let peer: SocketAddr = "127.0.0.1:7".parse().unwrap();
+        assert_eq!(local(peer, opts.src), Ok("127.0.0.2:0".parse().unwrap()));
+        assert_eq!(local(peer, None), Ok("0.0.0.0:0".parse().unwrap()));
+        assert!(local(peer, Some("::1".parse().unwrap())).is_err());
+        let run_args = |list: &[&str]| run(args(list).collect());
+        assert!(run_args(&["tcp-echo-server", "127.0.0.1:1", "--src", "127.0.0.2"]).is_err());
     }
 
     #[test]

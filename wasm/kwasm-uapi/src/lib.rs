@@ -9,6 +9,8 @@
 //!   `KWASM_*`, and the ioctl request numbers `KWASM_IOC_*` as clang
 //!   computes them. Bindgen's layout tests check the structures' sizes and
 //!   offsets at compile time.
+//!   The map requests [`kwasm_map_list`], [`kwasm_map_op`],
+//!   [`kwasm_map_dump`] and [`kwasm_map_info`] are among them.
 //! - [`ioctl`]: the requests as typed functions (nix's ioctl macros).
 //! - [`Device`]: an open /dev/kwasm whose methods fill in the requests'
 //!   user pointers from borrowed slices.
@@ -97,6 +99,41 @@ pub mod ioctl {
         KWASM_IOC_NR_INVOKE,
         kwasm_invoke
     );
+    nix::ioctl_readwrite!(
+        /// `KWASM_IOC_MAP_LIST`: the maps of a program.
+        map_list,
+        KWASM_IOC_MAGIC,
+        KWASM_IOC_NR_MAP_LIST,
+        kwasm_map_list
+    );
+    nix::ioctl_readwrite!(
+        /// `KWASM_IOC_MAP_LOOKUP`: the value of a key.
+        map_lookup,
+        KWASM_IOC_MAGIC,
+        KWASM_IOC_NR_MAP_LOOKUP,
+        kwasm_map_op
+    );
+    nix::ioctl_readwrite!(
+        /// `KWASM_IOC_MAP_UPDATE`: set the value of a key.
+        map_update,
+        KWASM_IOC_MAGIC,
+        KWASM_IOC_NR_MAP_UPDATE,
+        kwasm_map_op
+    );
+    nix::ioctl_readwrite!(
+        /// `KWASM_IOC_MAP_DELETE`: remove a key from a hash map.
+        map_delete,
+        KWASM_IOC_MAGIC,
+        KWASM_IOC_NR_MAP_DELETE,
+        kwasm_map_op
+    );
+    nix::ioctl_readwrite!(
+        /// `KWASM_IOC_MAP_DUMP`: the entries of a map, from a cursor on.
+        map_dump,
+        KWASM_IOC_MAGIC,
+        KWASM_IOC_NR_MAP_DUMP,
+        kwasm_map_dump
+    );
 }
 
 /// The user pointer and length of `bytes`, as the requests take them;
@@ -179,6 +216,91 @@ impl Device {
         // SAFETY: a /dev/kwasm; the request is all in the structure.
         unsafe { ioctl::invoke(self.fd(), req) }.map(drop)
     }
+
+    /// `KWASM_IOC_MAP_LIST` into `maps` (`req.size`, `maps` and `count`
+    /// are set here): `req.count` is then the number of maps the program
+    /// has, of which the first `maps.len()` at most were written.
+    pub fn map_list(
+        &self,
+        maps: &mut [kwasm_map_info],
+        req: &mut kwasm_map_list,
+    ) -> Result<(), Errno> {
+        req.size = size_of_u32::<kwasm_map_list>();
+        req.count = u32::try_from(maps.len()).map_err(|_| Errno::EFBIG)?;
+        req.maps = maps.as_mut_ptr() as u64;
+        // SAFETY: a /dev/kwasm; maps is borrowed mutably for the call and
+        // has room for count entries.
+        unsafe { ioctl::map_list(self.fd(), req) }.map(drop)
+    }
+
+    /// The map requests: `req.size`, `key` and `value` (pointer and
+    /// length, (0, 0) for none) are set here.
+    ///
+    /// # Safety
+    /// `value` is readable for its length, and writable too for a lookup.
+    unsafe fn map_op(
+        &self,
+        call: unsafe fn(RawFd, *mut kwasm_map_op) -> nix::Result<libc::c_int>,
+        key: &[u8],
+        value: (u64, u32),
+        req: &mut kwasm_map_op,
+    ) -> Result<(), Errno> {
+        req.size = size_of_u32::<kwasm_map_op>();
+        (req.key, req.key_size) = user_buf(key)?;
+        (req.value, req.value_size) = value;
+        // SAFETY: a /dev/kwasm; key is borrowed for the call, value as the
+        // caller promises.
+        unsafe { call(self.fd(), req) }.map(drop)
+    }
+
+    /// `KWASM_IOC_MAP_LOOKUP` of `key` into `value` (`req` names the map,
+    /// the CPU).
+    pub fn map_lookup(
+        &self,
+        key: &[u8],
+        value: &mut [u8],
+        req: &mut kwasm_map_op,
+    ) -> Result<(), Errno> {
+        let len = u32::try_from(value.len()).map_err(|_| Errno::EFBIG)?;
+        // SAFETY: value is borrowed mutably for the call.
+        unsafe {
+            self.map_op(
+                ioctl::map_lookup,
+                key,
+                (value.as_mut_ptr() as u64, len),
+                req,
+            )
+        }
+    }
+
+    /// `KWASM_IOC_MAP_UPDATE` of `key` to `value` (`req` names the map,
+    /// the flags, the CPU).
+    pub fn map_update(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        req: &mut kwasm_map_op,
+    ) -> Result<(), Errno> {
+        // SAFETY: value is borrowed for the call; an update only reads it.
+        unsafe { self.map_op(ioctl::map_update, key, user_buf(value)?, req) }
+    }
+
+    /// `KWASM_IOC_MAP_DELETE` of `key`.
+    pub fn map_delete(&self, key: &[u8], req: &mut kwasm_map_op) -> Result<(), Errno> {
+        // SAFETY: no value.
+        unsafe { self.map_op(ioctl::map_delete, key, (0, 0), req) }
+    }
+
+    /// `KWASM_IOC_MAP_DUMP` into `buf` from `req.cursor` (`req.size`,
+    /// `buf` and `buf_len` are set here): `req.count` records, and the
+    /// cursor to go on from.
+    pub fn map_dump(&self, buf: &mut [u8], req: &mut kwasm_map_dump) -> Result<(), Errno> {
+        req.size = size_of_u32::<kwasm_map_dump>();
+        let len = u32::try_from(buf.len()).map_err(|_| Errno::EFBIG)?;
+        (req.buf, req.buf_len) = (buf.as_mut_ptr() as u64, len);
+        // SAFETY: a /dev/kwasm; buf is borrowed mutably for the call.
+        unsafe { ioctl::map_dump(self.fd(), req) }.map(drop)
+    }
 }
 
 impl AsFd for Device {
@@ -191,6 +313,20 @@ impl AsRawFd for Device {
     fn as_raw_fd(&self) -> RawFd {
         self.file.as_raw_fd()
     }
+}
+
+/// `size_of::<T>()` as the requests' `size` field holds it.
+fn size_of_u32<T>() -> u32 {
+    // The structures are a few hundred bytes.
+    std::mem::size_of::<T>() as u32
+}
+
+/// Bytes of one `KWASM_IOC_MAP_DUMP` record: the key, then `ncpus`
+/// values, each part padded to a multiple of 8.
+pub fn map_record_len(key_size: u32, value_size: u32, ncpus: u32) -> usize {
+    let pad8 = |n: u64| n.div_ceil(8) * 8;
+    let len = pad8(key_size.into()) + pad8(u64::from(value_size) * u64::from(ncpus));
+    usize::try_from(len).unwrap_or(usize::MAX)
 }
 
 /// The text of a NUL-terminated field the kernel filled in (all of it
@@ -289,6 +425,70 @@ impl kwasm_invoke {
     }
 }
 
+impl kwasm_map_info {
+    pub fn name(&self) -> String {
+        c_str(&self.name)
+    }
+
+    pub fn key_fmt(&self) -> String {
+        c_str(&self.key_fmt)
+    }
+
+    pub fn value_fmt(&self) -> String {
+        c_str(&self.value_fmt)
+    }
+
+    /// The kind as `/proc/kwasm` and kwasmctl name it.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            KWASM_MAP_KIND_ARRAY => "array",
+            KWASM_MAP_KIND_PERCPU_ARRAY => "percpu_array",
+            KWASM_MAP_KIND_HASH => "hash",
+            KWASM_MAP_KIND_EVENTS => "events",
+            _ => "unknown",
+        }
+    }
+}
+
+impl kwasm_map_list {
+    /// The kernel's reason for a refusal ("" when none).
+    pub fn reason(&self) -> String {
+        c_str(&self.err)
+    }
+}
+
+impl kwasm_map_op {
+    /// A request on map `name` (at most `KWASM_MAP_NAME_LEN - 1` bytes) of
+    /// the attached program, all CPUs, flags 0.
+    pub fn new(name: &str) -> Result<Self, StrError> {
+        let mut req = Self {
+            cpu: KWASM_MAP_ALL_CPUS,
+            ..Default::default()
+        };
+        set_c_str(&mut req.name, name)?;
+        Ok(req)
+    }
+
+    /// The kernel's reason for a refusal ("" when none).
+    pub fn reason(&self) -> String {
+        c_str(&self.err)
+    }
+}
+
+impl kwasm_map_dump {
+    /// A dump of map `name` of the attached program from the start.
+    pub fn new(name: &str) -> Result<Self, StrError> {
+        let mut req = Self::default();
+        set_c_str(&mut req.name, name)?;
+        Ok(req)
+    }
+
+    /// The kernel's reason for a refusal ("" when none).
+    pub fn reason(&self) -> String {
+        c_str(&self.err)
+    }
+}
+
 impl kwasm_map_decl {
     /// A version-1 declaration of map `name` (at most
     /// `KWASM_MAP_NAME_LEN - 1` bytes) with display formats "" (hex).
@@ -382,6 +582,61 @@ mod tests {
             rw(KWASM_IOC_NR_INVOKE, size_of::<kwasm_invoke>()),
             KWASM_IOC_INVOKE
         );
+        assert_eq!(
+            rw(KWASM_IOC_NR_MAP_LIST, size_of::<kwasm_map_list>()),
+            KWASM_IOC_MAP_LIST
+        );
+        for (nr, req) in [
+            (KWASM_IOC_NR_MAP_LOOKUP, KWASM_IOC_MAP_LOOKUP),
+            (KWASM_IOC_NR_MAP_UPDATE, KWASM_IOC_MAP_UPDATE),
+            (KWASM_IOC_NR_MAP_DELETE, KWASM_IOC_MAP_DELETE),
+        ] {
+            assert_eq!(rw(nr, size_of::<kwasm_map_op>()), req);
+        }
+        assert_eq!(
+            rw(KWASM_IOC_NR_MAP_DUMP, size_of::<kwasm_map_dump>()),
+            KWASM_IOC_MAP_DUMP
+        );
+    }
+
+    /// The map requests as docs/ABI.md lays them out.
+    #[test]
+    fn map_request_layout() {
+        assert_eq!(
+            [
+                KWASM_IOC_NR_MAP_LIST,
+                KWASM_IOC_NR_MAP_LOOKUP,
+                KWASM_IOC_NR_MAP_UPDATE,
+                KWASM_IOC_NR_MAP_DELETE,
+                KWASM_IOC_NR_MAP_DUMP
+            ],
+            [6, 7, 8, 9, 10]
+        );
+        assert_eq!(KWASM_IOC_MAP_LIST, 0xc118b706);
+        assert_eq!(KWASM_IOC_MAP_LOOKUP, 0xc148b707);
+        assert_eq!(KWASM_IOC_MAP_DUMP, 0xc140b70a);
+        assert_eq!(size_of::<kwasm_map_info>(), 288);
+        assert_eq!(size_of::<kwasm_map_list>(), 280);
+        assert_eq!(size_of::<kwasm_map_op>(), 328);
+        assert_eq!(size_of::<kwasm_map_dump>(), 320);
+        assert_eq!(offset_of!(kwasm_map_info, entries), 64);
+        assert_eq!(offset_of!(kwasm_map_info, key_fmt), 88);
+        assert_eq!(offset_of!(kwasm_map_info, value_fmt), 160);
+        assert_eq!(offset_of!(kwasm_map_op, key), 40);
+        assert_eq!(offset_of!(kwasm_map_op, cpu), 68);
+        assert_eq!(offset_of!(kwasm_map_dump, cursor), 40);
+        assert_eq!(offset_of!(kwasm_map_dump, count), 60);
+        assert_eq!(
+            (KWASM_MAP_ANY, KWASM_MAP_NOEXIST, KWASM_MAP_EXIST),
+            (0, 1, 2)
+        );
+        assert_eq!((KWASM_MAP_ALL_CPUS, KWASM_DUMP_END), (u32::MAX, u64::MAX));
+        assert_eq!(map_record_len(4, 1, 1), 16);
+        assert_eq!(map_record_len(4, 16, 3), 56);
+        assert_eq!(map_record_len(64, 4096, 2), 64 + 8192);
+        let req = kwasm_map_op::new("blocked").unwrap();
+        assert_eq!((c_str(&req.name).as_str(), req.cpu), ("blocked", u32::MAX));
+        assert!(kwasm_map_dump::new(&"n".repeat(32)).is_err());
     }
 
     /// The values the shipped tools were built with: a change of the ABI

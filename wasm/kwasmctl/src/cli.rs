@@ -26,6 +26,69 @@ pub enum Command {
     Status,
     /// Run a program on one packet in the kernel, without touching traffic.
     TestRun(TestRunArgs),
+    /// Read and change the maps of the loaded program.
+    #[command(subcommand)]
+    Map(MapCommand),
+}
+
+/// Keys and values are given and shown in the map's declared formats
+/// (comma-separated fields, `name=value` or `value`); `hex:...` always works.
+#[derive(Debug, Subcommand)]
+pub enum MapCommand {
+    /// List the maps: kind, sizes, entries, memory, formats.
+    List {
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every entry (per-CPU maps: a column per CPU and the sum).
+    Dump {
+        name: String,
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the value of a key.
+    Lookup {
+        name: String,
+        #[arg(allow_hyphen_values = true)]
+        key: String,
+        /// Only this CPU's value of a per-CPU map.
+        #[arg(long)]
+        cpu: Option<u32>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the value of a key (per-CPU maps: every CPU's, or --cpu's).
+    Update {
+        name: String,
+        #[arg(allow_hyphen_values = true)]
+        key: String,
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+        /// Only add a new key (EEXIST if present).
+        #[arg(long, conflicts_with = "exist")]
+        noexist: bool,
+        /// Only replace a present key (ENOENT if absent).
+        #[arg(long)]
+        exist: bool,
+        /// Only this CPU's value of a per-CPU map.
+        #[arg(long)]
+        cpu: Option<u32>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a key from a hash map.
+    Delete {
+        name: String,
+        #[arg(allow_hyphen_values = true)]
+        key: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Netfilter hooks of IPv4, in kernel numbering.
@@ -212,6 +275,40 @@ mod tests {
         assert!(parse("test-run --packet - --repeat 0").is_err());
         assert!(parse("test-run --packet - --snaplen 64").is_err());
         assert!(parse("test-run --packet - --src 10.0.0.1").is_err());
+    }
+
+    #[test]
+    fn map_commands() {
+        let Command::Map(MapCommand::Update {
+            name,
+            key,
+            value,
+            noexist,
+            exist,
+            cpu,
+            json,
+        }) = parse("map update blocked 127.0.0.2 1 --noexist --cpu 1 --json").unwrap()
+        else {
+            panic!("not map update");
+        };
+        assert_eq!(
+            (name.as_str(), key.as_str(), value.as_str()),
+            ("blocked", "127.0.0.2", "1")
+        );
+        assert!(noexist && !exist && json);
+        assert_eq!(cpu, Some(1));
+        assert!(parse("map update m k v --noexist --exist").is_err());
+        assert!(matches!(
+            parse("map lookup m -5").unwrap(),
+            Command::Map(MapCommand::Lookup { key, .. }) if key == "-5"
+        ));
+        assert!(matches!(
+            parse("map list --json").unwrap(),
+            Command::Map(MapCommand::List { json: true })
+        ));
+        assert!(parse("map dump").is_err());
+        assert!(parse("map delete m").is_err());
+        assert!(parse("map delete m k").is_ok());
     }
 
     #[test]

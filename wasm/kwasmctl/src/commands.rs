@@ -50,7 +50,7 @@ fn default_name(path: &Path) -> String {
     stem[..end].to_owned()
 }
 
-fn kernel_error(context: String, errno: Errno, reason: String) -> Error {
+pub(crate) fn kernel_error(context: String, errno: Errno, reason: String) -> Error {
     Error::Kernel {
         context,
         errno: errno as i32,
@@ -58,7 +58,7 @@ fn kernel_error(context: String, errno: Errno, reason: String) -> Error {
     }
 }
 
-fn open_device() -> Result<Device, Error> {
+pub(crate) fn open_device() -> Result<Device, Error> {
     Device::open()
         .map_err(|err| Error::module_io(format!("open {}", uapi::DEVICE), uapi::DEVICE, err))
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! kwasmctl: load, inspect and test-run kwasm packet filter programs
-//! through /dev/kwasm.
+//! kwasmctl: load, inspect and test-run kwasm packet filter programs,
+//! and read and change their maps, through /dev/kwasm.
 //!
 //! Exit codes: 0 success, 1 the kernel refused the request, 2 bad usage or
 //! input, 3 the kwasm module is not loaded.
@@ -8,6 +8,8 @@
 mod cli;
 mod commands;
 mod error;
+mod mapcmd;
+mod mapfmt;
 mod packet;
 
 use std::process::ExitCode;
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Unload => commands::unload(),
         Command::Status => commands::status(),
         Command::TestRun(args) => commands::test_run(args),
+        Command::Map(cmd) => mapcmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
