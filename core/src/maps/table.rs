@@ -47,6 +47,12 @@ impl Table {
         self.maps.iter().find(|m| m.decl.name == name)
     }
 
+    /// The program's events ring, if it declares one.
+    #[inline]
+    pub fn events(&self) -> Option<&alloc::sync::Arc<super::ring::Ring>> {
+        self.maps.iter().find_map(Map::ring)
+    }
+
     /// The maps in declaration order.
     pub fn iter(&self) -> core::slice::Iter<'_, Map> {
         self.maps.iter()
