@@ -535,3 +535,31 @@ fn producers_on_threads_and_a_reader() {
     drop(reader);
     assert!(!ring.stats().reader);
 }
+
+/// wasm/examples/drop_events.c (when `make -C wasm` built it): an event per
+/// dropped TCP packet to 23557, none for the others.
+#[test]
+fn drop_events_example() {
+    use kwasm_test_support::packet::Ipv4;
+    use std::net::Ipv4Addr;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wasm/build/drop_events.wasm");
+    let Ok(wasm) = std::fs::read(&path) else {
+        eprintln!("drop_events: not built (make -C wasm), skipped");
+        return;
+    };
+    let p = load_bytes(&wasm, &opts(256, KWASM_ACCEPT)).expect("loads");
+    let i = info(&p).unwrap();
+    assert_eq!((i.ring_size, i.max_record), (65536, 12));
+    let ev = open(&p).unwrap();
+    let ip = Ipv4::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(127, 0, 0, 1));
+    assert_eq!(p.run(&ip.tcp(40000, 80, b"")).verdict, KWASM_ACCEPT);
+    assert_eq!(p.run(&ip.udp(40000, 23557, b"")).verdict, KWASM_ACCEPT);
+    assert_eq!(p.run_on(1, &ip.tcp(40001, 23557, b"x")).verdict, KWASM_DROP);
+    let got = ev.read(4096);
+    assert_eq!(got.len(), 1);
+    let mut want = 0x0a00_0001u32.to_le_bytes().to_vec();
+    want.extend_from_slice(&40001u16.to_le_bytes());
+    want.extend_from_slice(&23557u16.to_le_bytes());
+    want.extend_from_slice(&[6, 0, 0, 0]);
+    assert_eq!((got[0].cpu, &got[0].payload), (1, &want));
+}

@@ -27,6 +27,8 @@ enum kwasm_uapi_ioc {
 	kwasm_uapi_ioc_TEST_RUN = KWASM_IOC_TEST_RUN,
 	kwasm_uapi_ioc_INVOKE_LOAD = KWASM_IOC_INVOKE_LOAD,
 	kwasm_uapi_ioc_INVOKE = KWASM_IOC_INVOKE,
+	kwasm_uapi_ioc_EVENTS_OPEN = KWASM_IOC_EVENTS_OPEN,
+	kwasm_uapi_evioc_STATS = KWASM_EVENTS_IOC_STATS,
 };
 enum kwasm_uapi_ioc_nr {
 	kwasm_uapi_ioc_nr_LOAD = _IOC_NR(KWASM_IOC_LOAD),
@@ -34,6 +36,8 @@ enum kwasm_uapi_ioc_nr {
 	kwasm_uapi_ioc_nr_TEST_RUN = _IOC_NR(KWASM_IOC_TEST_RUN),
 	kwasm_uapi_ioc_nr_INVOKE_LOAD = _IOC_NR(KWASM_IOC_INVOKE_LOAD),
 	kwasm_uapi_ioc_nr_INVOKE = _IOC_NR(KWASM_IOC_INVOKE),
+	kwasm_uapi_ioc_nr_EVENTS_OPEN = _IOC_NR(KWASM_IOC_EVENTS_OPEN),
+	kwasm_uapi_evioc_nr_STATS = _IOC_NR(KWASM_EVENTS_IOC_STATS),
 };
 "#;
 
@@ -54,6 +58,13 @@ impl ParseCallbacks for Callbacks {
         name: &str,
         _value: EnumVariantValue,
     ) -> Option<String> {
+        // Requests on an events file: KWASM_EVENTS_IOC_<X>.
+        if let Some(req) = name.strip_prefix("kwasm_uapi_evioc_nr_") {
+            return Some(format!("KWASM_EVENTS_IOC_NR_{req}"));
+        }
+        if let Some(req) = name.strip_prefix("kwasm_uapi_evioc_") {
+            return Some(format!("KWASM_EVENTS_IOC_{req}"));
+        }
         if let Some(req) = name.strip_prefix("kwasm_uapi_ioc_nr_") {
             Some(format!("KWASM_IOC_NR_{req}"))
         } else {

@@ -26,6 +26,8 @@ pub enum Command {
     Status,
     /// Run a program on one packet in the kernel, without touching traffic.
     TestRun(TestRunArgs),
+    /// Print the records of the attached program's events ring.
+    Events(crate::events::EventsArgs),
 }
 
 /// Netfilter hooks of IPv4, in kernel numbering.

@@ -8,6 +8,7 @@
 mod cli;
 mod commands;
 mod error;
+mod events;
 mod packet;
 
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         Command::Unload => commands::unload(),
         Command::Status => commands::status(),
         Command::TestRun(args) => commands::test_run(args),
+        Command::Events(args) => events::events(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
