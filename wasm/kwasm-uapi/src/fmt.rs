@@ -56,9 +56,12 @@ impl Type {
             "ipv4be" => Self::Ipv4Be,
             "port" => Self::Port,
             _ => {
-                let sized = |n: &str| match n.parse::<usize>() {
-                    Ok(n) if (1..=4096).contains(&n) && !n.to_string().starts_with('0') => Ok(n),
-                    _ => Err(format!("type {text:?} needs a size from 1 to 4096")),
+                let sized = |n: &str| {
+                    let digits = !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit());
+                    match n.parse::<usize>() {
+                        Ok(v) if digits && (1..=4096).contains(&v) => Ok(v),
+                        _ => Err(format!("type {text:?} needs a size from 1 to 4096")),
+                    }
                 };
                 if let Some(n) = text.strip_prefix("hex") {
                     Self::Hex(sized(n)?)
@@ -217,6 +220,8 @@ mod tests {
         assert_eq!(Format::parse("u32").unwrap().decode(&[1, 2]).len(), 1);
         assert!(Format::parse("u7").is_err());
         assert!(Format::parse("hex0").is_err());
+        assert!(Format::parse("hex01").is_err());
+        assert!(Format::parse("pad+1").is_err());
         assert!(Format::parse("a:u8,a:u8").is_err());
     }
 }
