@@ -324,4 +324,74 @@ void kwasm_random_bytes(void *buf, size_t len);
 bool kwasm_cpu_owned(u32 cpu);
 int kwasm_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg);
 
+/*
+ * Events rings (core: maps/ring.rs; shim: events.c). A program's ring is
+ * shared between the program and at most one reader, a struct
+ * kwasm_events the shim gets from kwasm_core_events_open() and gives back
+ * with kwasm_core_events_close(); the ring is freed with the last of them.
+ * The reader's calls are serialised by the shim and run in process
+ * context.
+ */
+struct kwasm_events;	/* opaque, owned by the core */
+
+/* kwasm_core_events_poll() */
+#define KWASM_CORE_EVENTS_READABLE	(1U << 0)	/* a record is committed */
+#define KWASM_CORE_EVENTS_DETACHED	(1U << 1)	/* no program writes any more */
+
+/* What /proc/kwasm and KWASM_EVENTS_IOC_STATS show of a ring. */
+struct kwasm_events_info {
+	u32 ring_size;		/* bytes */
+	u32 max_record;		/* largest payload */
+	u64 written;		/* records committed */
+	u64 dropped;		/* records refused: ring full */
+	u64 used;		/* bytes reserved and not read yet */
+	u32 reader;		/* 1 while a reader has it open */
+	u32 detached;		/* 1 once no program writes to it */
+	char value_fmt[KWASM_MAP_VALUE_FMT_LEN];
+};
+
+/* @prog's ring in @info: 0, or -ENOENT when it declares none. */
+int kwasm_core_events_info(const struct kwasm_prog *prog,
+			   struct kwasm_events_info *info);
+/*
+ * The reader of @prog's ring: 0 and *@out, or a negative errno and a
+ * reason in @err: -ENOENT no ring declared, -EBUSY it has a reader.
+ * Process context (allocates).
+ */
+int kwasm_core_events_open(const struct kwasm_prog *prog,
+			   struct kwasm_events **out, char *err,
+			   size_t err_len);
+/* Give the reader back; frees the ring when no program has it. */
+void kwasm_core_events_close(struct kwasm_events *ev);
+void kwasm_core_events_stats(const struct kwasm_events *ev,
+			     struct kwasm_events_info *info);
+/* The waker whose wait queue the reader sleeps on. */
+struct kwasm_waker *kwasm_core_events_waker(const struct kwasm_events *ev);
+/*
+ * Copy the committed records at the read position into @buf, whole, as
+ * many as fit in @len bytes, without consuming them: the bytes copied, 0
+ * when none is committed, -EINVAL when the next one needs more than @len.
+ */
+s64 kwasm_core_events_peek(struct kwasm_events *ev, u8 *buf, size_t len);
+/* Consume the @bytes the last peek copied (the reader got them). */
+void kwasm_core_events_consume(struct kwasm_events *ev, size_t bytes);
+/*
+ * KWASM_CORE_EVENTS_* of the ring now. Marks the reader as waiting first,
+ * so that a record committed after the check kicks the waker.
+ */
+u32 kwasm_core_events_poll(struct kwasm_events *ev);
+
+/*
+ * The events rings' waker (shim/events.c): an irq_work whose handler wakes
+ * the readers sleeping on its wait queue, so that a producer in any hook
+ * context takes no wait-queue lock. kwasm_waker_new() is for process
+ * context and returns NULL without memory; kwasm_waker_kick() may be
+ * called from any context; kwasm_waker_free() waits for a queued kick
+ * (process context). The host's waker counts kicks.
+ */
+struct kwasm_waker;
+struct kwasm_waker *kwasm_waker_new(void);
+void kwasm_waker_kick(struct kwasm_waker *waker);
+void kwasm_waker_free(struct kwasm_waker *waker);
+
 #endif /* KWASM_CORE_H */

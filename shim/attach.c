@@ -144,6 +144,33 @@ struct kwasm_maps *kwasm_attached_maps(void)
 	return maps;
 }
 
+/*
+ * The reader of the attached program's events ring, and what the ring is
+ * (@info), taken under kwasm_attach_lock so that the program cannot go
+ * meanwhile; the reader then holds the ring itself.
+ */
+int kwasm_attached_events_open(struct kwasm_events **out,
+			       struct kwasm_events_info *info, char *err,
+			       size_t err_len)
+{
+	struct kwasm_attachment *att;
+	int ret;
+
+	mutex_lock(&kwasm_attach_lock);
+	att = rcu_dereference_protected(kwasm_attached,
+					lockdep_is_held(&kwasm_attach_lock));
+	if (!att) {
+		strscpy(err, "no program is attached", err_len);
+		ret = -ENOENT;
+	} else {
+		ret = kwasm_core_events_open(att->prog, out, err, err_len);
+		if (!ret)
+			kwasm_core_events_info(att->prog, info);
+	}
+	mutex_unlock(&kwasm_attach_lock);
+	return ret;
+}
+
 static const char * const abi_names[] = {
 	[KWASM_ABI_KWASM] = "kwasm",
 	[KWASM_ABI_ORIGINAL] = "original",
@@ -181,6 +208,7 @@ static void kwasm_show(struct seq_file *m, struct kwasm_attachment *att)
 {
 	struct kwasm_prog_info info_buf, *info = &info_buf;
 	struct kwasm_stats st_buf, *st = &st_buf;
+	struct kwasm_events_info ev_buf, *ev = &ev_buf;
 	u32 i;
 
 	/* Both are read now: memory and counters change as packets run. */
@@ -205,6 +233,10 @@ static void kwasm_show(struct seq_file *m, struct kwasm_attachment *att)
 	seq_printf(m, "maps: %u\n", info->maps);
 	seq_printf(m, "map_memory: %llu\n", info->map_memory);
 	kwasm_show_maps(m, att->prog);
+	if (!kwasm_core_events_info(att->prog, ev))
+		seq_printf(m, "events: size=%u record=%u written=%llu dropped=%llu reader=%u\n",
+			   ev->ring_size, ev->max_record, ev->written,
+			   ev->dropped, ev->reader);
 	seq_printf(m, "runs: %llu\n", st->runs);
 	seq_printf(m, "accepted: %llu\n", st->accepted);
 	seq_printf(m, "dropped: %llu\n", st->dropped);

@@ -20,5 +20,8 @@ int kwasm_attached_run(const struct kwasm_pkt *pkt,
 		       struct kwasm_run_result *res);
 struct kwasm_maps *kwasm_attached_maps(void);
 int kwasm_attached_show(struct seq_file *m);
+int kwasm_attached_events_open(struct kwasm_events **out,
+			       struct kwasm_events_info *info, char *err,
+			       size_t err_len);
 
 #endif /* KWASM_ATTACH_H */

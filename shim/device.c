@@ -20,6 +20,7 @@
 
 #include "attach.h"
 #include "device.h"
+#include "events.h"
 #include "invoke.h"
 #include "load.h"
 #include "map.h"
@@ -90,6 +91,8 @@ static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return kwasm_invoke_load_ioctl(&f->invoke, uarg);
 	case KWASM_IOC_INVOKE:
 		return kwasm_invoke_ioctl(&f->invoke, uarg);
+	case KWASM_IOC_EVENTS_OPEN:
+		return kwasm_events_open_ioctl(uarg);
 	default:
 		break;
 	}

@@ -238,3 +238,33 @@ int kwasm_on_cpu(u32 cpu, void (*fn)(void *arg), void *arg)
 	pthread_mutex_unlock(&host_cpu_lock[cpu]);
 	return 0;
 }
+
+/*
+ * The events waker: the host has no readers to wake; it counts kicks, for
+ * the tests to see that a producer kicks only a waiting reader.
+ */
+struct kwasm_waker {
+	_Atomic u64 kicks;
+};
+
+u64 kwasm_host_waker_kicks(const struct kwasm_waker *waker);
+
+u64 kwasm_host_waker_kicks(const struct kwasm_waker *waker)
+{
+	return waker->kicks;
+}
+
+struct kwasm_waker *kwasm_waker_new(void)
+{
+	return calloc(1, sizeof(struct kwasm_waker));
+}
+
+void kwasm_waker_kick(struct kwasm_waker *waker)
+{
+	waker->kicks++;
+}
+
+void kwasm_waker_free(struct kwasm_waker *waker)
+{
+	free(waker);
+}

@@ -314,6 +314,55 @@ struct kwasm_map_dump {
 };
 
 /*
+ * Events (docs/ABI.md, "Events"): a program's events ring (a map of kind
+ * KWASM_MAP_KIND_EVENTS) and the file user space reads its records from.
+ * KWASM_IOC_EVENTS_OPEN on /dev/kwasm returns that file: read() gives
+ * whole records, each a struct kwasm_event and len payload bytes, padded
+ * with zeros to a multiple of 8. Little-endian.
+ */
+struct kwasm_event {
+	__u32 len;		/* payload bytes, 1..the ring's max_record */
+	__u32 cpu;		/* CPU the program ran on */
+	__u64 time_ns;		/* CLOCK_MONOTONIC (ktime_get_ns()) */
+	__u32 prog_id;		/* the program's id; 0 for now */
+	__u32 flags;		/* 0 */
+	__u64 lost;		/* records dropped on this ring before this one */
+};
+
+/* kwasm_events_open.flags */
+#define KWASM_EVENTS_NONBLOCK	(1U << 0)	/* the file is O_NONBLOCK */
+#define KWASM_EVENTS_CLOEXEC	(1U << 1)	/* the descriptor is O_CLOEXEC */
+#define KWASM_EVENTS_ALL_FLAGS	0x3U
+
+/*
+ * Extensible: size is the caller's sizeof (smaller than the first version
+ * is EINVAL; larger is accepted when the extra bytes are zero, else E2BIG).
+ */
+struct kwasm_events_open {
+	__u32 size;		/* in: sizeof(struct kwasm_events_open) */
+	__u32 prog_id;		/* in: 0, the attached program */
+	__u32 flags;		/* in: KWASM_EVENTS_* */
+	__s32 fd;		/* out: the events file */
+	__u32 ring_size;	/* out: bytes of the ring */
+	__u32 max_record;	/* out: largest payload (the declared value_size) */
+	char value_fmt[KWASM_MAP_VALUE_FMT_LEN];	/* out: the record's format */
+	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+};
+
+/* KWASM_EVENTS_IOC_STATS on an events file. */
+struct kwasm_events_stats {
+	__u32 size;		/* in: sizeof(struct kwasm_events_stats) */
+	__u32 ring_size;	/* out: bytes of the ring */
+	__u64 written;		/* out: records written */
+	__u64 dropped;		/* out: records dropped (ring full) */
+	__u64 used;		/* out: bytes not read yet */
+};
+
+#define KWASM_IOC_EVENTS_OPEN	_IOWR(KWASM_IOC_MAGIC, 11, struct kwasm_events_open)
+#define KWASM_EVENTS_IOC_STATS	_IOWR(KWASM_IOC_MAGIC, 32, \
+				     struct kwasm_events_stats)
+
+/*
  * The invoke path: a module instantiated for one open file, whose exported
  * functions are called by name with i32/i64 values (for conformance tests;
  * packets never reach it). Each open file has its own instance.

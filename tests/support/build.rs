@@ -26,8 +26,10 @@ fn core_bindings() {
         // The ABI's structures and constants are kwasm-uapi's.
         .blocklist_file(".*/uapi/kwasm\\.h")
         .raw_line("pub use kwasm_uapi::*;")
-        .allowlist_type("kwasm_(pkt|prog_opts|run_result|stats|prog_info|invoke_result)")
-        .allowlist_var("KWASM_ABI_.*")
+        .allowlist_type(
+            "kwasm_(pkt|prog_opts|run_result|stats|prog_info|invoke_result|events_info)",
+        )
+        .allowlist_var("KWASM_ABI_.*|KWASM_CORE_EVENTS_.*")
         .allowlist_function("kwasm_core_.*")
         .default_enum_style(bindgen::EnumVariation::Consts)
         .derive_default(true)

@@ -32,6 +32,8 @@ enum kwasm_uapi_ioc {
 	kwasm_uapi_ioc_MAP_UPDATE = KWASM_IOC_MAP_UPDATE,
 	kwasm_uapi_ioc_MAP_DELETE = KWASM_IOC_MAP_DELETE,
 	kwasm_uapi_ioc_MAP_DUMP = KWASM_IOC_MAP_DUMP,
+	kwasm_uapi_ioc_EVENTS_OPEN = KWASM_IOC_EVENTS_OPEN,
+	kwasm_uapi_evioc_STATS = KWASM_EVENTS_IOC_STATS,
 };
 enum kwasm_uapi_ioc_nr {
 	kwasm_uapi_ioc_nr_LOAD = _IOC_NR(KWASM_IOC_LOAD),
@@ -44,6 +46,8 @@ enum kwasm_uapi_ioc_nr {
 	kwasm_uapi_ioc_nr_MAP_UPDATE = _IOC_NR(KWASM_IOC_MAP_UPDATE),
 	kwasm_uapi_ioc_nr_MAP_DELETE = _IOC_NR(KWASM_IOC_MAP_DELETE),
 	kwasm_uapi_ioc_nr_MAP_DUMP = _IOC_NR(KWASM_IOC_MAP_DUMP),
+	kwasm_uapi_ioc_nr_EVENTS_OPEN = _IOC_NR(KWASM_IOC_EVENTS_OPEN),
+	kwasm_uapi_evioc_nr_STATS = _IOC_NR(KWASM_EVENTS_IOC_STATS),
 };
 "#;
 
@@ -68,6 +72,13 @@ impl ParseCallbacks for Callbacks {
         name: &str,
         _value: EnumVariantValue,
     ) -> Option<String> {
+        // Requests on an events file: KWASM_EVENTS_IOC_<X>.
+        if let Some(req) = name.strip_prefix("kwasm_uapi_evioc_nr_") {
+            return Some(format!("KWASM_EVENTS_IOC_NR_{req}"));
+        }
+        if let Some(req) = name.strip_prefix("kwasm_uapi_evioc_") {
+            return Some(format!("KWASM_EVENTS_IOC_{req}"));
+        }
         if let Some(req) = name.strip_prefix("kwasm_uapi_ioc_nr_") {
             Some(format!("KWASM_IOC_NR_{req}"))
         } else {

@@ -270,6 +270,35 @@ int32_t kwasm_map_add(uint32_t map, const void *key, uint32_t key_len,
 #define KWASM_MAP_PERCPU_ARRAY(name, V, vsize, max, vfmt)		\
 	KWASM_MAP_(__COUNTER__, 2, name, uint32_t, 4, V, vsize, max, "u32", vfmt)
 
+/* ---- events (docs/ABI.md, "Events") ---- */
+
+/*
+ * Write a record of @len bytes at @data to the program's events ring: 0, or
+ * -KWASM_ENOSPC when the ring is full (the record is dropped and counted).
+ * Traps without a declared ring, for @len 0 or over the declared record
+ * size, and for a range outside linear memory. KWASM_EVENTS() defines the
+ * typed kwasm_event_output().
+ */
+KWASM_IMPORT("event_output")
+int32_t kwasm_event_output_bytes(const void *data, uint32_t len);
+
+/*
+ * Declare the program's events ring (at most one): records of type @T of
+ * @tsize bytes (a literal, checked against sizeof(T)), a ring of
+ * @ring_bytes (a power of two, 4096 to 16 MiB), and @fmt, the record's
+ * display format for kwasmctl events ("" is hex). Defines
+ * kwasm_event_output(const T *). The map is named "events".
+ *
+ *   KWASM_EVENTS(struct drop_event, 12, 65536, "saddr:ipv4,dport:port,pad6")
+ */
+#define KWASM_EVENTS(T, tsize, ring_bytes, fmt)				\
+	KWASM_MAP_DECL_(4, __COUNTER__, 0, tsize, ring_bytes, events, "", fmt); \
+	_Static_assert(sizeof(T) == (tsize), "events: record size");	\
+	static inline __attribute__((unused)) int32_t kwasm_event_output(const T *ev) \
+	{								\
+		return kwasm_event_output_bytes(ev, sizeof(T));		\
+	}
+
 /* Log a NUL-terminated string. */
 static inline void kwasm_log_str(const char *s)
 {

@@ -15,7 +15,7 @@ pub use crate::filter::program::Program;
 ///
 /// # Safety
 /// `err` is null or writable for `err_len` bytes.
-unsafe fn write_err(err: *mut c_char, err_len: usize, msg: &str) {
+pub(super) unsafe fn write_err(err: *mut c_char, err_len: usize, msg: &str) {
     if err.is_null() || err_len == 0 {
         return;
     }

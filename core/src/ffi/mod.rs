@@ -5,6 +5,7 @@
 //! [`sys`] and [`services`] sit below the engine; [`exports`] on top of
 //! everything.
 
+pub mod events;
 pub mod exports;
 #[cfg(target_os = "none")]
 mod kernel;

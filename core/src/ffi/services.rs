@@ -230,3 +230,52 @@ pub fn on_cpu<F: FnMut()>(cpu: u32, f: &mut F) -> Result<(), NotRun> {
         Err(NotRun(rc))
     }
 }
+
+/// `ktime_get_ns()`: CLOCK_MONOTONIC in nanoseconds (host:
+/// `clock_gettime(CLOCK_MONOTONIC)`).
+pub fn time_ns() -> u64 {
+    // SAFETY: no arguments, reads the clock.
+    unsafe { k::kwasm_time_ns() }
+}
+
+/// An events ring's waker (`kwasm_waker_new()`): an irq_work that wakes
+/// the ring's reader, so that a producer in any context takes no
+/// wait-queue lock. Freed when dropped, after a queued kick has run.
+pub struct Waker {
+    ptr: core::ptr::NonNull<k::kwasm_waker>,
+}
+
+// SAFETY: kwasm_waker_kick() may be called from any thread and context;
+// the handle is owned by this value.
+unsafe impl Send for Waker {}
+// SAFETY: as above; kick() takes &self.
+unsafe impl Sync for Waker {}
+
+impl Waker {
+    /// A waker; `None` without memory. Process context.
+    pub fn new() -> Option<Self> {
+        // SAFETY: a plain allocation call; the result is checked.
+        let raw = unsafe { k::kwasm_waker_new() };
+        core::ptr::NonNull::new(raw).map(|ptr| Self { ptr })
+    }
+
+    /// Wakes the reader sleeping on the waker's wait queue, later, from
+    /// the irq_work. Any context.
+    pub fn kick(&self) {
+        // SAFETY: ptr is a live waker until drop.
+        unsafe { k::kwasm_waker_kick(self.ptr.as_ptr()) }
+    }
+
+    /// The shim's object, for the reader to sleep on.
+    pub fn as_ptr(&self) -> *mut k::kwasm_waker {
+        self.ptr.as_ptr()
+    }
+}
+
+impl Drop for Waker {
+    fn drop(&mut self) {
+        // SAFETY: ptr came from kwasm_waker_new and is freed once; the
+        // shim waits for a queued kick first.
+        unsafe { k::kwasm_waker_free(self.ptr.as_ptr()) }
+    }
+}

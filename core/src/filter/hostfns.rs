@@ -124,7 +124,7 @@ const fn host(
 }
 
 /// Every host function kwasm offers.
-pub static HOST_FNS: [HostFn; 17] = [
+pub static HOST_FNS: [HostFn; 18] = [
     host(c"log", c"v(ii)", 2, false, log),
     host(c"print_int", c"v(i)", 1, false, print_int),
     host(c"pkt_len", c"i()", 0, true, |c| {
@@ -155,6 +155,7 @@ pub static HOST_FNS: [HostFn; 17] = [
     host(c"map_update", c"i(iiiiii)", 6, true, map_calls::update),
     host(c"map_delete", c"i(iii)", 3, true, map_calls::delete),
     host(c"map_add", c"i(iiiiI)", 5, true, map_calls::add),
+    host(c"event_output", c"i(ii)", 2, true, map_calls::event_output),
     // The original ABI's only import.
     HostFn {
         module: c"custom",

@@ -9,6 +9,11 @@
 //! array, a counter offset not inside the value or not 8-aligned. A call
 //! the data decides returns 0 or a negative errno (`-ENOENT`, `-EEXIST`,
 //! `-ENOSPC`, `-EBUSY`).
+//!
+//! `event_output` writes a record to the program's events ring: it traps
+//! outside a packet run, without a declared ring, for a length of 0 or
+//! over the declared record size, or a range outside linear memory; a full
+//! ring is `-ENOSPC` (counted, the record dropped).
 
 use super::hostfns::FilterCtx;
 use crate::engine::host::{self, HostTrap};
@@ -27,6 +32,7 @@ pub mod cost {
     pub const UPDATE: u64 = 12;
     pub const ADD: u64 = 12;
     pub const HASH: u64 = 4;
+    pub const EVENT: u64 = 12;
     pub const BYTES_PER_UNIT: u64 = 16;
 }
 
@@ -131,4 +137,20 @@ pub fn add(c: &mut Call<'_>) -> Result<i32> {
     let (key, key_len) = key(c, map, c.arg(1), c.arg(2))?;
     let key = key.get(..key_len).ok_or(HostTrap)?;
     Ok(result(map.add(Slot::Cpu(ctx.cpu()), key, offset, delta)))
+}
+
+/// `event_output(ptr, len) -> i32`: a record of the `len` bytes at `ptr`
+/// into the program's events ring; 0, or `-ENOSPC` when it is full (the
+/// record dropped and counted).
+pub fn event_output(c: &mut Call<'_>) -> Result<i32> {
+    let ctx = c.ctx;
+    let ring = ctx.maps().and_then(|m| m.events()).ok_or(HostTrap)?;
+    let (ptr, len) = (c.arg(0), c.arg(1));
+    if len == 0 || len > ring.max_record() {
+        return Err(HostTrap);
+    }
+    c.charge(cost::EVENT + u64::from(len).div_ceil(cost::BYTES_PER_UNIT))?;
+    let data = c.memory(ptr, len)?;
+    // Program ids come with issue 11: 0 until then.
+    Ok(result(ring.output(ctx.cpu(), 0, data)))
 }

@@ -4,8 +4,9 @@
 //! formats of keys and values ([`fmt`]), each map's storage allocated
 //! empty at load ([`storage`]), and the operations of the kinds: [`array`],
 //! [`percpu`] (per-CPU arrays) and [`hash`], on values kept untorn by the
-//! sequence counts of [`seq`]. Events rings (kind 4) have no operations
-//! yet: they are `EINVAL`. Knows neither WebAssembly nor packets: the
+//! sequence counts of [`seq`], and the events ring ([`ring`]), whose
+//! records programs write and one reader in user space reads; the map
+//! operations on a ring are `EINVAL`. Knows neither WebAssembly nor packets: the
 //! filter hands it the section's bytes and the number of possible CPUs.
 //!
 //! Who touches what from which context: docs/ARCHITECTURE.md, "Maps: who
@@ -19,6 +20,7 @@ pub mod decl;
 pub mod fmt;
 pub mod hash;
 pub mod percpu;
+pub mod ring;
 pub mod seq;
 pub mod storage;
 pub mod table;
@@ -83,7 +85,7 @@ enum Ops {
     Array(array::Array),
     Percpu(percpu::PercpuArray),
     Hash(hash::Hash),
-    Events,
+    Events(ring::Producer),
 }
 
 /// A declared map and its storage.
@@ -110,7 +112,7 @@ impl Map {
     /// locks, hash key, CPU table); `ENOMEM` naming it when memory is short.
     /// Process context.
     pub fn new(decl: MapDecl, possible_cpus: u32) -> Result<Self, Error> {
-        let storage = Storage::new(&decl, possible_cpus)?;
+        let mut storage = Storage::new(&decl, possible_cpus)?;
         let no_memory = |what: &str| {
             Error::new(
                 k::ENOMEM,
@@ -140,9 +142,22 @@ impl Map {
                 decl.value_size,
                 storage.regions(),
             )),
-            Kind::Events => Ops::Events,
+            // The ring keeps its words itself: it may outlive the map
+            // while its reader reads on.
+            Kind::Events => Ops::Events(
+                ring::Producer::new(storage.take(), decl.value_size)
+                    .ok_or_else(|| no_memory("ring's lock or waker"))?,
+            ),
         };
         Ok(Self { decl, storage, ops })
+    }
+
+    /// The events ring, when this map is one.
+    pub fn ring(&self) -> Option<&alloc::sync::Arc<ring::Ring>> {
+        match &self.ops {
+            Ops::Events(p) => Some(p.ring()),
+            _ => None,
+        }
     }
 
     /// Value slots per key: CPU ids (nr_cpu_ids) for a per-CPU array, else 1.
@@ -183,7 +198,7 @@ impl Map {
             Ops::Array(a) => a.lookup(regions.first().ok_or(E_INVAL)?, key, value),
             Ops::Percpu(p) => p.lookup(regions, slot, key, value),
             Ops::Hash(h) => h.lookup(regions, key, value),
-            Ops::Events => Err(E_INVAL),
+            Ops::Events(_) => Err(E_INVAL),
         }
     }
 
@@ -199,7 +214,7 @@ impl Map {
             Ops::Array(a) => a.update(regions.first().ok_or(E_INVAL)?, key, value, flags),
             Ops::Percpu(p) => p.update(regions, slot, key, value, flags),
             Ops::Hash(h) => h.update(regions, key, value, flags),
-            Ops::Events => Err(E_INVAL),
+            Ops::Events(_) => Err(E_INVAL),
         }
     }
 
@@ -232,7 +247,7 @@ impl Map {
             Ops::Array(a) => a.add(regions.first().ok_or(E_INVAL)?, key, word, delta),
             Ops::Percpu(p) => p.add(regions, slot, key, word, delta),
             Ops::Hash(h) => h.add(regions, key, word, delta),
-            Ops::Events => Err(E_INVAL),
+            Ops::Events(_) => Err(E_INVAL),
         }
     }
 
@@ -248,7 +263,7 @@ impl Map {
             Ops::Array(a) => a.next(regions.first()?, cursor, key, value),
             Ops::Percpu(p) => p.next(regions, cursor, key, value),
             Ops::Hash(h) => h.next(regions, cursor, key, value),
-            Ops::Events => None,
+            Ops::Events(_) => None,
         }
     }
 
@@ -257,7 +272,7 @@ impl Map {
         match &self.ops {
             Ops::Array(_) | Ops::Percpu(_) => self.decl.max_entries.into(),
             Ops::Hash(h) => h.entries(),
-            Ops::Events => 0,
+            Ops::Events(_) => 0,
         }
     }
 

@@ -99,6 +99,12 @@ impl Storage {
         &self.regions
     }
 
+    /// Hands the regions over, leaving the storage empty: an events ring
+    /// keeps its words itself, shared with its reader.
+    pub fn take(&mut self) -> Vec<Words> {
+        core::mem::take(&mut self.regions)
+    }
+
     /// Bytes allocated.
     pub fn bytes(&self) -> u64 {
         self.regions.iter().map(|r| r.len() as u64 * 8).sum()

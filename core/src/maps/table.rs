@@ -52,6 +52,12 @@ impl Table {
         self.maps.iter().find(|m| m.decl.name == name).map(|m| &**m)
     }
 
+    /// The program's events ring, if it declares one.
+    #[inline]
+    pub fn events(&self) -> Option<&alloc::sync::Arc<super::ring::Ring>> {
+        self.maps.iter().find_map(|m| m.ring())
+    }
+
     /// The maps in declaration order.
     pub fn iter(&self) -> impl Iterator<Item = &Map> {
         self.maps.iter().map(|m| &**m)

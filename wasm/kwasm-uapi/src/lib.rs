@@ -18,11 +18,13 @@
 //!   [`c_str`], [`set_c_str`] and methods on the request structures.
 
 use std::ffi::c_char;
-use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, RawFd};
 
 pub use nix::errno::Errno;
+
+pub mod events;
+pub mod fmt;
 
 #[allow(
     non_camel_case_types,
@@ -133,6 +135,20 @@ pub mod ioctl {
         KWASM_IOC_MAGIC,
         KWASM_IOC_NR_MAP_DUMP,
         kwasm_map_dump
+    );
+    nix::ioctl_readwrite!(
+        /// `KWASM_IOC_EVENTS_OPEN`: a file reading a program's events ring.
+        events_open,
+        KWASM_IOC_MAGIC,
+        KWASM_IOC_NR_EVENTS_OPEN,
+        kwasm_events_open
+    );
+    nix::ioctl_readwrite!(
+        /// `KWASM_EVENTS_IOC_STATS` on an events file.
+        events_stats,
+        KWASM_IOC_MAGIC,
+        KWASM_EVENTS_IOC_NR_STATS,
+        kwasm_events_stats
     );
 }
 
@@ -303,6 +319,33 @@ impl Device {
     }
 }
 
+impl Device {
+    /// `KWASM_IOC_EVENTS_OPEN` with the request in `req` (its `size` is
+    /// set here): the events file, and in `req` the ring's size, largest
+    /// record and format; on failure `req.err` holds the kernel's reason.
+    pub fn events_open(&self, req: &mut kwasm_events_open) -> Result<events::Events, Errno> {
+        req.size = std::mem::size_of::<kwasm_events_open>() as u32;
+        // SAFETY: a /dev/kwasm; the request holds no pointer.
+        unsafe { ioctl::events_open(self.fd(), req) }?;
+        // SAFETY: the kernel installed this descriptor for us, and nothing
+        // else owns it.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(req.fd) };
+        Ok(events::Events::from(File::from(fd)))
+    }
+}
+
+impl kwasm_events_open {
+    /// The kernel's reason for a refusal ("" when none).
+    pub fn reason(&self) -> String {
+        c_str(&self.err)
+    }
+
+    /// The records' display format ("" for hex).
+    pub fn value_fmt(&self) -> String {
+        c_str(&self.value_fmt)
+    }
+}
+
 impl AsFd for Device {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.file.as_fd()
@@ -349,8 +392,8 @@ pub enum StrError {
     TooLong { max: usize },
 }
 
-impl fmt::Display for StrError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Display for StrError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StrError::Nul => write!(f, "contains NUL"),
             StrError::TooLong { max } => write!(f, "longer than {max} bytes"),
@@ -637,6 +680,20 @@ mod tests {
         let req = kwasm_map_op::new("blocked").unwrap();
         assert_eq!((c_str(&req.name).as_str(), req.cpu), ("blocked", u32::MAX));
         assert!(kwasm_map_dump::new(&"n".repeat(32)).is_err());
+    }
+
+    /// The events structures as docs/ABI.md lays them out.
+    #[test]
+    fn events_layout() {
+        assert_eq!(size_of::<kwasm_event>(), KWASM_EVENT_HEADER_LEN as usize);
+        assert_eq!(offset_of!(kwasm_event, time_ns), 8);
+        assert_eq!(offset_of!(kwasm_event, prog_id), 16);
+        assert_eq!(offset_of!(kwasm_event, lost), 24);
+        assert_eq!(size_of::<kwasm_events_open>(), 408);
+        assert_eq!(offset_of!(kwasm_events_open, fd), 12);
+        assert_eq!(offset_of!(kwasm_events_open, value_fmt), 24);
+        assert_eq!(offset_of!(kwasm_events_open, err), 152);
+        assert_eq!(size_of::<kwasm_events_stats>(), 32);
     }
 
     /// The values the shipped tools were built with: a change of the ABI

@@ -26,6 +26,8 @@ pub enum Command {
     Status,
     /// Run a program on one packet in the kernel, without touching traffic.
     TestRun(TestRunArgs),
+    /// Print the records of the attached program's events ring.
+    Events(crate::events::EventsArgs),
     /// Read and change the maps of the loaded program.
     #[command(subcommand)]
     Map(MapCommand),

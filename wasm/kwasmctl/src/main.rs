@@ -8,6 +8,7 @@
 mod cli;
 mod commands;
 mod error;
+mod events;
 mod mapcmd;
 mod mapfmt;
 mod packet;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Command::Status => commands::status(),
         Command::TestRun(args) => commands::test_run(args),
         Command::Map(cmd) => mapcmd::run(cmd),
+        Command::Events(args) => events::events(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
