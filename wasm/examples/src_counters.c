@@ -7,17 +7,21 @@
  *
  * Each counter is one map_add: an atomic add to a u64 shared by all CPUs; a
  * new source is inserted with zeroed counters first. When the map is full
- * (4096 sources) new sources are not counted; the map's "full" figure says
- * how often that happened.
+ * (SOURCES sources, 4096 unless built with -DSOURCES=N) new sources are not
+ * counted; the map's "full" figure says how often that happened.
  */
 #include "kwasm.h"
+
+#ifndef SOURCES
+#define SOURCES 4096
+#endif
 
 struct counters {
 	uint64_t packets;
 	uint64_t bytes;
 };
 
-KWASM_MAP_HASH(by_src, uint32_t, 4, struct counters, 16, 4096, "ipv4",
+KWASM_MAP_HASH(by_src, uint32_t, 4, struct counters, 16, SOURCES, "ipv4",
 	       "packets:u64,bytes:u64")
 
 static int src_counters(const struct kwasm_record *rec)

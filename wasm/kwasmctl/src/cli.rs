@@ -147,6 +147,10 @@ pub struct LoadArgs {
     /// needs more traps with out_of_fuel [kernel default: 100000].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=uapi::KWASM_MAX_FUEL))]
     pub fuel: Option<u64>,
+    /// Start with empty maps instead of taking over the running program's
+    /// maps of the same name and shape.
+    #[arg(long)]
+    pub fresh_maps: bool,
 }
 
 #[derive(Debug, Args)]

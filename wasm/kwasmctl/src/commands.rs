@@ -93,6 +93,9 @@ pub fn load(args: &LoadArgs) -> Result<(), Error> {
         req.flags |= uapi::KWASM_LOAD_FUEL;
         req.fuel = fuel;
     }
+    if args.fresh_maps {
+        req.flags |= uapi::KWASM_LOAD_FRESH_MAPS;
+    }
 
     open_device()?
         .load(&prog, &mut req)
