@@ -297,3 +297,44 @@ fn a_replacement_adopts_maps_of_the_same_shape() {
     // Nothing to replace.
     reshaped.adopt(None).expect("no old program");
 }
+
+/// A VM fixture of tests/vm/fixtures, loaded as kwasmctl loads it.
+fn fixture(name: &str) -> Prog {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vm/fixtures/");
+    let text = std::fs::read_to_string(format!("{path}{name}.wat")).unwrap();
+    load_bytes(&wat::parse_str(&text).unwrap(), &opts(256, KWASM_ACCEPT))
+        .unwrap_or_else(|e| panic!("{name}: {e:?}"))
+}
+
+#[test]
+fn the_vm_map_fixtures_run() {
+    // maps_races.sh's program: every operation, never a torn value (it
+    // would trap), on each CPU.
+    let hammer = fixture("maps_hammer");
+    assert_eq!(hammer.info().maps, 3);
+    for i in 0..600u32 {
+        let r = hammer.run_on([0, 1, 3][i as usize % 3], &[0; 20]);
+        assert_eq!(
+            r.outcome,
+            KWASM_OUTCOME_OK,
+            "run {i}: trap {}",
+            trap_name(r.trap)
+        );
+    }
+
+    // maps_limits.sh's: "big" holds 4 keys, then the program's updates get
+    // ENOSPC; the events ring fills and drops.
+    let limits = fixture("maps_limits");
+    for len in 20..30usize {
+        let r = limits.run(&vec![0; len]);
+        assert_eq!(r.outcome, KWASM_OUTCOME_OK, "len {len}");
+    }
+
+    // maps_fuel.wat: out of fuel inside its loop of updates.
+    let fuel = fixture("maps_fuel");
+    let r = fuel.run(&[0; 20]);
+    assert_eq!(
+        (r.outcome, trap_name(r.trap).as_str()),
+        (KWASM_OUTCOME_TRAP, "out_of_fuel")
+    );
+}

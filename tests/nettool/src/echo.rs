@@ -84,13 +84,13 @@ fn echo_stream(stream: TcpStream) -> io::Result<u64> {
 pub const COUNT_QUESTION: &[u8] = b"kwasm nettool: how many datagrams?";
 pub const COUNT_ANSWER: &str = "kwasm nettool: datagrams received: ";
 
-pub fn udp_server(addr: SocketAddr) -> ExitCode {
+pub fn udp_server(addr: SocketAddr, silent: bool) -> ExitCode {
     let socket = match UdpSocket::bind(addr) {
         Ok(socket) => socket,
         Err(e) => return bind_failed("udp", addr, e),
     };
     daemon::ready(&format!("udp echo server listening on {addr}"));
-    serve_udp(&socket)
+    serve(&socket, !silent)
 }
 
 /// Echoes every datagram back to its sender and counts them, answering
@@ -98,6 +98,13 @@ pub fn udp_server(addr: SocketAddr) -> ExitCode {
 /// kernel dropped before it reached the socket (a filter, a full receive
 /// buffer) is not counted: the count is what was delivered.
 pub(crate) fn serve_udp(socket: &UdpSocket) -> ExitCode {
+    serve(socket, true)
+}
+
+/// [`serve_udp`], echoing only when `echo`: a silent server counts what
+/// it receives and sends nothing back but the count, so a sender that has
+/// gone meets no reply (and its host sends no ICMP error about one).
+fn serve(socket: &UdpSocket, echo: bool) -> ExitCode {
     let addr = socket
         .local_addr()
         .map_or_else(|e| e.to_string(), |a| a.to_string());
@@ -110,6 +117,9 @@ pub(crate) fn serve_udp(socket: &UdpSocket) -> ExitCode {
                     socket.send_to(format!("{COUNT_ANSWER}{received}").as_bytes(), peer)
                 } else {
                     received += 1;
+                    if !echo {
+                        continue;
+                    }
                     socket.send_to(&buf[..n], peer)
                 };
                 if let Err(e) = reply {

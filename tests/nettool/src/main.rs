@@ -16,12 +16,13 @@ use std::time::Duration;
 const USAGE: &str = "\
 usage: nettool tcp-echo-server ADDR [--daemon]
        nettool tcp-echo ADDR [--timeout-ms N] [--src IP]
-       nettool udp-echo-server ADDR [--daemon]
+       nettool udp-echo-server ADDR [--daemon] [--silent]
        nettool udp-echo ADDR [--timeout-ms N] [--src IP]
        nettool flood ADDR --udp [--seconds S | --count N] [--size BYTES] [--rate PPS] [--src IP] [--daemon]
 
 --src sends from IP (bound before connecting, e.g. 127.0.0.2 on loopback).
 --daemon returns once the socket is ready and keeps serving in the background.
+--silent makes the UDP server count datagrams without echoing them.
 flood sends as fast as it can, or with --rate at PPS packets/s (paced against
 the monotonic clock); a paced flood asks the nettool udp-echo-server at ADDR
 how many datagrams it received before and after, and its last line adds
@@ -32,6 +33,7 @@ Clients exit 0 when the echo came back, 1 when it did not, 2 on usage errors.";
 #[derive(Default)]
 struct Options {
     daemon: bool,
+    silent: bool,
     udp: bool,
     timeout_ms: Option<u64>,
     seconds: Option<u64>,
@@ -54,6 +56,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--daemon" => opts.daemon = true,
+            "--silent" => opts.silent = true,
             "--udp" => opts.udp = true,
             "--timeout-ms" => opts.timeout_ms = Some(parse_number(&arg, args.next())?),
             "--seconds" => opts.seconds = Some(parse_number(&arg, args.next())?),
@@ -126,7 +129,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
         ("--size", opts.size.is_some()),
         ("--rate", opts.rate.is_some()),
     ];
-    let server_only = [("--daemon", opts.daemon)];
+    let server_only = [("--daemon", opts.daemon), ("--silent", opts.silent)];
     let sender_only = [("--src", opts.src.is_some())];
     let client_only = [("--timeout-ms", opts.timeout_ms.is_some())];
 
@@ -135,13 +138,16 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
             allow(&command, &flood_only)?;
             allow(&command, &client_only)?;
             allow(&command, &sender_only)?;
+            if command == "tcp-echo-server" {
+                allow(&command, &[("--silent", opts.silent)])?;
+            }
             if opts.daemon {
                 return Ok(daemon::spawn());
             }
             Ok(if command == "tcp-echo-server" {
                 echo::tcp_server(addr)
             } else {
-                echo::udp_server(addr)
+                echo::udp_server(addr, opts.silent)
             })
         }
         "tcp-echo" | "udp-echo" => {
@@ -157,6 +163,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
         }
         "flood" => {
             allow(&command, &client_only)?;
+            allow(&command, &[("--silent", opts.silent)])?;
             if !opts.udp {
                 return Err("flood needs --udp (the only kind of traffic it makes)".into());
             }
@@ -225,6 +232,8 @@ mod tests {
     fn commands_reject_foreign_options() {
         let run_args = |list: &[&str]| run(args(list).collect());
         assert!(run_args(&["tcp-echo", "127.0.0.1:1", "--daemon"]).is_err());
+        assert!(run_args(&["tcp-echo-server", "127.0.0.1:1", "--silent"]).is_err());
+        assert!(run_args(&["flood", "127.0.0.1:1", "--udp", "--silent"]).is_err());
         assert!(run_args(&["tcp-echo-server", "127.0.0.1:1", "--count", "1"]).is_err());
         assert!(run_args(&["flood", "127.0.0.1:1"]).is_err());
         assert!(run_args(&[

@@ -8,7 +8,9 @@
 
 module_load || fail "module loads"
 port=23562
-expect_ok nettool udp-echo-server 127.0.0.1:$port --daemon
+# Silent: an echo would come back to a sender that has gone, and the ICMP
+# error about it would count as a packet from that sender.
+expect_ok nettool udp-echo-server 127.0.0.1:$port --daemon --silent
 
 send() { # send <count>: datagrams from 127.0.0.2, all sent
 	_out=$(nettool flood 127.0.0.1:$port --udp --src 127.0.0.2 --count "$1" --size 64 2>&1)
