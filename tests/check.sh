@@ -102,8 +102,15 @@ lint_rust() { # lint_rust <name> <cargo subcommand...>
 	fi
 }
 
+tools_ok=1
+# The same list of guest tools as the VMs get (Makefile: vm-tools).
+step "build: guest tools (static), examples" \
+	make vm-tools CARGO="$cargo" RUSTC="$RUSTC" || tools_ok=
+
 if [ -n "$host" ]; then
-	step "host: cargo test" "$cargo" test --workspace || true
+	# The host tests that run the built examples need them: a missing one
+	# fails instead of being skipped.
+	step "host: cargo test" env KWASM_REQUIRE_EXAMPLES=1 "$cargo" test --workspace || true
 	# The Rust SDK is its own workspace (it builds for wasm32).
 	step "host: cargo test (Rust SDK)" env CARGO_TARGET_DIR="$top/target/sdk" \
 		"$cargo" test --manifest-path wasm/sdk/rust/Cargo.toml || true
@@ -112,10 +119,6 @@ if [ -n "$host" ]; then
 	step "lint: checkpatch (C)" scripts/checkpatch.sh || true
 	step "lint: core layers (Rust)" scripts/check-layers.sh || true
 fi
-tools_ok=1
-# The same list of guest tools as the VMs get (Makefile: vm-tools).
-step "build: guest tools (static), examples" \
-	make vm-tools CARGO="$cargo" RUSTC="$RUSTC" || tools_ok=
 
 # fuzz_step: fuzz/run.sh from its seeds; its figures are shown either way.
 fuzz_step() {

@@ -542,9 +542,7 @@ fn producers_on_threads_and_a_reader() {
 fn drop_events_example() {
     use kwasm_test_support::packet::Ipv4;
     use std::net::Ipv4Addr;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wasm/build/drop_events.wasm");
-    let Ok(wasm) = std::fs::read(&path) else {
-        eprintln!("drop_events: not built (make -C wasm), skipped");
+    let Some(wasm) = kwasm_test_support::built_example("drop_events") else {
         return;
     };
     let p = load_bytes(&wasm, &opts(256, KWASM_ACCEPT)).expect("loads");

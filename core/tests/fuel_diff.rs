@@ -682,7 +682,6 @@ fn examples_checks_per_packet() {
     const BUDGET: i64 = 100_000;
     const SNAPLEN: usize = 256;
     const ROUNDS: usize = 5;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wasm/build");
     let (src, dst) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(127, 0, 0, 1));
     let ip = Ipv4::new(src, dst);
     // (packet, protocol, destination port)
@@ -705,8 +704,7 @@ fn examples_checks_per_packet() {
         "drop_icmp",
         "payload",
     ] {
-        let Ok(wasm) = std::fs::read(dir.join(format!("{name}.wasm"))) else {
-            eprintln!("{name}: not built (make -C wasm), skipped");
+        let Some(wasm) = kwasm_test_support::built_example(name) else {
             continue;
         };
         let metered = instrument(&wasm, BUDGET, features()).expect("instrumented");

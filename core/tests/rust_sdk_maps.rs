@@ -7,18 +7,12 @@
 //! the counters it looks up.
 
 use std::net::Ipv4Addr;
-use std::path::Path;
 
 use kwasm_test_support::capi::*;
 use kwasm_test_support::packet::Ipv4;
 
 fn built(name: &str) -> Option<Vec<u8>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("wasm/build/{name}.wasm"));
-    let wasm = std::fs::read(&path).ok();
-    if wasm.is_none() {
-        eprintln!("{name}: not built (make -C wasm), skipped");
-    }
-    wasm
+    kwasm_test_support::built_example(name)
 }
 
 /// The module's `kwasm.maps` custom section, which it must have.

@@ -97,6 +97,7 @@ pub fn udp_server(addr: SocketAddr, silent: bool) -> ExitCode {
 /// [`COUNT_QUESTION`] with the count instead of echoing it. A datagram the
 /// kernel dropped before it reached the socket (a filter, a full receive
 /// buffer) is not counted: the count is what was delivered.
+#[cfg(test)]
 pub(crate) fn serve_udp(socket: &UdpSocket) -> ExitCode {
     serve(socket, true)
 }
