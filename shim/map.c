@@ -13,10 +13,12 @@
  * it, drops the reference and copies out. The core never sees a user
  * pointer, and no lock is held while user memory is touched.
  */
+#include <linux/build_bug.h>
 #include <linux/err.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -104,34 +106,64 @@ static struct kwasm_maps *kwasm_map_target(u32 prog_id, char *err,
 	return maps;
 }
 
-static long kwasm_map_list_ioctl(void __user *arg)
+/*
+ * One kind of map request: its structure's size, where its err[] is, and
+ * what to do once it is copied in and its size checked. @run writes its
+ * reason to the request's err[]; the request goes back to user space
+ * whatever it returns.
+ */
+struct kwasm_map_req_type {
+	size_t size;
+	size_t err;
+	size_t err_len;
+	long (*run)(void *req, u32 op);
+};
+
+/*
+ * The request of @type at @arg: copy it in and check its size, run it,
+ * copy it back (its results and reason) unless it could not be read.
+ */
+static long kwasm_map_req_ioctl(const struct kwasm_map_req_type *type,
+				void __user *arg, u32 op)
 {
-	struct kwasm_map_info *info = NULL;
-	struct kwasm_map_list *req;
-	struct kwasm_maps *maps;
-	u32 i, n, room = 0;
+	void *req;
+	char *err;
 	long ret;
 
-	req = kzalloc(sizeof(*req), GFP_KERNEL);
+	req = kzalloc(type->size, GFP_KERNEL);
 	if (!req)
 		return -ENOMEM;
-	ret = kwasm_map_req_copy(req, sizeof(*req), arg);
+	err = req + type->err;
+	ret = kwasm_map_req_copy(req, type->size, arg);
 	if (ret)
 		goto out;
-	ret = kwasm_map_req_tail(req->size, sizeof(*req), arg, req->err,
-				 sizeof(req->err));
-	if (ret)
-		goto reply;
+	/* The request's first field: its size (see KWASM_MAP_REQ_TYPE). */
+	ret = kwasm_map_req_tail(*(u32 *)req, type->size, arg, err,
+				 type->err_len);
+	if (!ret)
+		ret = type->run(req, op);
+	if (copy_to_user(arg, req, type->size))
+		ret = -EFAULT;
+out:
+	kfree(req);
+	return ret;
+}
+
+static long kwasm_map_list_run(void *p, u32 op)
+{
+	struct kwasm_map_list *req = p;
+	struct kwasm_map_info *info = NULL;
+	struct kwasm_maps *maps;
+	u32 i, n, room;
+	long ret = 0;
+
 	if (req->pad) {
 		strscpy(req->err, "pad must be 0", sizeof(req->err));
-		ret = -EINVAL;
-		goto reply;
+		return -EINVAL;
 	}
 	maps = kwasm_map_target(req->prog_id, req->err, sizeof(req->err));
-	if (IS_ERR(maps)) {
-		ret = PTR_ERR(maps);
-		goto reply;
-	}
+	if (IS_ERR(maps))
+		return PTR_ERR(maps);
 	/* At most KWASM_LIMIT_MAPS maps. */
 	n = kwasm_core_maps_count(maps);
 	room = min(req->count, n);
@@ -139,8 +171,7 @@ static long kwasm_map_list_ioctl(void __user *arg)
 		info = kcalloc(room, sizeof(*info), GFP_KERNEL);
 		if (!info) {
 			kwasm_core_maps_put(maps);
-			ret = -ENOMEM;
-			goto reply;
+			return -ENOMEM;
 		}
 	}
 	for (i = 0; i < room; i++) {
@@ -157,11 +188,6 @@ static long kwasm_map_list_ioctl(void __user *arg)
 	req->count = n;
 free_info:
 	kfree(info);
-reply:
-	if (copy_to_user(arg, req, sizeof(*req)))
-		ret = -EFAULT;
-out:
-	kfree(req);
 	return ret;
 }
 
@@ -214,40 +240,22 @@ put:
 	return ret;
 }
 
-static long kwasm_map_op_ioctl(void __user *arg, u32 op)
+static long kwasm_map_op_run(void *p, u32 op)
 {
-	struct kwasm_map_op *req;
+	struct kwasm_map_op *req = p;
 	struct kwasm_maps *maps;
 	long ret;
 
-	req = kzalloc(sizeof(*req), GFP_KERNEL);
-	if (!req)
-		return -ENOMEM;
-	ret = kwasm_map_req_copy(req, sizeof(*req), arg);
-	if (ret)
-		goto out;
-	ret = kwasm_map_req_tail(req->size, sizeof(*req), arg, req->err,
-				 sizeof(req->err));
-	if (ret)
-		goto reply;
 	maps = kwasm_map_target(req->prog_id, req->err, sizeof(req->err));
-	if (IS_ERR(maps)) {
-		ret = PTR_ERR(maps);
-		goto reply;
-	}
+	if (IS_ERR(maps))
+		return PTR_ERR(maps);
 	ret = kwasm_core_map_op_check(maps, op, req, req->err,
 				      sizeof(req->err));
 	if (ret) {
 		kwasm_core_maps_put(maps);
-		goto reply;
+		return ret;
 	}
-	ret = kwasm_map_op_buffers(maps, op, req);
-reply:
-	if (copy_to_user(arg, req, sizeof(*req)))
-		ret = -EFAULT;
-out:
-	kfree(req);
-	return ret;
+	return kwasm_map_op_buffers(maps, op, req);
 }
 
 /*
@@ -279,58 +287,60 @@ static long kwasm_map_dump_buffer(struct kwasm_maps *maps,
 	return ret;
 }
 
-static long kwasm_map_dump_ioctl(void __user *arg)
+static long kwasm_map_dump_run(void *p, u32 op)
 {
-	struct kwasm_map_dump *req;
+	struct kwasm_map_dump *req = p;
 	struct kwasm_maps *maps;
 	u32 record_len = 0;
 	long ret;
 
-	req = kzalloc(sizeof(*req), GFP_KERNEL);
-	if (!req)
-		return -ENOMEM;
-	ret = kwasm_map_req_copy(req, sizeof(*req), arg);
-	if (ret)
-		goto out;
-	ret = kwasm_map_req_tail(req->size, sizeof(*req), arg, req->err,
-				 sizeof(req->err));
-	if (ret)
-		goto reply;
 	req->count = 0;
 	maps = kwasm_map_target(req->prog_id, req->err, sizeof(req->err));
-	if (IS_ERR(maps)) {
-		ret = PTR_ERR(maps);
-		goto reply;
-	}
+	if (IS_ERR(maps))
+		return PTR_ERR(maps);
 	ret = kwasm_core_map_dump_check(maps, req, &record_len, req->err,
 					sizeof(req->err));
 	if (ret || !record_len) {
 		kwasm_core_maps_put(maps);
-		ret = ret ?: -EINVAL;
-		goto reply;
+		return ret ?: -EINVAL;
 	}
-	ret = kwasm_map_dump_buffer(maps, req, record_len);
-reply:
-	if (copy_to_user(arg, req, sizeof(*req)))
-		ret = -EFAULT;
-out:
-	kfree(req);
-	return ret;
+	return kwasm_map_dump_buffer(maps, req, record_len);
 }
+
+/* Each kind of request starts with its size, a u32. */
+#define KWASM_MAP_REQ_TYPE(name, fn) {				\
+	.size = sizeof(struct name),				\
+	.err = offsetof(struct name, err),			\
+	.err_len = sizeof_field(struct name, err),		\
+	.run = fn,						\
+}
+static_assert(offsetof(struct kwasm_map_list, size) == 0);
+static_assert(offsetof(struct kwasm_map_op, size) == 0);
+static_assert(offsetof(struct kwasm_map_dump, size) == 0);
+
+static const struct kwasm_map_req_type kwasm_map_list_req =
+	KWASM_MAP_REQ_TYPE(kwasm_map_list, kwasm_map_list_run);
+static const struct kwasm_map_req_type kwasm_map_op_req =
+	KWASM_MAP_REQ_TYPE(kwasm_map_op, kwasm_map_op_run);
+static const struct kwasm_map_req_type kwasm_map_dump_req =
+	KWASM_MAP_REQ_TYPE(kwasm_map_dump, kwasm_map_dump_run);
 
 long kwasm_map_ioctl(unsigned int cmd, void __user *arg)
 {
 	switch (_IOC_NR(cmd)) {
 	case _IOC_NR(KWASM_IOC_MAP_LIST):
-		return kwasm_map_list_ioctl(arg);
+		return kwasm_map_req_ioctl(&kwasm_map_list_req, arg, 0);
 	case _IOC_NR(KWASM_IOC_MAP_LOOKUP):
-		return kwasm_map_op_ioctl(arg, KWASM_CORE_MAP_LOOKUP);
+		return kwasm_map_req_ioctl(&kwasm_map_op_req, arg,
+					   KWASM_CORE_MAP_LOOKUP);
 	case _IOC_NR(KWASM_IOC_MAP_UPDATE):
-		return kwasm_map_op_ioctl(arg, KWASM_CORE_MAP_UPDATE);
+		return kwasm_map_req_ioctl(&kwasm_map_op_req, arg,
+					   KWASM_CORE_MAP_UPDATE);
 	case _IOC_NR(KWASM_IOC_MAP_DELETE):
-		return kwasm_map_op_ioctl(arg, KWASM_CORE_MAP_DELETE);
+		return kwasm_map_req_ioctl(&kwasm_map_op_req, arg,
+					   KWASM_CORE_MAP_DELETE);
 	case _IOC_NR(KWASM_IOC_MAP_DUMP):
-		return kwasm_map_dump_ioctl(arg);
+		return kwasm_map_req_ioctl(&kwasm_map_dump_req, arg, 0);
 	default:
 		return -ENOTTY;
 	}

@@ -545,3 +545,151 @@ fn vm_fixtures_are_refused_as_expected() {
         assert!(msg.starts_with(start), "{name}: {msg}");
     }
 }
+
+// KWASM_CORE_MAP_* of include/kwasm_core.h (not among the test bindings).
+const MAP_LOOKUP: u32 = 1;
+const MAP_UPDATE: u32 = 2;
+const MAP_DELETE: u32 = 3;
+
+/// `name` as a NUL-terminated request field.
+fn c_name<const N: usize>(name: &str) -> [std::ffi::c_char; N] {
+    let mut out = [0; N];
+    for (d, s) in out.iter_mut().zip(name.bytes()) {
+        *d = s as std::ffi::c_char;
+    }
+    out
+}
+
+fn c_err(err: &[std::ffi::c_char]) -> String {
+    let bytes: Vec<u8> = err
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The kwasm_core_map_* calls the shim's map ioctls make: a request
+/// checked then done, a dump, and the refusals of null pointers and an
+/// unknown request, with their reasons.
+#[test]
+fn map_requests_through_the_c_interface() {
+    let prog = load_decls(&[blocked()]).unwrap();
+    // SAFETY (all calls below): live pointers to our own buffers, and a
+    // reference from kwasm_core_maps_get dropped once at the end.
+    let maps = unsafe { kwasm_core_maps_get(prog.as_ptr()) };
+    assert!(!maps.is_null());
+    let mut err = [0 as std::ffi::c_char; 128];
+    let key = [2u8, 0, 0, 127];
+    let mut value = [7u8];
+    // SAFETY: zero is a valid request of plain integers and arrays.
+    let mut req: kwasm_map_op = unsafe { std::mem::zeroed() };
+    req.size = std::mem::size_of::<kwasm_map_op>() as u32;
+    req.name = c_name("blocked");
+    req.key_size = 4;
+    req.value_size = 1;
+    req.cpu = KWASM_MAP_ALL_CPUS;
+    let call = |req: &kwasm_map_op, cmd: u32, value: *mut u8, err: &mut [std::ffi::c_char; 128]| unsafe {
+        let rc = kwasm_core_map_op_check(maps, cmd, req, err.as_mut_ptr(), err.len());
+        if rc != 0 {
+            return rc;
+        }
+        kwasm_core_map_op(
+            maps,
+            cmd,
+            req,
+            key.as_ptr(),
+            value,
+            err.as_mut_ptr(),
+            err.len(),
+        )
+    };
+    assert_eq!(call(&req, MAP_UPDATE, value.as_mut_ptr(), &mut err), 0);
+    value[0] = 0;
+    assert_eq!(call(&req, MAP_LOOKUP, value.as_mut_ptr(), &mut err), 0);
+    assert_eq!(value, [7]);
+
+    // SAFETY: as above.
+    let mut dump: kwasm_map_dump = unsafe { std::mem::zeroed() };
+    dump.size = std::mem::size_of::<kwasm_map_dump>() as u32;
+    dump.name = c_name("blocked");
+    let mut record_len = 0u32;
+    let mut buf = [0u8; 64];
+    dump.buf_len = buf.len() as u32;
+    let rc = unsafe {
+        kwasm_core_map_dump_check(maps, &dump, &mut record_len, err.as_mut_ptr(), err.len())
+    };
+    assert_eq!((rc, record_len), (0, 16), "{}", c_err(&err));
+    let rc = unsafe {
+        let len = buf.len() as u32;
+        kwasm_core_map_dump(
+            maps,
+            &mut dump,
+            buf.as_mut_ptr(),
+            len,
+            err.as_mut_ptr(),
+            err.len(),
+        )
+    };
+    assert_eq!((rc, dump.count), (0, 1));
+    assert_eq!((&buf[..4], buf[8]), (&key[..], 7));
+
+    // Refusals: EINVAL and a reason each.
+    assert_eq!(call(&req, 9, value.as_mut_ptr(), &mut err), -EINVAL);
+    assert_eq!(c_err(&err), "no maps, no request or an unknown request");
+    let rc = unsafe {
+        kwasm_core_map_op(
+            std::ptr::null(),
+            MAP_LOOKUP,
+            &req,
+            key.as_ptr(),
+            value.as_mut_ptr(),
+            err.as_mut_ptr(),
+            err.len(),
+        )
+    };
+    assert_eq!(
+        (rc, c_err(&err).as_str()),
+        (-EINVAL, "no maps, no request or an unknown request")
+    );
+    let rc = unsafe {
+        kwasm_core_map_dump_check(
+            maps,
+            &dump,
+            std::ptr::null_mut(),
+            err.as_mut_ptr(),
+            err.len(),
+        )
+    };
+    assert_eq!(
+        (rc, c_err(&err).as_str()),
+        (-EINVAL, "no maps, no request or no result")
+    );
+    let rc = unsafe {
+        kwasm_core_map_dump(
+            maps,
+            &mut dump,
+            std::ptr::null_mut(),
+            64,
+            err.as_mut_ptr(),
+            err.len(),
+        )
+    };
+    assert_eq!(
+        (rc, c_err(&err).as_str()),
+        (-EINVAL, "no maps, no request or no buffer")
+    );
+
+    assert_eq!(
+        call(&req, MAP_DELETE, std::ptr::null_mut(), &mut err),
+        -EINVAL
+    );
+    req.value_size = 0;
+    assert_eq!(call(&req, MAP_DELETE, std::ptr::null_mut(), &mut err), 0);
+    assert_eq!(
+        call(&req, MAP_LOOKUP, std::ptr::null_mut(), &mut err),
+        -EINVAL
+    );
+    // SAFETY: our one reference.
+    unsafe { kwasm_core_maps_put(maps) };
+}

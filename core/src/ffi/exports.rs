@@ -30,6 +30,49 @@ pub(super) unsafe fn write_err(err: *mut c_char, err_len: usize, msg: &str) {
     }
 }
 
+/// 0 for `Ok`; else writes the reason to `err` and returns the negative
+/// errno.
+///
+/// # Safety
+/// `err` is null or writable for `err_len` bytes.
+unsafe fn errno_of(result: Result<(), Error>, err: *mut c_char, err_len: usize) -> c_int {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            // SAFETY: the caller's contract.
+            unsafe { write_err(err, err_len, &e.msg) };
+            -e.errno
+        }
+    }
+}
+
+/// `len` items at `ptr`; none when `ptr` is null or `len` is 0.
+///
+/// # Safety
+/// `ptr` is null or readable for `len` items for `'a`, nobody writing them.
+unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { core::slice::from_raw_parts(ptr, len) }
+    }
+}
+
+/// The same, writable.
+///
+/// # Safety
+/// `ptr` is null or readable and writable for `len` items for `'a`, no
+/// other reference to them meanwhile.
+unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
+    if ptr.is_null() || len == 0 {
+        &mut []
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { core::slice::from_raw_parts_mut(ptr, len) }
+    }
+}
+
 /// Checks a load request's options (see kwasm_core.h).
 ///
 /// # Safety
@@ -48,17 +91,9 @@ pub unsafe extern "C" fn kwasm_core_load_opts(
         unsafe { write_err(err, err_len, "no request or no result pointer") };
         return -EINVAL;
     };
-    match Options::from_load(req) {
-        Ok(checked) => {
-            *opts = checked.to_c();
-            0
-        }
-        Err(e) => {
-            // SAFETY: the caller's contract.
-            unsafe { write_err(err, err_len, &e.msg) };
-            -e.errno
-        }
-    }
+    let result = Options::from_load(req).map(|checked| *opts = checked.to_c());
+    // SAFETY: the caller's contract.
+    unsafe { errno_of(result, err, err_len) }
 }
 
 /// Validates, compiles and instantiates a program (see kwasm_core.h).
@@ -75,29 +110,19 @@ pub unsafe extern "C" fn kwasm_core_prog_new(
     err: *mut c_char,
     err_len: usize,
 ) -> c_int {
-    let wasm = match (wasm.is_null(), len) {
-        (_, 0) => &[][..],
-        // SAFETY: the caller's contract.
-        (false, _) => unsafe { core::slice::from_raw_parts(wasm, len) },
-        (true, _) => &[][..],
-    };
+    // SAFETY: the caller's contract.
+    let wasm = unsafe { slice(wasm, len) };
     // SAFETY: the caller's contract; null is refused.
     let result = match unsafe { opts.as_ref() } {
         Some(opts) if !out.is_null() => Options::from_c(opts).and_then(|o| Program::load(wasm, o)),
         _ => Err(Error::new(EINVAL, "no options or no result pointer".into())),
     };
-    match result {
-        Ok(prog) => {
-            // SAFETY: out is non-null and writable (checked above).
-            unsafe { *out = Box::into_raw(Box::new(prog)) };
-            0
-        }
-        Err(e) => {
-            // SAFETY: the caller's contract.
-            unsafe { write_err(err, err_len, &e.msg) };
-            -e.errno
-        }
-    }
+    let result = result.map(|prog| {
+        // SAFETY: out is non-null and writable (checked above).
+        unsafe { *out = Box::into_raw(Box::new(prog)) };
+    });
+    // SAFETY: the caller's contract.
+    unsafe { errno_of(result, err, err_len) }
 }
 
 /// # Safety
@@ -127,14 +152,8 @@ pub unsafe extern "C" fn kwasm_core_prog_adopt(
         (Some(_), None) => Ok(()),
         (None, _) => Err(Error::new(EINVAL, "no program".into())),
     };
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            // SAFETY: the caller's contract.
-            unsafe { write_err(err, err_len, &e.msg) };
-            -e.errno
-        }
-    }
+    // SAFETY: the caller's contract.
+    unsafe { errno_of(result, err, err_len) }
 }
 
 /// # Safety
@@ -209,29 +228,19 @@ pub unsafe extern "C" fn kwasm_core_invoke_new(
     err: *mut c_char,
     err_len: usize,
 ) -> c_int {
-    let wasm = if wasm.is_null() || len == 0 {
-        &[][..]
-    } else {
-        // SAFETY: the caller's contract.
-        unsafe { core::slice::from_raw_parts(wasm, len) }
-    };
+    // SAFETY: the caller's contract.
+    let wasm = unsafe { slice(wasm, len) };
     let result = if out.is_null() {
         Err(Error::new(EINVAL, "no result pointer".into()))
     } else {
         Invoker::new(wasm)
     };
-    match result {
-        Ok(inv) => {
-            // SAFETY: out is non-null and writable (checked above).
-            unsafe { *out = Box::into_raw(Box::new(inv)) };
-            0
-        }
-        Err(e) => {
-            // SAFETY: the caller's contract.
-            unsafe { write_err(err, err_len, &e.msg) };
-            -e.errno
-        }
-    }
+    let result = result.map(|inv| {
+        // SAFETY: out is non-null and writable (checked above).
+        unsafe { *out = Box::into_raw(Box::new(inv)) };
+    });
+    // SAFETY: the caller's contract.
+    unsafe { errno_of(result, err, err_len) }
 }
 
 /// # Safety
@@ -268,17 +277,12 @@ pub unsafe extern "C" fn kwasm_core_invoke_call(
         return -EINVAL;
     };
     *res = k::kwasm_invoke_result::default();
-    let name = if name.is_null() || name_len == 0 {
-        &[][..]
-    } else {
-        // SAFETY: the caller's contract.
-        unsafe { core::slice::from_raw_parts(name.cast::<u8>(), name_len) }
-    };
-    let args = if args.is_null() || nargs == 0 {
-        &[][..]
-    } else {
-        // SAFETY: the caller's contract.
-        unsafe { core::slice::from_raw_parts(args, nargs as usize) }
+    // SAFETY: the caller's contract.
+    let (name, args) = unsafe {
+        (
+            slice(name.cast::<u8>(), name_len),
+            slice(args, nargs as usize),
+        )
     };
     let result = match core::str::from_utf8(name) {
         Ok(name) => inv.call(name, args),
@@ -375,29 +379,46 @@ pub unsafe extern "C" fn kwasm_core_map_info(
     }
 }
 
-fn map_op_of(cmd: u32) -> Option<Op> {
-    match cmd {
-        k::KWASM_CORE_MAP_LOOKUP => Some(Op::Lookup),
-        k::KWASM_CORE_MAP_UPDATE => Some(Op::Update),
-        k::KWASM_CORE_MAP_DELETE => Some(Op::Delete),
-        _ => None,
-    }
+/// A key request's maps, request and operation, or `None` for a null
+/// pointer or an unknown `cmd`.
+///
+/// # Safety
+/// `maps` and `req` are null or valid for `'a`, as the callers' contracts
+/// say.
+unsafe fn op_args<'a>(
+    maps: *const Table,
+    req: *const k::kwasm_map_op,
+    cmd: u32,
+) -> Option<(&'a Table, &'a k::kwasm_map_op, Op)> {
+    let op = match cmd {
+        k::KWASM_CORE_MAP_LOOKUP => Op::Lookup,
+        k::KWASM_CORE_MAP_UPDATE => Op::Update,
+        k::KWASM_CORE_MAP_DELETE => Op::Delete,
+        _ => return None,
+    };
+    // SAFETY: the caller's contract; null is refused.
+    let (maps, req) = unsafe { (maps.as_ref()?, req.as_ref()?) };
+    Some((maps, req, op))
 }
 
-/// Writes `result`'s reason to `err` and returns 0 or the negative errno.
+/// 0 for `Some(Ok)`; else writes the reason to `err` and returns the
+/// negative errno: `EINVAL` and `refused` for `None`, a null pointer or an
+/// unknown request.
 ///
 /// # Safety
 /// `err` is null or writable for `err_len` bytes.
-unsafe fn errno_of(result: Result<(), Error>, err: *mut c_char, err_len: usize) -> c_int {
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            // SAFETY: the caller's contract.
-            unsafe { write_err(err, err_len, &e.msg) };
-            -e.errno
-        }
-    }
+unsafe fn map_reply(
+    result: Option<Result<(), Error>>,
+    refused: &str,
+    err: *mut c_char,
+    err_len: usize,
+) -> c_int {
+    let result = result.unwrap_or_else(|| Err(Error::new(EINVAL, refused.into())));
+    // SAFETY: the caller's contract.
+    unsafe { errno_of(result, err, err_len) }
 }
+
+const BAD_OP: &str = "no maps, no request or an unknown request";
 
 /// Checks a key request before the shim copies its buffers (see
 /// kwasm_core.h).
@@ -413,16 +434,11 @@ pub unsafe extern "C" fn kwasm_core_map_op_check(
     err: *mut c_char,
     err_len: usize,
 ) -> c_int {
-    // SAFETY: the caller's contract; null is refused.
-    let result = match (unsafe { (maps.as_ref(), req.as_ref()) }, map_op_of(cmd)) {
-        ((Some(maps), Some(req)), Some(op)) => user::check(maps, op, req).map(drop),
-        _ => Err(Error::new(
-            EINVAL,
-            "no maps, no request or an unknown request".into(),
-        )),
-    };
     // SAFETY: the caller's contract.
-    unsafe { errno_of(result, err, err_len) }
+    let args = unsafe { op_args(maps, req, cmd) };
+    let result = args.map(|(maps, req, op)| user::check(maps, op, req).map(drop));
+    // SAFETY: the caller's contract.
+    unsafe { map_reply(result, BAD_OP, err, err_len) }
 }
 
 /// Does a key request on kernel copies of its key and value (see
@@ -443,30 +459,20 @@ pub unsafe extern "C" fn kwasm_core_map_op(
     err: *mut c_char,
     err_len: usize,
 ) -> c_int {
-    // SAFETY: the caller's contract; null is refused.
-    let result = match (unsafe { (maps.as_ref(), req.as_ref()) }, map_op_of(cmd)) {
-        ((Some(maps), Some(req)), Some(op)) => {
-            let key = if key.is_null() || req.key_size == 0 {
-                &[][..]
-            } else {
-                // SAFETY: the caller's contract.
-                unsafe { core::slice::from_raw_parts(key, req.key_size as usize) }
-            };
-            let value = if value.is_null() || req.value_size == 0 {
-                &mut [][..]
-            } else {
-                // SAFETY: the caller's contract.
-                unsafe { core::slice::from_raw_parts_mut(value, req.value_size as usize) }
-            };
-            user::run(maps, op, req, key, value)
-        }
-        _ => Err(Error::new(
-            EINVAL,
-            "no maps, no request or an unknown request".into(),
-        )),
-    };
     // SAFETY: the caller's contract.
-    unsafe { errno_of(result, err, err_len) }
+    let args = unsafe { op_args(maps, req, cmd) };
+    let result = args.map(|(maps, req, op)| {
+        // SAFETY: the caller's contract: key_size and value_size bytes.
+        let (key, value) = unsafe {
+            (
+                slice(key, req.key_size as usize),
+                slice_mut(value, req.value_size as usize),
+            )
+        };
+        user::run(maps, op, req, key, value)
+    });
+    // SAFETY: the caller's contract.
+    unsafe { map_reply(result, BAD_OP, err, err_len) }
 }
 
 /// Checks a dump request and gives the length of its records (see
@@ -484,17 +490,15 @@ pub unsafe extern "C" fn kwasm_core_map_dump_check(
     err_len: usize,
 ) -> c_int {
     // SAFETY: the caller's contract; null is refused.
-    let result = match unsafe { (maps.as_ref(), req.as_ref(), record_len.as_mut()) } {
-        (Some(maps), Some(req), Some(out)) => user::check_dump(maps, req).map(|(_, len)| {
-            *out = len;
-        }),
-        _ => Err(Error::new(
-            EINVAL,
-            "no maps, no request or no result".into(),
-        )),
+    let args = unsafe { (maps.as_ref(), req.as_ref(), record_len.as_mut()) };
+    let result = match args {
+        (Some(maps), Some(req), Some(out)) => {
+            Some(user::check_dump(maps, req).map(|(_, len)| *out = len))
+        }
+        _ => None,
     };
     // SAFETY: the caller's contract.
-    unsafe { errno_of(result, err, err_len) }
+    unsafe { map_reply(result, "no maps, no request or no result", err, err_len) }
 }
 
 /// Dumps records into a kernel buffer (see kwasm_core.h).
@@ -516,14 +520,11 @@ pub unsafe extern "C" fn kwasm_core_map_dump(
     let result = match unsafe { (maps.as_ref(), req.as_mut()) } {
         (Some(maps), Some(req)) if !buf.is_null() => {
             // SAFETY: the caller's contract.
-            let buf = unsafe { core::slice::from_raw_parts_mut(buf, buf_len as usize) };
-            user::dump(maps, req, buf)
+            let buf = unsafe { slice_mut(buf, buf_len as usize) };
+            Some(user::dump(maps, req, buf))
         }
-        _ => Err(Error::new(
-            EINVAL,
-            "no maps, no request or no buffer".into(),
-        )),
+        _ => None,
     };
     // SAFETY: the caller's contract.
-    unsafe { errno_of(result, err, err_len) }
+    unsafe { map_reply(result, "no maps, no request or no buffer", err, err_len) }
 }

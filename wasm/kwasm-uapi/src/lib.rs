@@ -14,6 +14,8 @@
 //! - [`ioctl`]: the requests as typed functions (nix's ioctl macros).
 //! - [`Device`]: an open /dev/kwasm whose methods fill in the requests'
 //!   user pointers from borrowed slices.
+//! - [`fmt`]: the display formats of map keys, values and event records
+//!   (text to bytes, bytes to named values, text and JSON).
 //! - Helpers for the fixed-size, NUL-terminated text fields:
 //!   [`c_str`], [`set_c_str`] and methods on the request structures.
 

@@ -10,7 +10,7 @@ use clap::Args;
 use serde_json::{json, Map, Value as Json};
 
 use kwasm_uapi::events::{self, Event, Events};
-use kwasm_uapi::fmt::{hex, Format, Value};
+use kwasm_uapi::fmt::{hex, Format};
 use kwasm_uapi::{self as uapi, Device};
 
 use crate::error::Error;
@@ -48,21 +48,12 @@ fn text_line(e: &Event, fmt: &Format) -> String {
     )
 }
 
-fn json_value(v: &Value) -> Json {
-    match v {
-        Value::Unsigned(n) => json!(n),
-        Value::Signed(n) => json!(n),
-        Value::Ipv4(a) => json!(a.to_string()),
-        Value::Hex(b) => json!(hex(b)),
-    }
-}
-
 /// A record as one JSON object.
 fn json_line(e: &Event, fmt: &Format) -> Json {
     let fields: Map<String, Json> = fmt
         .decode(&e.data)
         .iter()
-        .map(|(name, value)| (name.clone(), json_value(value)))
+        .map(|(name, value)| (name.clone(), value.json()))
         .collect();
     json!({
         "time_ns": e.time_ns,

@@ -10,7 +10,6 @@ mod commands;
 mod error;
 mod events;
 mod mapcmd;
-mod mapfmt;
 mod packet;
 
 use std::process::ExitCode;

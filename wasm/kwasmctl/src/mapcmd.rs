@@ -4,12 +4,12 @@
 use anyhow::anyhow;
 use serde_json::{json, Value};
 
+use kwasm_uapi::fmt::Format;
 use kwasm_uapi::{self as uapi, Device, Errno};
 
 use crate::cli::MapCommand;
 use crate::commands::{kernel_error, open_device};
 use crate::error::Error;
-use crate::mapfmt::Format;
 
 /// Bytes asked for at once by a dump (one record at least).
 const DUMP_CHUNK: usize = 64 << 10;
@@ -119,10 +119,19 @@ fn target(dev: &Device, name: &str, context: &str) -> Result<Target, Error> {
         };
         return Err(kernel_error(context.into(), Errno::ENOENT, reason));
     };
-    let formats = Format::parse(&info.key_fmt(), info.key_size)
-        .and_then(|key| Ok((key, Format::parse(&info.value_fmt(), info.value_size)?)));
-    let (key, value) = formats.map_err(|e| Error::input(context, e))?;
+    let formats = Format::parse_sized(&info.key_fmt(), info.key_size as usize).and_then(|key| {
+        let value = Format::parse_sized(&info.value_fmt(), info.value_size as usize)?;
+        Ok((key, value))
+    });
+    let (key, value) = formats.map_err(|e| Error::input(context, e.into()))?;
     Ok(Target { info, key, value })
+}
+
+/// The bytes of `text` in `format`; bad input is an error of `context`.
+fn input(format: &Format, text: &str, context: &str) -> Result<Vec<u8>, Error> {
+    format
+        .input(text)
+        .map_err(|e| Error::input(context, e.into()))
 }
 
 fn op_request(name: &str, cpu: Option<u32>, context: &str) -> Result<uapi::kwasm_map_op, Error> {
@@ -185,7 +194,7 @@ fn list(dev: &Device, json: bool) -> Result<(), Error> {
 fn lookup(dev: &Device, name: &str, key: &str, cpu: Option<u32>, json: bool) -> Result<(), Error> {
     let context = format!("map lookup {name} {key}");
     let t = target(dev, name, &context)?;
-    let k = t.key.input(key).map_err(|e| Error::input(&context, e))?;
+    let k = input(&t.key, key, &context)?;
     let slots = if cpu.is_none() && t.per_cpu() {
         t.info.ncpus as usize
     } else {
@@ -214,11 +223,8 @@ fn update(
 ) -> Result<(), Error> {
     let context = format!("map update {name} {key} {value}");
     let t = target(dev, name, &context)?;
-    let k = t.key.input(key).map_err(|e| Error::input(&context, e))?;
-    let one = t
-        .value
-        .input(value)
-        .map_err(|e| Error::input(&context, e))?;
+    let k = input(&t.key, key, &context)?;
+    let one = input(&t.value, value, &context)?;
     // A per-CPU map without --cpu: the same value on every CPU.
     let v = if cpu.is_none() && t.per_cpu() {
         one.repeat(t.info.ncpus as usize)
@@ -241,7 +247,7 @@ fn update(
 fn delete(dev: &Device, name: &str, key: &str, json: bool) -> Result<(), Error> {
     let context = format!("map delete {name} {key}");
     let t = target(dev, name, &context)?;
-    let k = t.key.input(key).map_err(|e| Error::input(&context, e))?;
+    let k = input(&t.key, key, &context)?;
     let mut req = op_request(name, None, &context)?;
     dev.map_delete(&k, &mut req)
         .map_err(|e| kernel_error(context, e, req.reason()))?;
@@ -337,8 +343,8 @@ mod tests {
     fn per_cpu_columns_and_sum() {
         let t = Target {
             info: info(uapi::KWASM_MAP_KIND_PERCPU_ARRAY, 4, 16, 2),
-            key: Format::parse("u32", 4).unwrap(),
-            value: Format::parse("packets:u64,bytes:u64", 16).unwrap(),
+            key: Format::parse_sized("u32", 4).unwrap(),
+            value: Format::parse_sized("packets:u64,bytes:u64", 16).unwrap(),
         };
         let mut v = t.value.input("1,100").unwrap();
         v.extend(t.value.input("2,50").unwrap());
@@ -355,8 +361,8 @@ mod tests {
         );
         let h = Target {
             info: info(uapi::KWASM_MAP_KIND_HASH, 4, 1, 1),
-            key: Format::parse("ipv4", 4).unwrap(),
-            value: Format::parse("u8", 1).unwrap(),
+            key: Format::parse_sized("ipv4", 4).unwrap(),
+            value: Format::parse_sized("u8", 1).unwrap(),
         };
         assert_eq!(
             h.json_entry(&[2, 0, 0, 127], &[1], true),
