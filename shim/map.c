@@ -55,6 +55,11 @@ static int kwasm_map_req_copy(void *req, size_t ksize, void __user *arg)
 		return -EINVAL;
 	if (copy_from_user(req, arg, ksize))
 		return -EFAULT;
+	/*
+	 * The size as checked: user space may have changed it between the
+	 * two reads, and what follows trusts the checked one.
+	 */
+	*(u32 *)req = usize;
 	return 0;
 }
 
