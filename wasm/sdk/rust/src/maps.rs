@@ -83,6 +83,7 @@ mod sys {
         ) -> i32;
         pub fn map_delete(map: u32, key: *const u8, key_len: u32) -> i32;
         pub fn map_add(map: u32, key: *const u8, key_len: u32, offset: u32, delta: i64) -> i32;
+        pub fn event_output(ptr: *const u8, len: u32) -> i32;
     }
 }
 
@@ -349,6 +350,42 @@ impl<K: Pod, V: Pod> HashMap<K, V> {
     }
 }
 
+/// The program's events ring (`KWASM_MAP_KIND_EVENTS`): records of type
+/// `T` that user space reads with `kwasmctl events` (docs/ABI.md,
+/// "Events"). A full ring drops the record and counts it; the program
+/// never waits.
+pub struct RingBuf<T> {
+    id: u32,
+    types: PhantomData<fn() -> T>,
+}
+
+impl<T> RingBuf<T> {
+    /// The ring declared with `id`: for [`kwasm_maps!`](crate::kwasm_maps),
+    /// which writes the declaration too.
+    #[doc(hidden)]
+    pub const fn __declared(id: u32) -> Self {
+        Self {
+            id,
+            types: PhantomData,
+        }
+    }
+
+    /// The ring's id (a program has one ring; the host finds it itself).
+    pub const fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+impl<T: Pod> RingBuf<T> {
+    /// Writes `record` into the ring; [`MapError::Full`] when there is no
+    /// room (the record is dropped and counted).
+    pub fn output(&self, record: &T) -> Result<(), MapError> {
+        // SAFETY: record is a Pod (all its size_of bytes initialized) that
+        // the host reads during the call only.
+        result(unsafe { sys::event_output(ptr::from_ref(record).cast(), len::<T>()) })
+    }
+}
+
 macro_rules! array {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -428,6 +465,12 @@ pub mod decl {
     pub const KIND_ARRAY: u8 = 1;
     pub const KIND_PERCPU_ARRAY: u8 = 2;
     pub const KIND_HASH: u8 = 3;
+    pub const KIND_EVENTS: u8 = 4;
+    /// Bytes before each record in an events ring; its smallest and
+    /// largest size.
+    pub const EVENT_HEADER_LEN: usize = 32;
+    pub const EVENTS_MIN: u32 = 4096;
+    pub const EVENTS_MAX: u32 = 16 << 20;
     /// Field sizes, NUL included.
     pub const NAME_LEN: usize = 32;
     pub const KEY_FMT_LEN: usize = 72;
@@ -490,16 +533,30 @@ pub const fn __decl(
         decl::KIND_ARRAY | decl::KIND_PERCPU_ARRAY => {
             assert!(key_size == 4, "kwasm_maps!: arrays are indexed by a u32")
         }
+        decl::KIND_EVENTS => assert!(key_size == 0, "kwasm_maps!: a ring has no key"),
         _ => panic!("kwasm_maps!: not a map kind"),
     }
     assert!(
         value_size >= 1 && value_size <= decl::LIMIT_VALUE,
         "kwasm_maps!: a value takes 1..4096 bytes"
     );
-    assert!(
-        max_entries >= 1 && max_entries <= decl::LIMIT_ENTRIES,
-        "kwasm_maps!: max is 1..1048576 entries"
-    );
+    if kind == decl::KIND_EVENTS {
+        assert!(
+            max_entries.is_power_of_two()
+                && max_entries >= decl::EVENTS_MIN
+                && max_entries <= decl::EVENTS_MAX,
+            "kwasm_maps!: a ring's size is a power of two from 4096 to 16 MiB"
+        );
+        assert!(
+            value_size + decl::EVENT_HEADER_LEN <= max_entries as usize,
+            "kwasm_maps!: a ring holds at least one record"
+        );
+    } else {
+        assert!(
+            max_entries >= 1 && max_entries <= decl::LIMIT_ENTRIES,
+            "kwasm_maps!: max is 1..1048576 entries"
+        );
+    }
     assert!(
         key_fmt.len() < decl::KEY_FMT_LEN,
         "kwasm_maps!: a key format has at most 71 bytes"
@@ -684,6 +741,13 @@ macro_rules! __kwasm_map {
         $crate::__kwasm_map!(@decl $crate::maps::decl::KIND_PERCPU_ARRAY, $id, u32, $v, $max,
             $name, "u32", $vfmt);
     };
+    ([$($attr:tt)*] [$vis:vis] $name:ident RingBuf [$t:ty] [$id:expr]
+     (size $size:expr, value $vfmt:expr $(,)?)) => {
+        $($attr)*
+        $vis static $name: $crate::maps::RingBuf<$t> = $crate::maps::RingBuf::__declared($id);
+        $crate::__kwasm_map!(@decl $crate::maps::decl::KIND_EVENTS, $id, (), $t, $size,
+            $name, "", $vfmt);
+    };
     (@decl $kind:expr, $id:expr, $k:ty, $v:ty, $max:expr, $name:ident, $kfmt:expr, $vfmt:expr) => {
         const _: () = {
             #[unsafe(link_section = "kwasm.maps")]
@@ -703,7 +767,8 @@ macro_rules! __kwasm_map {
     ([$($attr:tt)*] [$vis:vis] $name:ident $kind:ident [$($ty:ty),+] [$id:expr] ($($param:tt)*)) => {
         ::core::compile_error!(::core::concat!(
             "kwasm_maps!: ", ::core::stringify!($name), ": write HashMap<K, V>(id N, max M, ",
-            "key \"fmt\", value \"fmt\") or Array<V>/PerCpuArray<V>(id N, max M, value \"fmt\")"
+            "key \"fmt\", value \"fmt\"), Array<V>/PerCpuArray<V>(id N, max M, value \"fmt\") ",
+            "or RingBuf<T>(id N, size BYTES, value \"fmt\")"
         ));
     };
 }
@@ -727,6 +792,7 @@ mod tests {
             value "packets:u64,bytes:u64");
         pub(crate) static TOTALS: Array<u64>(id 7, max 4, value "packets:u64",);
         static SCRATCH: PerCpuArray<[u8; 40]>(id 255, max 1, value "");
+        static EVENTS: RingBuf<[u32; 3]>(id 3, size 65536, value "saddr:ipv4,ports:u32,proto:u32");
     }
 
     /// The entry as the C SDK's KWASM_MAP_DECL_() assembles it.
@@ -769,6 +835,15 @@ mod tests {
         let _: &HashMap<u32, Counters> = &BY_SRC;
         let _: &Array<u64> = &TOTALS;
         let _: &PerCpuArray<[u8; 40]> = &SCRATCH;
+        let _: &RingBuf<[u32; 3]> = &EVENTS;
+        assert_eq!(EVENTS.id(), 3);
+    }
+
+    #[test]
+    fn a_ring_is_declared_as_the_c_sdk_does() {
+        let fmt = "saddr:ipv4,ports:u32,proto:u32";
+        let d = __decl(4, 3, 0, 12, 65536, "EVENTS", "", fmt);
+        assert_eq!(&d[..], &c_decl(4, 3, 0, 12, 65536, "events", "", fmt)[..]);
     }
 
     #[test]
