@@ -338,3 +338,120 @@ fn the_vm_map_fixtures_run() {
         (KWASM_OUTCOME_TRAP, "out_of_fuel")
     );
 }
+
+/// A program of one map call with constant arguments `args` (WAT operands
+/// of the import `name` of type `ty`), with the driver's maps.
+fn one_call(name: &str, ty: &str, args: &str) -> Result<Prog, Refusal> {
+    let wat = format!(
+        r#"(module
+          (import "kwasm" "{name}" (func $f {ty}))
+          (memory 1)
+          (func (export "kwasm_filter") (param i32 i32) (result i32)
+            (drop (call $f {args}))
+            i32.const 1))"#
+    );
+    let wasm = with_custom_section(wat::parse_str(&wat).unwrap(), "kwasm.maps", &maps());
+    load_bytes(&wasm, &opts(256, KWASM_ACCEPT))
+}
+
+#[test]
+fn constant_arguments_that_contradict_the_declarations_fail_the_load() {
+    const LOOKUP: &str = "(param i32 i32 i32 i32 i32) (result i32)";
+    const UPDATE: &str = "(param i32 i32 i32 i32 i32 i32) (result i32)";
+    const DELETE: &str = "(param i32 i32 i32) (result i32)";
+    const ADD: &str = "(param i32 i32 i32 i32 i64) (result i32)";
+    const EVENT: &str = "(param i32 i32) (result i32)";
+    let c = |v: i64| format!("(i32.const {v})");
+    for (name, ty, args, reason) in [
+        (
+            "map_lookup",
+            LOOKUP,
+            [c(9), c(0), c(4), c(0), c(8)].join(" "),
+            "map id 9 is not declared",
+        ),
+        (
+            "map_lookup",
+            LOOKUP,
+            [c(0), c(0), c(3), c(0), c(8)].join(" "),
+            "key length 3, map h's keys are 4 bytes",
+        ),
+        (
+            "map_lookup",
+            LOOKUP,
+            [c(1), c(0), c(4), c(0), c(16)].join(" "),
+            "length 16, map a takes 8-byte values",
+        ),
+        (
+            "map_lookup",
+            LOOKUP,
+            [c(3), c(0), c(4), c(0), c(8)].join(" "),
+            "map e is the events ring (event_output writes it)",
+        ),
+        (
+            "map_update",
+            UPDATE,
+            [c(0), c(0), c(4), c(0), c(8), c(3)].join(" "),
+            "flags 3 (0, 1 or 2)",
+        ),
+        (
+            "map_delete",
+            DELETE,
+            [c(1), c(0), c(4)].join(" "),
+            "map a is an array: only hash maps delete",
+        ),
+        (
+            "map_add",
+            ADD,
+            format!("{} (i64.const 1)", [c(1), c(0), c(4), c(4)].join(" ")),
+            "counter offset 4: not an 8-aligned u64 inside map a's 8-byte values",
+        ),
+        (
+            "event_output",
+            EVENT,
+            [c(0), c(17)].join(" "),
+            "length 17, map e takes records of 1 to 16 bytes",
+        ),
+        (
+            "event_output",
+            EVENT,
+            [c(0), c(0)].join(" "),
+            "length 0, map e takes records of 1 to 16 bytes",
+        ),
+    ] {
+        let Err((errno, msg)) = one_call(name, ty, &args) else {
+            panic!("{name} {args} loaded");
+        };
+        assert_eq!(errno, 22, "{msg}");
+        assert!(
+            msg.starts_with(&format!("{name} in function 1 at offset 0x")) && msg.ends_with(reason),
+            "{name} {args}: {msg}"
+        );
+    }
+    // Right constants load; computed ones are left to the run (a trap).
+    assert!(one_call(
+        "map_lookup",
+        LOOKUP,
+        &[c(0), c(0), c(4), c(0), c(8)].join(" ")
+    )
+    .is_ok());
+    // A length is only checked against a map the call names by a constant.
+    assert!(one_call(
+        "map_lookup",
+        LOOKUP,
+        "(i32.load (i32.const 0)) (i32.const 0) (i32.const 3) (i32.const 0) (i32.const 8)"
+    )
+    .is_ok());
+    assert!(one_call("map_lookup", LOOKUP, "(i32.load (i32.const 0)) (i32.const 0) (i32.load (i32.const 4)) (i32.const 0) (i32.const 8)").is_ok());
+    // event_output with no ring declared.
+    let wat = r#"(module
+      (import "kwasm" "event_output" (func $f (param i32 i32) (result i32)))
+      (memory 1)
+      (func (export "kwasm_filter") (param i32 i32) (result i32)
+        (drop (call $f (i32.const 0) (i32.const 4))) i32.const 1))"#;
+    let (errno, msg) = load(wat).err().expect("refused");
+    assert_eq!(errno, 22);
+    assert!(
+        msg.ends_with("the program declares no events ring"),
+        "{msg}"
+    );
+}

@@ -6,6 +6,7 @@
 
 pub mod fuel;
 pub mod host;
+pub mod host_calls;
 pub mod instance;
 pub mod limits;
 pub mod trap;
@@ -46,6 +47,10 @@ pub struct Module<C: 'static> {
     static_costs: Vec<(alloc::string::String, u64)>,
     types: Types,
     sections: Vec<(alloc::string::String, Vec<u8>)>,
+    /// Calls of imported functions with arguments known at load.
+    pub host_calls: Vec<host_calls::HostCall>,
+    /// The function imports in order: (module, name).
+    pub func_imports: Vec<(alloc::string::String, alloc::string::String)>,
 }
 
 impl<C> Module<C> {
@@ -109,5 +114,7 @@ pub fn check<C>(
         grows_memory: valid.grows_memory,
         types: valid.types,
         sections: valid.sections,
+        host_calls: valid.host_calls,
+        func_imports: valid.func_imports,
     })
 }

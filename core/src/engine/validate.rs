@@ -15,6 +15,7 @@ use wasmparser::{
 
 use super::fuel;
 use super::host::HostFn;
+use super::host_calls::{self, HostCall};
 use super::limits::{self, Tally};
 use crate::abi::{Error, EINVAL, ENOENT};
 
@@ -50,6 +51,10 @@ pub struct Valid<'a> {
     /// The custom sections named `kwasm.*` (declarations for the loader),
     /// each at most once.
     pub sections: Vec<(String, Vec<u8>)>,
+    /// Calls of imported functions with arguments known at load.
+    pub host_calls: Vec<HostCall>,
+    /// The function imports in order: (module, name).
+    pub func_imports: Vec<(String, String)>,
 }
 
 /// Prefix of the custom sections a program declares things to kwasm in.
@@ -68,6 +73,7 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
     let mut tally = Tally::default();
     let mut grows_memory = false;
     let mut sections: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut calls = Vec::new();
 
     // The parser reads some encodings only when their proposal is on (e.g.
     // compact imports): it must know the features the validator has.
@@ -100,8 +106,9 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
             ValidPayload::Func(func, body) => {
                 let index = func.index;
                 grows_memory |= limits::function_body(index, func.ty, &func.resources, &body)?;
+                let imported = func_imports(&imports).count() as u32;
                 let mut v = func.into_validator(allocs);
-                v.validate(&body)
+                host_calls::validate(&mut v, &body, index, imported, &mut calls)
                     .map_err(|e| parse_error(&e, Some(index)))?;
                 allocs = v.into_allocations();
             }
@@ -116,13 +123,25 @@ pub fn validate(wasm: &[u8]) -> Result<Valid<'_>, Error> {
             fuel::EXPORT_NAME
         )));
     }
+    let func_imports = func_imports(&imports)
+        .map(|i| (i.module.into(), i.name.into()))
+        .collect();
     Ok(Valid {
         types,
+        host_calls: calls,
+        func_imports,
         imports,
         initial_memory: tally.initial_memory,
         grows_memory,
         sections,
     })
+}
+
+/// The function imports, in the order of their function indices.
+fn func_imports<'i, 'a>(imports: &'i [Import<'a>]) -> impl Iterator<Item = &'i Import<'a>> {
+    imports
+        .iter()
+        .filter(|i| matches!(i.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)))
 }
 
 /// The host functions of `offered` a valid module imports, each once; any

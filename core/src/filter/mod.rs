@@ -6,6 +6,7 @@
 pub mod entry;
 pub mod hostfns;
 pub mod map_calls;
+pub mod map_checks;
 pub mod options;
 pub mod packet;
 pub mod program;

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::entry::{self, Abi, Alloc};
 use super::hostfns::{FilterCtx, HOST_FNS};
+use super::map_checks;
 use super::options::Options;
 use super::packet::{Summary, HEAD_MAX};
 use super::record::{self, Version, PACKET_INFO_SIZE};
@@ -113,6 +114,7 @@ impl Program {
             .filter(|&c| services::cpu_possible(c))
             .count();
         let decls = declared_maps(&module, abi, possible as u32)?;
+        map_checks::check(&module.host_calls, &module.func_imports, &decls)?;
         let map_memory = map_decl::total_memory(&decls);
         limits::instances(
             module.initial_memory,
