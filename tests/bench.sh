@@ -3,9 +3,10 @@
 #
 # `make bench`: boot one VM and print what programs cost, kwasm next to an
 # eBPF netfilter program doing the same check (tests/bench/ebpf): ns per
-# test-run and UDP flood rates, medians over rounds, and delivered against
-# offered packet rate (tests/vm/bench-guest.sh). Figures only; under QEMU TCG
-# compare rows, not absolute values.
+# test-run and UDP flood rates, medians over rounds, delivered against
+# offered packet rate, and the cost of each map operation and event write
+# per call next to an empty program (tests/vm/bench-guest.sh). Figures
+# only; under QEMU TCG compare rows, not absolute values.
 #
 #   tests/bench.sh [--kernel 6.1|6.12] [--rounds R] [--runs N] [--seconds S] [--no-cpus] [--smoke]
 #
@@ -31,9 +32,9 @@ while [ $# -gt 0 ]; do
 	--seconds) seconds=$2 ;;
 	--smoke) smoke=1 rounds=2 runs=200 seconds=1; shift; continue ;;
 	--no-cpus) no_cpus=1; shift; continue ;;
-	*) sed -n '10s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '11s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
-	[ $# -ge 2 ] || { sed -n '10s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+	[ $# -ge 2 ] || { sed -n '11s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 	shift 2
 done
 for n in "$rounds" "$runs" "$seconds"; do
@@ -81,6 +82,19 @@ for config in "none no_module" "kwasm no_program" "kwasm accept_all" "kwasm drop
 	want+=("bench flood $config median=$num min=$num max=$num rounds=2 seconds=$seconds")
 	want+=("bench ratio flood $config vs_no_filter=$num\\.$num")
 done
+# The map operations (tests/vm/fixtures/bench_map_*.wat): every program,
+# every call, nothing dropped from the ring with room.
+for prog in none lookup_array lookup_percpu lookup_hash update_array update_hash add_array \
+	add_percpu add_hash delete_update event16 event64 full_none full_event16 full_event64; do
+	want+=("bench maps run $prog median=$num min=$num max=$num rounds=2 runs=$runs fuel=$num")
+done
+for op in lookup_array lookup_percpu lookup_hash update_array update_hash add_array add_percpu \
+	add_hash delete_update delete_hash event16 event64 full_event16 full_event64; do
+	want+=("bench maps call $op median=-?$num min=-?$num max=-?$num rounds=2 runs=$runs fuel=$num")
+done
+want+=("bench maps ring room written=$num dropped=0")
+want+=("bench maps ring full written=$num dropped=$num")
+want+=("bench maps operator ns=$num fuel=$num ns_per_unit=$num\\.$num")
 # The sweep: a line per configuration and offered rate, 2 rates each.
 rate_line="offered=$num sent=$num delivered=$num seconds=1"
 rate_configs=("none no_module" "kwasm accept_all" "kwasm drop_port")

@@ -455,3 +455,60 @@ fn constant_arguments_that_contradict_the_declarations_fail_the_load() {
         "{msg}"
     );
 }
+
+/// The programs of `make bench`'s "map operations" (bench_map_*.wat, from
+/// scripts/gen-bench-maps.py): each makes its one call (two for
+/// delete_update) and accepts when it returned 0. On the host every test
+/// starts with empty maps, where the bench's VM has put key 1 into h first:
+/// a lookup of it misses here, and delete_update's first delete too. The
+/// fuel of a run is the bench's "fuel/run" column.
+#[test]
+fn the_bench_map_fixtures_run() {
+    let packet = [0u8; 20];
+    let mut fuel = Vec::new();
+    for (name, first, then) in [
+        ("none", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("lookup_array", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("lookup_percpu", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("lookup_hash", KWASM_DROP, KWASM_DROP),
+        ("update_array", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("update_hash", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("add_array", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("add_percpu", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("add_hash", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("delete_update", KWASM_DROP, KWASM_ACCEPT),
+        ("event16", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("event64", KWASM_ACCEPT, KWASM_ACCEPT),
+        ("full_none", KWASM_ACCEPT, KWASM_ACCEPT),
+        // A 4 KiB ring holds 85 records of 16 bytes (48 with the header),
+        // 42 of 64 (96): the 201st run's record is dropped.
+        ("full_event16", KWASM_ACCEPT, KWASM_DROP),
+        ("full_event64", KWASM_ACCEPT, KWASM_DROP),
+    ] {
+        let p = fixture(&format!("bench_map_{name}"));
+        let r = p.run(&packet);
+        assert_eq!(
+            (r.outcome, r.verdict),
+            (KWASM_OUTCOME_OK, first),
+            "{name}: first run"
+        );
+        let mut last = r;
+        for _ in 0..200 {
+            last = p.run(&packet);
+        }
+        assert_eq!(
+            (last.outcome, last.verdict),
+            (KWASM_OUTCOME_OK, then),
+            "{name}"
+        );
+        fuel.push(format!("{name}={}", last.fuel_used));
+    }
+    // The charges of docs/ABI.md on top of 3 units (const, eqz, end) and
+    // the call's operators (its arguments and the call).
+    assert_eq!(
+        fuel.join(" "),
+        "none=3 lookup_array=18 lookup_percpu=18 lookup_hash=22 update_array=23 \
+         update_hash=27 add_array=21 add_percpu=21 add_hash=25 delete_update=45 event16=18 \
+         event64=21 full_none=3 full_event16=18 full_event64=21"
+    );
+}

@@ -10,7 +10,10 @@
 # hits both. Machine-readable lines come first ("bench testrun ENGINE PROG
 # median=NS min=NS max=NS rounds=R runs=N", "bench flood ENGINE CONFIG
 # median=PPS min=PPS max=PPS rounds=R seconds=S", "bench ratio ...",
-# "bench rate ENGINE CONFIG offered=PPS sent=PPS delivered=PPS seconds=S"),
+# "bench rate ENGINE CONFIG offered=PPS sent=PPS delivered=PPS seconds=S",
+# "bench maps run PROG median=NS ... runs=N fuel=UNITS", "bench maps call
+# OP median=NS ... runs=N fuel=UNITS", "bench maps ring SHAPE written=N
+# dropped=N", "bench maps operator ns=NS fuel=UNITS ns_per_unit=NS"),
 # tables after them. /files/bench.conf (from tests/bench.sh) may set runs,
 # rounds, seconds, rates and rate_seconds.
 #
@@ -77,6 +80,14 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", a / b }'
 }
 
+# per_unit <ns> <units>: ns / units with one decimal, "-" when either is
+# missing or units is not above 0.
+per_unit() {
+	case "$1$2" in *-* | '') echo -; return ;; esac
+	[ "$2" -gt 0 ] || { echo -; return; }
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a / b }'
+}
+
 # ns_per_run <output of a test-run>: its ns/run figure, or fail.
 ns_per_run() {
 	_ns=$(sed -n 's/^ns\/run: //p')
@@ -119,6 +130,86 @@ testrun_round() {
 		bpfbench test-run "/bpf/$prog.bpf.o" $args --repeat "$runs" |
 			ns_per_run >>"$data/testrun.ebpf.$prog" ||
 			{ echo "bench: eBPF test-run of $prog failed" >&2; return 1; }
+	done
+}
+
+# The map operations: the programs of tests/vm/fixtures/bench_map_*.wat
+# (scripts/gen-bench-maps.py), each one map call per run, attached in turn
+# and test-run (the attached program: the path a packet takes, with its
+# maps). Programs of one shape declare the same maps, so each load adopts
+# the maps of the one before: key 1 put into h once a round stays there.
+# Shape "room" ("none" its empty program): arr, pc, h and a 4 MiB events
+# ring that a reader (kwasmctl events) drains, which no round can fill;
+# shape "full" ("full_none"): a 4 KiB ring nobody reads, full after its
+# first 85 records, so that every later event is dropped (-ENOSPC).
+map_progs="none lookup_array lookup_percpu lookup_hash update_array update_hash add_array
+	add_percpu add_hash delete_update event16 event64"
+full_progs="full_none full_event16 full_event64"
+
+# map_run <prog> <verdict>: load bench_map_<prog> and test-run it $runs
+# times; its ns per run appended to $data/maps.<prog>, the fuel of a run to
+# $data/maps.fuel.<prog>. The verdict tells the call's result (accept: 0):
+# another means the run did not take the path it measures.
+map_run() {
+	kwasmctl load "/fixtures/bench_map_$1.wat" >/dev/null ||
+		{ echo "bench: load of bench_map_$1 failed" >&2; return 1; }
+	# shellcheck disable=SC2086
+	_out=$(kwasmctl test-run $tcp_args --repeat "$runs") ||
+		{ echo "bench: test-run of bench_map_$1 failed" >&2; return 1; }
+	_verdict=$(echo "$_out" | sed -n 's/^verdict: //p')
+	[ "$_verdict" = "$2" ] || {
+		echo "bench: bench_map_$1: verdict '$_verdict', not $2: not the path measured" >&2
+		return 1
+	}
+	echo "$_out" | ns_per_run >>"$data/maps.$1" ||
+		{ echo "bench: test-run of bench_map_$1 gave no ns/run" >&2; return 1; }
+	echo "$_out" | sed -n 's/^fuel used: //p' >"$data/maps.fuel.$1"
+}
+
+# last <file>: its last line.
+last() { tail -n 1 "$1"; }
+
+# ring_line <shape>: the attached program's events ring ("written=W
+# dropped=D") from /proc/kwasm, kept as the last of its shape.
+ring_line() {
+	sed -n 's/^events:.* \(written=[0-9]* dropped=[0-9]*\).*/\1/p' /proc/kwasm >"$data/maps.ring.$1"
+}
+
+# One round of map operations: both shapes, every program once, then each
+# program's difference to the empty program of its shape in this round.
+maps_round() {
+	kwasmctl load --fresh-maps /fixtures/bench_map_none.wat >/dev/null || return 1
+	kwasmctl map update h hex:01000000 hex:00000000000000000000000000000000 >/dev/null ||
+		{ echo "bench: map update of h failed" >&2; return 1; }
+	kwasmctl events >/dev/null 2>&1 &
+	_reader=$!
+	wait_for "grep -q '^events:.*reader=1' /proc/kwasm" 10 ||
+		{ echo "bench: the events reader did not start" >&2; return 1; }
+	for _prog in $map_progs; do
+		map_run "$_prog" accept || return 1
+	done
+	ring_line room
+	# A fresh ring: the reader's ends (end of file), the new one fills.
+	kwasmctl load --fresh-maps /fixtures/bench_map_full_none.wat >/dev/null || return 1
+	wait "$_reader" || echo "bench: note: the events reader exited with status $?" >&2
+	for _prog in $full_progs; do
+		_verdict=accept
+		[ "$_prog" = full_none ] || _verdict=drop
+		map_run "$_prog" "$_verdict" || return 1
+	done
+	ring_line full
+	kwasmctl unload >/dev/null || return 1
+	for _prog in $map_progs; do
+		[ "$_prog" != none ] || continue
+		echo $(($(last "$data/maps.$_prog") - $(last "$data/maps.none"))) \
+			>>"$data/maps.call.$_prog"
+	done
+	# The delete: delete_update less update_hash.
+	echo $(($(last "$data/maps.delete_update") - $(last "$data/maps.update_hash"))) \
+		>>"$data/maps.call.delete_hash"
+	for _prog in full_event16 full_event64; do
+		echo $(($(last "$data/maps.$_prog") - $(last "$data/maps.full_none"))) \
+			>>"$data/maps.call.$_prog"
 	done
 }
 
@@ -221,6 +312,18 @@ while [ "$round" -le "$rounds" ]; do
 	testrun_round || exit 1
 	round=$((round + 1))
 done
+round=1
+while [ "$round" -le "$rounds" ]; do
+	maps_round || exit 1
+	round=$((round + 1))
+done
+# The fuel of an interpreted operator's time, for the map table: the fuel
+# of one run of accept_all and drop_port (their times are the test-run's).
+for prog in accept_all drop_port; do
+	# shellcheck disable=SC2086
+	kwasmctl test-run --prog "/wasm/$prog.wasm" $tcp_args | sed -n 's/^fuel used: //p' \
+		>"$data/fuel.$prog"
+done
 rmmod kwasm
 
 nettool udp-echo-server 127.0.0.1:7777 --daemon >/dev/null || exit 1
@@ -260,6 +363,18 @@ median() { # median <data file>: its median, "-" when missing
 flood_configs="none.no_module kwasm.no_program kwasm.accept_all kwasm.drop_port
 	ebpf.accept_all ebpf.drop_port"
 
+# The map operations' per-call figures: each program less the empty one of
+# its shape; the delete is delete_update less update_hash.
+map_ops="lookup_array lookup_percpu lookup_hash update_array update_hash add_array add_percpu
+	add_hash delete_update delete_hash event16 event64 full_event16 full_event64"
+call_fuel() { # call_fuel <op>: the fuel of its call(s)
+	case $1 in
+	delete_hash) echo $(($(cat "$data/maps.fuel.delete_update") - $(cat "$data/maps.fuel.update_hash"))) ;;
+	full_*) echo $(($(cat "$data/maps.fuel.$1") - $(cat "$data/maps.fuel.full_none"))) ;;
+	*) echo $(($(cat "$data/maps.fuel.$1") - $(cat "$data/maps.fuel.none"))) ;;
+	esac
+}
+
 # The machine-readable lines.
 for prog in no_call $testrun_progs; do
 	for engine in kwasm ebpf; do
@@ -281,6 +396,18 @@ for config in $flood_configs; do
 		"$(median "$data/flood.$config")" "$base")"
 done
 cat "$data/rate.lines"
+for prog in $map_progs $full_progs; do
+	echo "bench maps run $prog $(stats <"$data/maps.$prog") runs=$runs" \
+		"fuel=$(cat "$data/maps.fuel.$prog")"
+done
+for op in $map_ops; do
+	echo "bench maps call $op $(stats <"$data/maps.call.$op") runs=$runs fuel=$(call_fuel "$op")"
+done
+echo "bench maps ring room $(cat "$data/maps.ring.room")"
+echo "bench maps ring full $(cat "$data/maps.ring.full")"
+op_ns=$(($(median "$data/testrun.kwasm.drop_port") - $(median "$data/testrun.kwasm.accept_all")))
+op_fuel=$(($(cat "$data/fuel.drop_port") - $(cat "$data/fuel.accept_all")))
+echo "bench maps operator ns=$op_ns fuel=$op_fuel ns_per_unit=$(per_unit "$op_ns" "$op_fuel")"
 
 echo
 echo "### test-run: ns per run, median of $rounds rounds of $runs runs (min-max)"
@@ -294,6 +421,47 @@ for prog in $testrun_progs; do
 done
 printf '%-16s %-24s %s\n' no_call "$(cell "$data/testrun.kwasm.no_call")" \
 	"(kwasm without entering wasm3: an original-ABI program skips ICMP)"
+
+echo
+echo "### map operations: ns per test-run of the attached program, median of $rounds rounds"
+echo "### of $runs runs (min-max); per call: the run less the empty program of its shape"
+echo "### in the same round (median of the rounds' differences); fuel: units of one run,"
+echo "### and of the call (the run's less the empty program's)"
+printf '%-22s %-22s %-20s %-9s %-9s %s\n' operation ns/run ns/call fuel/run fuel/call ns/unit
+map_row() { # map_row <label> <program or -> <op or ->
+	_run=- _call=- _fuel=- _cfuel=- _unit=-
+	if [ "$2" != - ]; then
+		_run=$(cell "$data/maps.$2")
+		_fuel=$(cat "$data/maps.fuel.$2")
+	fi
+	if [ "$3" != - ]; then
+		_call=$(cell "$data/maps.call.$3")
+		_cfuel=$(call_fuel "$3")
+		_unit=$(per_unit "$(median "$data/maps.call.$3")" "$_cfuel")
+	fi
+	printf '%-22s %-22s %-20s %-9s %-9s %s\n' "$1" "$_run" "$_call" "$_fuel" "$_cfuel" "$_unit"
+}
+map_row "empty (arr,pc,h,ring)" none -
+map_row "lookup array" lookup_array lookup_array
+map_row "lookup percpu" lookup_percpu lookup_percpu
+map_row "lookup hash" lookup_hash lookup_hash
+map_row "update array" update_array update_array
+map_row "update hash" update_hash update_hash
+map_row "add array" add_array add_array
+map_row "add percpu" add_percpu add_percpu
+map_row "add hash" add_hash add_hash
+map_row "delete+update hash" delete_update delete_update
+map_row "delete hash" - delete_hash
+map_row "event 16 B (room)" event16 event16
+map_row "event 64 B (room)" event64 event64
+map_row "empty (4 KiB ring)" full_none -
+map_row "event 16 B (full)" full_event16 full_event16
+map_row "event 64 B (full)" full_event64 full_event64
+echo "### delete hash = delete+update hash less update hash; the ring with room:"
+echo "### $(cat "$data/maps.ring.room") in the last round (4 MiB, a reader draining it);"
+echo "### the full ring: $(cat "$data/maps.ring.full") (4 KiB, no reader)."
+echo "### ns/unit: ns per call / fuel per call. An interpreted operator:"
+echo "### drop_port less accept_all, $op_ns ns for $op_fuel units: $(per_unit "$op_ns" "$op_fuel") ns/unit"
 
 echo
 echo "### UDP flood to an echo server on 127.0.0.1: packets/s, median of $rounds rounds"
