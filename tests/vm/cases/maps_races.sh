@@ -24,7 +24,7 @@ torn() {
 unexpected=0
 torn_seen=0
 i=0
-while [ $i -lt 40 ]; do
+while [ $i -lt 20 ]; do
 	v=$((i * 1000 + 7))
 	# A full hash map refuses new keys (ENOSPC): expected under the flood.
 	if ! out=$(kwasmctl map update h $((i % 128)) a=$v,b=$v 2>&1); then
