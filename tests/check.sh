@@ -35,6 +35,9 @@ while [ $# -gt 0 ]; do
 done
 
 export RUSTC=/usr/bin/rustc
+# Doctests are compiled by rustdoc against crates RUSTC built: the same
+# toolchain, whatever else is on PATH (e.g. a rustup one).
+export RUSTDOC=/usr/bin/rustdoc
 # Warnings of the core's and the module's build are errors here (Makefile).
 export KWASM_STRICT=1
 cargo=/usr/bin/cargo
