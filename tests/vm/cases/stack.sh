@@ -86,10 +86,15 @@ if [ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 2 ]; }; then
 	udp_blocked 5
 	check "no_stack counted on the IRQ stack" counter_above trap.no_stack 0
 else
+	# Runs on the IRQ stack are not measured: they pass although a 1 MiB
+	# reserve refuses every measured run. A packet that TCG's slowness
+	# pushes to ksoftirqd runs on a task stack, is measured and refused
+	# (no_stack, dropped); the echo retries, so only the accepted count,
+	# not a zero no_stack count, can be asserted.
 	load_prog $prog --default drop
 	udp_passes 5
-	check "$release: runs on the IRQ stack are not measured" \
-		[ "$(status_field trap.no_stack)" = 0 ]
+	check "$release: runs on the IRQ stack are not measured ($(status_field accepted) accepted, $(status_field trap.no_stack) no_stack)" \
+		[ "$(status_field accepted)" -ge 2 ]
 fi
 echo "$reserve" > /sys/module/kwasm/parameters/stack_reserve
 udp_passes 5
