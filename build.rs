@@ -187,7 +187,7 @@ fn generate_abi_bindings(include: &Path, out: &Path) {
         .allowlist_type(
             "kwasm_(load|test_run|invoke|invoke_load|record|map_decl|map_info|map_list|map_op|map_dump|event)|nf_inet_hooks|nf_ip_hook_priorities",
         )
-        .allowlist_var("KWASM_.*|NF_INET_.*|NF_IP_PRI_FIRST|E[A-Z0-9]+")
+        .allowlist_var("KWASM_.*|NF_INET_.*|NF_IP_PRI_FIRST|NF_IP_PRI_LAST|E[A-Z0-9]+")
         .parse_callbacks(Box::new(AbiMacroTypes))
         .generate()
         .expect("bindgen failed on include/uapi/kwasm.h")
@@ -207,7 +207,7 @@ fn generate_core_bindings(header: &Path, out: &Path) {
         .allowlist_type(
             "kwasm_(pkt|prog_opts|run_result|stats|prog_info|invoke_result|events_info)",
         )
-        .allowlist_var("KWASM_ABI_.*|KWASM_CORE_MAP_.*|KWASM_CORE_EVENTS_.*")
+        .allowlist_var("KWASM_CORE_MAP_.*|KWASM_CORE_EVENTS_.*")
         .allowlist_function(
             "kwasm_(alloc|alloc_core|zalloc|free|heap_bytes|log|log_prog|log_trap|time_ns|cpu_id|nr_cpu_ids|cpu_possible|pkt_copy|stack_ok|locks_new|locks_free|lock_bh|unlock_bh|random_bytes|cpu_owned|on_cpu|waker_new|waker_kick|waker_free)",
         )

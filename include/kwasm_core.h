@@ -58,7 +58,7 @@ struct kwasm_prog_opts {
 	u32 default_verdict;	/* KWASM_DROP or KWASM_ACCEPT */
 	u64 fuel;		/* budget of each call, 1..KWASM_MAX_FUEL */
 	u32 fresh_maps;		/* KWASM_LOAD_FRESH_MAPS: adopt no maps */
-	u32 pad;
+	u32 family;		/* KWASM_FAMILY_*: what the hooks are for */
 };
 
 /* How one run ended. */
@@ -97,10 +97,9 @@ struct kwasm_prog_info {
 	u8 sha256[32];
 	u64 fuel;		/* budget of each call */
 	u64 map_memory;		/* bytes the declared maps take, all kinds */
+	u32 record_version;	/* KWASM_RECORD_V*; 0 for the original ABI */
+	u32 pad;
 };
-
-#define KWASM_ABI_KWASM		1	/* exports kwasm_filter */
-#define KWASM_ABI_ORIGINAL	2	/* exports alloc + filter */
 
 struct kwasm_prog;	/* opaque, owned by the core */
 

@@ -779,22 +779,23 @@ fn load_request_options_through_the_c_interface() {
     req.set_name("req").unwrap();
     let o = load_opts(&req).unwrap();
     assert_eq!(
-        (o.hook, o.priority, o.snaplen, o.default_verdict, o.fuel),
+        (o.hook, o.priority, o.snaplen, o.default_verdict, o.fuel, o.family),
         (
             0,
-            i32::MIN,
+            KWASM_DEFAULT_PRIORITY as i32,
             KWASM_DEFAULT_SNAPLEN,
             KWASM_ACCEPT,
-            KWASM_DEFAULT_FUEL
+            KWASM_DEFAULT_FUEL,
+            KWASM_FAMILY_IPV4
         )
     );
     req.flags = KWASM_LOAD_ALL_FLAGS;
     (req.hook, req.priority, req.snaplen) = (3, -7, 64);
-    (req.default_verdict, req.fuel) = (KWASM_DROP, 75);
+    (req.default_verdict, req.fuel, req.family) = (KWASM_DROP, 75, KWASM_FAMILY_INET);
     let o = load_opts(&req).unwrap();
     assert_eq!(
-        (o.hook, o.priority, o.snaplen, o.default_verdict, o.fuel),
-        (3, -7, 64, KWASM_DROP, 75)
+        (o.hook, o.priority, o.snaplen, o.default_verdict, o.fuel, o.family),
+        (3, -7, 64, KWASM_DROP, 75, KWASM_FAMILY_INET)
     );
     let p = load_bytes(&wat::parse_str(COUNT_DOWN).unwrap(), &o).unwrap();
     assert_eq!(c_str(&p.info().name), "req");
@@ -807,6 +808,6 @@ fn load_request_options_through_the_c_interface() {
     );
     req.hook = 0;
     assert_eq!(load_opts(&req).unwrap().fresh_maps, 1);
-    req.flags |= 1 << 6;
+    req.flags |= 1 << 7;
     assert_eq!(load_opts(&req).unwrap_err().0, EINVAL);
 }

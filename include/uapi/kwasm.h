@@ -61,7 +61,34 @@
 #define KWASM_LOAD_FUEL		(1U << 4)
 /* Start with empty maps instead of adopting the replaced program's. */
 #define KWASM_LOAD_FRESH_MAPS	(1U << 5)
-#define KWASM_LOAD_ALL_FLAGS	0x3fU
+#define KWASM_LOAD_FAMILY	(1U << 6)
+#define KWASM_LOAD_ALL_FLAGS	0x7fU
+
+/*
+ * Protocol families: what a program attaches to (kwasm_load.family) and
+ * what a packet is (kwasm_record.family). KWASM_FAMILY_INET attaches to
+ * both IPv4 and IPv6; a packet is always one of them. The values are
+ * netfilter's NFPROTO_*.
+ */
+#define KWASM_FAMILY_INET	1
+#define KWASM_FAMILY_IPV4	2
+#define KWASM_FAMILY_IPV6	10
+
+/*
+ * Priorities (docs/ABI.md, "Priorities"): netfilter's, INT_MIN + 1 ..
+ * INT_MAX - 1. The first and the last (NF_IP_PRI_FIRST, NF_IP_PRI_LAST)
+ * are the kernel's own and refused, as for BPF netfilter links. The
+ * default is the filter priority: after defragmentation and conntrack,
+ * where iptables' and nftables' filter chains run.
+ */
+#define KWASM_DEFAULT_PRIORITY	0
+
+/* Programs loaded at once in one network namespace. */
+#define KWASM_LIMIT_PROGS	64
+
+/* kwasm_prog_show.abi: the program's exports. */
+#define KWASM_ABI_KWASM		1	/* exports kwasm_filter */
+#define KWASM_ABI_ORIGINAL	2	/* exports alloc + filter */
 
 /* Verdicts, as in the program ABI. */
 #define KWASM_DROP		0
@@ -78,6 +105,10 @@ struct kwasm_load {
 	char name[KWASM_NAME_LEN];	/* in: NUL-terminated program name */
 	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
 	__u64 fuel;		/* in: 1..KWASM_MAX_FUEL, with KWASM_LOAD_FUEL */
+	__u32 family;		/* in: KWASM_FAMILY_*, with KWASM_LOAD_FAMILY;
+				 * default KWASM_FAMILY_IPV4
+				 */
+	__u32 pad;		/* in: 0 */
 };
 
 struct kwasm_test_run {
@@ -103,6 +134,10 @@ struct kwasm_test_run {
 	__u64 fuel_used;	/* out: fuel the last run consumed */
 	char trap_name[KWASM_TRAP_NAME_LEN];	/* out: "" when none */
 	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+	__u32 prog_id;		/* in: with prog 0, the loaded program to run;
+				 * 0: the only one of the namespace
+				 */
+	__u32 pad;		/* in: 0 */
 };
 
 /* kwasm_test_run.outcome */
@@ -140,8 +175,10 @@ struct kwasm_test_run {
 #define KWASM_RECORD_SECTION	"kwasm.record"
 #define KWASM_RECORD_V1		1
 #define KWASM_RECORD_V2		2
+#define KWASM_RECORD_V3		3
 #define KWASM_RECORD_V1_LEN	32
 #define KWASM_RECORD_V2_LEN	48
+#define KWASM_RECORD_V3_LEN	80
 
 struct kwasm_record {
 	__u16 hdr_len;		/* KWASM_RECORD_V*_LEN: packet bytes follow */
@@ -161,12 +198,12 @@ struct kwasm_record {
 	__u16 dport;
 	__u16 l4_off;		/* transport header offset in the packet bytes */
 	__u16 flags;		/* KWASM_REC_* */
-	__u32 saddr;		/* IPv4 addresses, host byte order */
+	__u32 saddr;		/* IPv4 addresses, host byte order; 0 for IPv6 */
 	__u32 daddr;
+	/* Version 3 from here on. */
+	__u8 saddr6[16];	/* IPv6 addresses, network byte order; */
+	__u8 daddr6[16];	/* an IPv4 one as ::ffff:a.b.c.d */
 };
-
-/* kwasm_record.family: the netfilter protocol family. */
-#define KWASM_FAMILY_IPV4	2
 
 /* kwasm_record.frag */
 #define KWASM_FRAG_NONE		0	/* not a fragment */
@@ -239,7 +276,8 @@ struct kwasm_map_decl {
  * up, update and delete an entry, dump all entries. Each structure starts
  * with its size (the caller's sizeof; a larger size is accepted when the
  * bytes past the kernel's structure are zero) and names the program by
- * prog_id, 0 being the attached program (the only one for now). Keys and
+ * prog_id in the caller's network namespace, 0 being its only program
+ * (EINVAL when it has several). Keys and
  * values are the declared sizes; a per-CPU map's value buffer holds
  * ncpus values (struct kwasm_map_info), one per CPU id, unless one CPU is
  * named. On failure err holds the reason.
@@ -274,7 +312,7 @@ struct kwasm_map_info {
 
 struct kwasm_map_list {
 	__u32 size;		/* in: sizeof(struct kwasm_map_list) */
-	__u32 prog_id;		/* in: 0, the attached program */
+	__u32 prog_id;		/* in: a program's id; 0: the only one */
 	__u32 count;		/* in: room in maps; out: maps of the program */
 	__u32 pad;		/* in: 0 */
 	__u64 maps;		/* in: user pointer to count kwasm_map_info */
@@ -284,7 +322,7 @@ struct kwasm_map_list {
 /* KWASM_IOC_MAP_LOOKUP, _UPDATE and _DELETE. */
 struct kwasm_map_op {
 	__u32 size;		/* in: sizeof(struct kwasm_map_op) */
-	__u32 prog_id;		/* in: 0, the attached program */
+	__u32 prog_id;		/* in: a program's id; 0: the only one */
 	char name[KWASM_MAP_NAME_LEN];	/* in: the map's, NUL-terminated */
 	__u64 key;		/* in: user pointer to key_size bytes */
 	__u64 value;		/* in: user pointer to value_size bytes; 0 for delete */
@@ -304,7 +342,7 @@ struct kwasm_map_op {
  */
 struct kwasm_map_dump {
 	__u32 size;		/* in: sizeof(struct kwasm_map_dump) */
-	__u32 prog_id;		/* in: 0, the attached program */
+	__u32 prog_id;		/* in: a program's id; 0: the only one */
 	char name[KWASM_MAP_NAME_LEN];	/* in: the map's, NUL-terminated */
 	__u64 cursor;		/* in: 0 to start; out: where to go on */
 	__u64 buf;		/* in: user pointer to buf_len bytes */
@@ -324,7 +362,7 @@ struct kwasm_event {
 	__u32 len;		/* payload bytes, 1..the ring's max_record */
 	__u32 cpu;		/* CPU the program ran on */
 	__u64 time_ns;		/* CLOCK_MONOTONIC (ktime_get_ns()) */
-	__u32 prog_id;		/* the program's id; 0 for now */
+	__u32 prog_id;		/* the program's id */
 	__u32 flags;		/* 0 */
 	__u64 lost;		/* records dropped on this ring before this one */
 };
@@ -340,7 +378,7 @@ struct kwasm_event {
  */
 struct kwasm_events_open {
 	__u32 size;		/* in: sizeof(struct kwasm_events_open) */
-	__u32 prog_id;		/* in: 0, the attached program */
+	__u32 prog_id;		/* in: a program's id; 0: the only one */
 	__u32 flags;		/* in: KWASM_EVENTS_* */
 	__s32 fd;		/* out: the events file */
 	__u32 ring_size;	/* out: bytes of the ring */
@@ -361,6 +399,71 @@ struct kwasm_events_stats {
 #define KWASM_IOC_EVENTS_OPEN	_IOWR(KWASM_IOC_MAGIC, 11, struct kwasm_events_open)
 #define KWASM_EVENTS_IOC_STATS	_IOWR(KWASM_IOC_MAGIC, 32, \
 				     struct kwasm_events_stats)
+
+/*
+ * Programs (docs/ABI.md, "Programs"): each loaded program has a name,
+ * unique in its network namespace, and an id, unique module-wide while it
+ * is loaded and never 0. Every request acts in the network namespace of
+ * the calling task: a program is loaded there, listed and unloaded there;
+ * a prog_id of another namespace is not found. Loading a name that exists
+ * there replaces that program.
+ */
+struct kwasm_prog_show {
+	char name[KWASM_NAME_LEN];
+	__u32 id;
+	__u32 family;		/* KWASM_FAMILY_* */
+	__u32 hook;		/* NF_INET_* */
+	__s32 priority;
+	__u32 abi;		/* KWASM_ABI_* */
+	__u32 record_version;	/* KWASM_RECORD_V*; 0 for the original ABI */
+	__u32 default_verdict;	/* KWASM_DROP or KWASM_ACCEPT */
+	__u32 snaplen;
+	__u64 fuel;
+	__u64 load_time_ns;	/* CLOCK_REALTIME when it was loaded */
+	__u32 loader_uid;	/* in the initial user namespace */
+	__u32 size;		/* bytes of the .wasm module */
+	__u8 sha256[32];	/* of the .wasm module */
+	__u32 instances;	/* one per possible CPU */
+	__u32 maps;		/* maps declared */
+	__u64 memory_bytes;	/* linear memory summed over instances */
+	__u64 heap_bytes;	/* wasm3's other heap */
+	__u64 map_memory;	/* bytes the declared maps take */
+	/* Counters, summed over CPUs. */
+	__u64 runs;
+	__u64 accepted;
+	__u64 dropped;
+	__u64 invalid;		/* returned neither 0 nor 1 */
+	__u64 traps;		/* all trap kinds */
+	__u64 skipped;		/* not run: original ABI, not TCP/UDP */
+	__u64 busy;		/* re-entry refused */
+	__u64 trap_kind[KWASM_TRAP_COUNT];
+	/* Counted while the stats_enabled module parameter is 1. */
+	__u64 run_time_ns;
+	__u64 run_count;
+};
+
+/*
+ * KWASM_IOC_PROG_LIST: the programs of the caller's namespace, by id.
+ * Extensible as the map requests are.
+ */
+struct kwasm_prog_list {
+	__u32 size;		/* in: sizeof(struct kwasm_prog_list) */
+	__u32 count;		/* in: room in progs; out: programs loaded */
+	__u64 progs;		/* in: user pointer to count kwasm_prog_show */
+	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+};
+
+/*
+ * KWASM_IOC_PROG_UNLOAD: unload the program of the caller's namespace
+ * named by id, or by name when id is 0. KWASM_IOC_UNLOAD unloads every
+ * program of the namespace (ENOENT when none is loaded).
+ */
+struct kwasm_prog_unload {
+	__u32 size;		/* in: sizeof(struct kwasm_prog_unload) */
+	__u32 id;		/* in: the program's id, or 0 */
+	char name[KWASM_NAME_LEN];	/* in: with id 0, NUL-terminated */
+	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
+};
 
 /*
  * The invoke path: a module instantiated for one open file, whose exported
@@ -409,6 +512,8 @@ struct kwasm_invoke {
 #define KWASM_IOC_MAP_UPDATE	_IOWR(KWASM_IOC_MAGIC, 8, struct kwasm_map_op)
 #define KWASM_IOC_MAP_DELETE	_IOWR(KWASM_IOC_MAGIC, 9, struct kwasm_map_op)
 #define KWASM_IOC_MAP_DUMP	_IOWR(KWASM_IOC_MAGIC, 10, struct kwasm_map_dump)
-/* 11 is reserved for KWASM_IOC_EVENTS_OPEN. */
+/* 11 is KWASM_IOC_EVENTS_OPEN, above. */
+#define KWASM_IOC_PROG_LIST	_IOWR(KWASM_IOC_MAGIC, 12, struct kwasm_prog_list)
+#define KWASM_IOC_PROG_UNLOAD	_IOWR(KWASM_IOC_MAGIC, 13, struct kwasm_prog_unload)
 
 #endif /* _UAPI_KWASM_H */

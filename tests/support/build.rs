@@ -29,7 +29,7 @@ fn core_bindings() {
         .allowlist_type(
             "kwasm_(pkt|prog_opts|run_result|stats|prog_info|invoke_result|events_info)",
         )
-        .allowlist_var("KWASM_ABI_.*|KWASM_CORE_EVENTS_.*")
+        .allowlist_var("KWASM_CORE_EVENTS_.*")
         .allowlist_function("kwasm_core_.*")
         .default_enum_style(bindgen::EnumVariation::Consts)
         .derive_default(true)

@@ -33,6 +33,8 @@ enum kwasm_uapi_ioc {
 	kwasm_uapi_ioc_MAP_DELETE = KWASM_IOC_MAP_DELETE,
 	kwasm_uapi_ioc_MAP_DUMP = KWASM_IOC_MAP_DUMP,
 	kwasm_uapi_ioc_EVENTS_OPEN = KWASM_IOC_EVENTS_OPEN,
+	kwasm_uapi_ioc_PROG_LIST = KWASM_IOC_PROG_LIST,
+	kwasm_uapi_ioc_PROG_UNLOAD = KWASM_IOC_PROG_UNLOAD,
 	kwasm_uapi_evioc_STATS = KWASM_EVENTS_IOC_STATS,
 };
 enum kwasm_uapi_ioc_nr {
@@ -47,6 +49,8 @@ enum kwasm_uapi_ioc_nr {
 	kwasm_uapi_ioc_nr_MAP_DELETE = _IOC_NR(KWASM_IOC_MAP_DELETE),
 	kwasm_uapi_ioc_nr_MAP_DUMP = _IOC_NR(KWASM_IOC_MAP_DUMP),
 	kwasm_uapi_ioc_nr_EVENTS_OPEN = _IOC_NR(KWASM_IOC_EVENTS_OPEN),
+	kwasm_uapi_ioc_nr_PROG_LIST = _IOC_NR(KWASM_IOC_PROG_LIST),
+	kwasm_uapi_ioc_nr_PROG_UNLOAD = _IOC_NR(KWASM_IOC_PROG_UNLOAD),
 	kwasm_uapi_evioc_nr_STATS = _IOC_NR(KWASM_EVENTS_IOC_STATS),
 };
 "#;

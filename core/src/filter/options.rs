@@ -15,7 +15,10 @@ pub struct Options {
     pub name: CString,
     /// NF_INET_* hook number.
     pub hook: u32,
+    /// Netfilter priority, never the kernel's first or last.
     pub priority: i32,
+    /// KWASM_FAMILY_*: the families whose hooks run the program.
+    pub family: u32,
     /// Packet bytes copied into the record.
     pub snaplen: u32,
     /// KWASM_DROP or KWASM_ACCEPT, on a trap or a bad return value.
@@ -52,6 +55,13 @@ impl Options {
                 req.name.len()
             )));
         }
+        if let Some(&c) = raw.iter().find(|&&c| !valid_name_byte(c)) {
+            return Err(invalid(format!(
+                "program name {:?} has {:?}: use letters, digits, '_', '-' and '.'",
+                alloc::string::String::from_utf8_lossy(&raw),
+                char::from(c)
+            )));
+        }
         let name = if raw.is_empty() {
             CString::from(c"prog")
         } else {
@@ -61,7 +71,8 @@ impl Options {
         let mut opts = Self {
             name,
             hook: abi::NF_INET_PRE_ROUTING,
-            priority: abi::NF_IP_PRI_FIRST,
+            priority: abi::KWASM_DEFAULT_PRIORITY as i32,
+            family: abi::KWASM_FAMILY_IPV4,
             snaplen: abi::KWASM_DEFAULT_SNAPLEN,
             default_verdict: abi::KWASM_ACCEPT,
             fuel: abi::KWASM_DEFAULT_FUEL,
@@ -78,7 +89,31 @@ impl Options {
             opts.hook = req.hook;
         }
         if set(abi::KWASM_LOAD_PRIORITY) {
+            // The kernel's own: before defragmentation, after everything.
+            if req.priority == abi::NF_IP_PRI_FIRST || req.priority == abi::NF_IP_PRI_LAST {
+                return Err(invalid(format!(
+                    "priority {} is reserved for the kernel (first or last); use {}..{}",
+                    req.priority,
+                    abi::NF_IP_PRI_FIRST + 1,
+                    abi::NF_IP_PRI_LAST - 1
+                )));
+            }
             opts.priority = req.priority;
+        }
+        if set(abi::KWASM_LOAD_FAMILY) {
+            if !matches!(
+                req.family,
+                abi::KWASM_FAMILY_IPV4 | abi::KWASM_FAMILY_IPV6 | abi::KWASM_FAMILY_INET
+            ) {
+                return Err(invalid(format!(
+                    "family {} is none of ipv4 ({}), ipv6 ({}) and inet ({})",
+                    req.family,
+                    abi::KWASM_FAMILY_IPV4,
+                    abi::KWASM_FAMILY_IPV6,
+                    abi::KWASM_FAMILY_INET
+                )));
+            }
+            opts.family = req.family;
         }
         if set(abi::KWASM_LOAD_SNAPLEN) {
             if req.snaplen > abi::KWASM_MAX_SNAPLEN {
@@ -121,6 +156,7 @@ impl Options {
             default_verdict: self.default_verdict,
             fuel: self.fuel,
             fresh_maps: self.fresh_maps.into(),
+            family: self.family,
             ..Default::default()
         };
         for (dst, &src) in c.name.iter_mut().zip(self.name.as_bytes()) {
@@ -147,11 +183,17 @@ impl Options {
             snaplen: c.snaplen,
             default_verdict: c.default_verdict,
             fuel: c.fuel,
+            family: c.family,
             name: c.name,
             ..Default::default()
         };
         Self::from_load(&req)
     }
+}
+
+/// Program names: what a command line, a log line and /proc show plainly.
+fn valid_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
 }
 
 #[cfg(test)]
@@ -172,7 +214,8 @@ mod tests {
         let o = load(0, |_| {}).unwrap();
         assert_eq!(o.name.as_bytes(), b"prog");
         assert_eq!(o.hook, abi::NF_INET_PRE_ROUTING);
-        assert_eq!(o.priority, i32::MIN);
+        assert_eq!(o.priority, 0);
+        assert_eq!(o.family, abi::KWASM_FAMILY_IPV4);
         assert_eq!(o.snaplen, abi::KWASM_DEFAULT_SNAPLEN);
         assert_eq!(o.default_verdict, abi::KWASM_ACCEPT);
         assert_eq!(o.fuel, abi::KWASM_DEFAULT_FUEL);
@@ -184,8 +227,35 @@ mod tests {
     #[test]
     fn each_bad_option_is_named() {
         type Case = (u32, fn(&mut abi::kwasm_load), &'static str);
-        let cases: [Case; 6] = [
+        let cases: [Case; 11] = [
             (1 << 7, |_| {}, "unknown flags 0x80"),
+            (
+                abi::KWASM_LOAD_PRIORITY,
+                |r| r.priority = i32::MIN,
+                "priority -2147483648 is reserved for the kernel (first or last); \
+                 use -2147483647..2147483646",
+            ),
+            (
+                abi::KWASM_LOAD_PRIORITY,
+                |r| r.priority = i32::MAX,
+                "priority 2147483647 is reserved for the kernel (first or last); \
+                 use -2147483647..2147483646",
+            ),
+            (
+                abi::KWASM_LOAD_FAMILY,
+                |r| r.family = 0,
+                "family 0 is none of ipv4 (2), ipv6 (10) and inet (1)",
+            ),
+            (
+                abi::KWASM_LOAD_FAMILY,
+                |r| r.family = 7,
+                "family 7 is none of ipv4 (2), ipv6 (10) and inet (1)",
+            ),
+            (
+                0,
+                |r| r.name[..4].copy_from_slice(&[b'a' as _, b' ' as _, b'b' as _, 0]),
+                "program name \"a b\" has ' ': use letters, digits, '_', '-' and '.'",
+            ),
             (
                 abi::KWASM_LOAD_HOOK,
                 |r| r.hook = 5,
@@ -226,6 +296,7 @@ mod tests {
             r.snaplen = 0;
             r.default_verdict = abi::KWASM_DROP;
             r.fuel = abi::KWASM_MAX_FUEL;
+            r.family = abi::KWASM_FAMILY_INET;
             r.name[..3].copy_from_slice(&[b'a' as _, b'b' as _, b'c' as _]);
         })
         .unwrap();

@@ -26,7 +26,7 @@ use crate::engine::trap::Trap;
 use crate::engine::wasm3::{Arg, Runtime};
 use crate::engine::{self, Module};
 use crate::ffi::services::{self, Pkt};
-use crate::ffi::sys::kwasm::{kwasm_prog_info, kwasm_stats, KWASM_ABI_KWASM, KWASM_ABI_ORIGINAL};
+use crate::ffi::sys::kwasm::{kwasm_prog_info, kwasm_stats};
 use crate::maps::decl::{self as map_decl, MapDecl};
 use crate::maps::{self, table::Table};
 use crate::util::fmtbuf::FmtBuf;
@@ -312,9 +312,9 @@ impl Program {
         info.size = self.size;
         info.snaplen = self.snaplen;
         info.default_verdict = self.default_verdict;
-        info.abi = match self.abi {
-            Abi::Kwasm { .. } => KWASM_ABI_KWASM,
-            Abi::Original => KWASM_ABI_ORIGINAL,
+        (info.abi, info.record_version) = match self.abi {
+            Abi::Kwasm { record, .. } => (k::KWASM_ABI_KWASM, u32::from(record.number())),
+            Abi::Original => (k::KWASM_ABI_ORIGINAL, 0),
         };
         info.instances = self.instances().count() as u32;
         info.memory_bytes = self.instances().map(|i| i.memory_bytes.load(Relaxed)).sum();

@@ -58,7 +58,7 @@ impl Version {
         }
     }
 
-    fn number(self) -> u16 {
+    pub fn number(self) -> u16 {
         match self {
             Self::V1 => k::KWASM_RECORD_V1 as u16,
             Self::V2 => k::KWASM_RECORD_V2 as u16,

@@ -110,6 +110,7 @@ pub fn opts(snaplen: u32, default_verdict: u32) -> kwasm_prog_opts {
         snaplen,
         default_verdict,
         fuel: KWASM_DEFAULT_FUEL,
+        family: KWASM_FAMILY_IPV4,
         ..Default::default()
     };
     set_c_str(&mut o.name, "test").expect("fits");

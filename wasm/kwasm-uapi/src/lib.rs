@@ -702,9 +702,16 @@ mod tests {
     /// shows up here, not only in the kernel.
     #[test]
     fn abi_is_stable() {
-        assert_eq!(KWASM_IOC_LOAD, 0xc148b701);
+        assert_eq!(KWASM_IOC_LOAD, 0xc150b701);
         assert_eq!(KWASM_IOC_UNLOAD, 0xb702);
-        assert_eq!(KWASM_IOC_TEST_RUN, 0xc180b703);
+        assert_eq!(KWASM_IOC_TEST_RUN, 0xc188b703);
+        assert_eq!(KWASM_IOC_PROG_LIST, 0xc110b70c);
+        assert_eq!(KWASM_IOC_PROG_UNLOAD, 0xc128b70d);
+        assert_eq!(size_of::<kwasm_prog_show>(), 320);
+        assert_eq!(offset_of!(kwasm_prog_show, sha256), 88);
+        assert_eq!(offset_of!(kwasm_prog_show, runs), 152);
+        assert_eq!(offset_of!(kwasm_load, family), 328);
+        assert_eq!(offset_of!(kwasm_test_run, prog_id), 384);
         assert_eq!(KWASM_IOC_INVOKE_LOAD, 0xc110b704);
         assert_eq!(KWASM_IOC_INVOKE, 0xc2f0b705);
         assert_eq!(offset_of!(kwasm_load, fuel), 320);
