@@ -59,6 +59,8 @@ struct kwasm_prog_opts {
 	u64 fuel;		/* budget of each call, 1..KWASM_MAX_FUEL */
 	u32 fresh_maps;		/* KWASM_LOAD_FRESH_MAPS: adopt no maps */
 	u32 family;		/* KWASM_FAMILY_*: what the hooks are for */
+	u32 id;			/* the program's id, set by the shim: events */
+	u32 pad;
 };
 
 /* How one run ended. */

@@ -67,7 +67,7 @@ impl Invoker {
     /// function.
     pub fn new(wasm: &[u8]) -> Result<Self, Error> {
         let module = engine::check(wasm, &HOST_FNS, INVOKE_FUEL)?;
-        let ctx = FilterCtx::new(c"invoke".into(), 0);
+        let ctx = FilterCtx::new(c"invoke".into(), 0, 0);
         let runtime = instance::instantiate(&module, ctx, INVOKE_FUEL)?;
         Ok(Self {
             runtime,

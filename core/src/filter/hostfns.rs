@@ -30,16 +30,18 @@ type Result<T> = core::result::Result<T, host::HostTrap>;
 pub struct FilterCtx {
     name: CString,
     cpu: u32,
+    prog_id: u32,
     pkt: Cell<*const Pkt>,
     summary: Cell<Option<Summary>>,
     maps: Cell<*const Table>,
 }
 
 impl FilterCtx {
-    pub fn new(name: CString, cpu: u32) -> Self {
+    pub fn new(name: CString, cpu: u32, prog_id: u32) -> Self {
         Self {
             name,
             cpu,
+            prog_id,
             pkt: Cell::new(ptr::null()),
             summary: Cell::new(None),
             maps: Cell::new(ptr::null()),
@@ -48,6 +50,11 @@ impl FilterCtx {
 
     pub fn name(&self) -> &CStr {
         &self.name
+    }
+
+    /// The program's id (the shim's): what its events carry.
+    pub fn prog_id(&self) -> u32 {
+        self.prog_id
     }
 
     /// The program's maps; `None` outside a run (start function,

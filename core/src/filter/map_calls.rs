@@ -152,5 +152,5 @@ pub fn event_output(c: &mut Call<'_>) -> Result<i32> {
     c.charge(cost::EVENT + u64::from(len).div_ceil(cost::BYTES_PER_UNIT))?;
     let data = c.memory(ptr, len)?;
     // Program ids come with issue 11: 0 until then.
-    Ok(result(ring.output(ctx.cpu(), 0, data)))
+    Ok(result(ring.output(ctx.cpu(), ctx.prog_id(), data)))
 }

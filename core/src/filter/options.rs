@@ -19,6 +19,9 @@ pub struct Options {
     pub priority: i32,
     /// KWASM_FAMILY_*: the families whose hooks run the program.
     pub family: u32,
+    /// The id the shim gave the program (0 until it does): the prog_id of
+    /// its events.
+    pub id: u32,
     /// Packet bytes copied into the record.
     pub snaplen: u32,
     /// KWASM_DROP or KWASM_ACCEPT, on a trap or a bad return value.
@@ -73,6 +76,7 @@ impl Options {
             hook: abi::NF_INET_PRE_ROUTING,
             priority: abi::KWASM_DEFAULT_PRIORITY as i32,
             family: abi::KWASM_FAMILY_IPV4,
+            id: 0,
             snaplen: abi::KWASM_DEFAULT_SNAPLEN,
             default_verdict: abi::KWASM_ACCEPT,
             fuel: abi::KWASM_DEFAULT_FUEL,
@@ -157,6 +161,7 @@ impl Options {
             fuel: self.fuel,
             fresh_maps: self.fresh_maps.into(),
             family: self.family,
+            id: self.id,
             ..Default::default()
         };
         for (dst, &src) in c.name.iter_mut().zip(self.name.as_bytes()) {
@@ -187,7 +192,8 @@ impl Options {
             name: c.name,
             ..Default::default()
         };
-        Self::from_load(&req)
+        let id = c.id;
+        Self::from_load(&req).map(|opts| Self { id, ..opts })
     }
 }
 
@@ -301,5 +307,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(Options::from_c(&o.to_c()).unwrap(), o);
+        let o = Options { id: 7, ..o };
+        assert_eq!(Options::from_c(&o.to_c()).unwrap().id, 7);
     }
 }

@@ -126,7 +126,7 @@ impl Program {
         let mut instances = Vec::with_capacity(nr_cpu_ids as usize);
         for cpu in 0..nr_cpu_ids {
             let instance = if services::cpu_possible(cpu) {
-                let ctx = FilterCtx::new(opts.name.clone(), cpu);
+                let ctx = FilterCtx::new(opts.name.clone(), cpu, opts.id);
                 Some(Box::new(Instance::new(&module, ctx, abi, &opts)?))
             } else {
                 None
