@@ -5,6 +5,8 @@
  * Module entry and exit. The device comes last at init and goes first at
  * exit, so no load can race with the rest being set up or torn down; exit
  * ends with a check that nothing allocated through kwasm_alloc() leaked.
+ * The network namespace operations come between: every namespace, the
+ * initial one included, has its programs, detached when it goes.
  */
 #include <linux/bug.h>
 #include <linux/module.h>
@@ -13,6 +15,7 @@
 #include "attach.h"
 #include "device.h"
 #include "kwasm_m3_compat.h"
+#include "netns.h"
 #include "services.h"
 #include "status.h"
 
@@ -23,12 +26,17 @@ static int __init kwasm_init(void)
 	ret = kwasm_status_init();
 	if (ret)
 		return ret;
-	ret = kwasm_device_init();
+	ret = kwasm_netns_init();
 	if (ret)
 		goto err_status;
+	ret = kwasm_device_init();
+	if (ret)
+		goto err_netns;
 	pr_info("kwasm: ready, load programs through /dev/kwasm\n");
 	return 0;
 
+err_netns:
+	kwasm_netns_exit();
 err_status:
 	kwasm_status_exit();
 	return ret;
@@ -55,8 +63,12 @@ static void kwasm_check_leaks(void)
 static void __exit kwasm_exit(void)
 {
 	kwasm_device_exit();
-	/* No open file can be left (each holds the module): nothing races. */
-	kwasm_detach();
+	/*
+	 * No open file can be left (each holds the module): nothing races.
+	 * Every namespace's programs go with the pernet operations.
+	 */
+	kwasm_netns_exit();
+	kwasm_attach_exit();
 	kwasm_status_exit();
 	kwasm_check_leaks();
 	pr_info("kwasm: unloaded\n");
