@@ -14,6 +14,11 @@
  *
  * Ids are module-wide (an IDR, cyclic), so that a request naming one in
  * another namespace finds nothing rather than another program.
+ *
+ * Each namespace's slots live in its generic data (pernet operations):
+ * when the namespace goes away, or the module, which unregisters the
+ * operations and so runs the exit of every namespace, its programs are
+ * detached and freed.
  */
 #include <linux/cred.h>
 #include <linux/idr.h>
@@ -28,15 +33,29 @@
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <net/net_namespace.h>
+#include <net/netns/generic.h>
 
 #include "attach.h"
 #include "hook.h"
 #include "kwasm_core.h"
-#include "netns.h"
 
 static DEFINE_MUTEX(kwasm_attach_lock);
 /* Attachments by id; an id is reserved (NULL) while its program builds. */
 static DEFINE_IDR(kwasm_ids);
+
+/* A network namespace's programs. */
+struct kwasm_net {
+	/* Slots, under kwasm_attach_lock; read under RCU too. */
+	struct list_head slots;
+	unsigned int count;
+};
+
+static unsigned int kwasm_net_id __read_mostly;
+
+static struct kwasm_net *kwasm_net(const struct net *net)
+{
+	return net_generic(net, kwasm_net_id);
+}
 
 static void kwasm_attachment_free(struct kwasm_attachment *att)
 {
@@ -462,9 +481,36 @@ int kwasm_visit_progs(struct net *net,
 	return n;
 }
 
-/* At module exit, once every namespace's programs are gone. */
+static int __net_init kwasm_net_init(struct net *net)
+{
+	struct kwasm_net *kn = kwasm_net(net);
+
+	INIT_LIST_HEAD(&kn->slots);
+	kn->count = 0;
+	return 0;
+}
+
+static void __net_exit kwasm_net_exit(struct net *net)
+{
+	kwasm_detach_all(net);
+}
+
+static struct pernet_operations kwasm_net_ops = {
+	.init = kwasm_net_init,
+	.exit = kwasm_net_exit,
+	.id = &kwasm_net_id,
+	.size = sizeof(struct kwasm_net),
+};
+
+int kwasm_attach_init(void)
+{
+	return register_pernet_subsys(&kwasm_net_ops);
+}
+
+/* Detach every namespace's programs. */
 void kwasm_attach_exit(void)
 {
+	unregister_pernet_subsys(&kwasm_net_ops);
 	WARN_ON(!idr_is_empty(&kwasm_ids));
 	idr_destroy(&kwasm_ids);
 }

@@ -33,6 +33,7 @@ int kwasm_prog_events_open(struct net *net, u32 prog_id,
 int kwasm_visit_progs(struct net *net,
 			void (*fn)(const struct kwasm_attachment *att, void *arg),
 			void *arg);
+int kwasm_attach_init(void);
 void kwasm_attach_exit(void);
 
 #endif /* KWASM_ATTACH_H */

@@ -15,7 +15,6 @@
 #include "attach.h"
 #include "device.h"
 #include "kwasm_m3_compat.h"
-#include "netns.h"
 #include "services.h"
 #include "status.h"
 
@@ -26,17 +25,17 @@ static int __init kwasm_init(void)
 	ret = kwasm_status_init();
 	if (ret)
 		return ret;
-	ret = kwasm_netns_init();
+	ret = kwasm_attach_init();
 	if (ret)
 		goto err_status;
 	ret = kwasm_device_init();
 	if (ret)
-		goto err_netns;
+		goto err_attach;
 	pr_info("kwasm: ready, load programs through /dev/kwasm\n");
 	return 0;
 
-err_netns:
-	kwasm_netns_exit();
+err_attach:
+	kwasm_attach_exit();
 err_status:
 	kwasm_status_exit();
 	return ret;
@@ -67,7 +66,6 @@ static void __exit kwasm_exit(void)
 	 * No open file can be left (each holds the module): nothing races.
 	 * Every namespace's programs go with the pernet operations.
 	 */
-	kwasm_netns_exit();
 	kwasm_attach_exit();
 	kwasm_status_exit();
 	kwasm_check_leaks();

@@ -6,8 +6,10 @@
  * the shim's kwasm_alloc(), m3_alloc_* for wasm3's heap, a part of it). One
  * "key: value" per line.
  */
+#include <linux/nsproxy.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -15,7 +17,6 @@
 #include "attach.h"
 #include "kwasm_core.h"
 #include "kwasm_m3_compat.h"
-#include "netns.h"
 #include "services.h"
 #include "show.h"
 #include "status.h"
@@ -58,6 +59,8 @@ static void kwasm_status_prog(const struct kwasm_attachment *att, void *arg)
 
 static int kwasm_status_show(struct seq_file *m, void *v)
 {
+	/* The reader's network namespace. */
+	struct net *net = current->nsproxy->net_ns;
 	struct kwasm_status_progs p = { .m = m };
 	long blocks, bytes;
 	int n;
@@ -66,9 +69,9 @@ static int kwasm_status_show(struct seq_file *m, void *v)
 	if (!p.scratch)
 		return -ENOMEM;
 	/* The count first (a pass of its own), then a block per program. */
-	n = kwasm_visit_progs(kwasm_current_net(), kwasm_status_count, NULL);
+	n = kwasm_visit_progs(net, kwasm_status_count, NULL);
 	seq_printf(m, "programs: %d\n", n < 0 ? 0 : n);
-	n = kwasm_visit_progs(kwasm_current_net(), kwasm_status_prog, &p);
+	n = kwasm_visit_progs(net, kwasm_status_prog, &p);
 	kfree(p.scratch);
 	if (n < 0)
 		return n;
