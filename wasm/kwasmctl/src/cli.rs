@@ -47,10 +47,10 @@ pub enum Command {
 pub struct ShowArgs {
     /// Only the program of this name.
     pub name: Option<String>,
-    /// Print one JSON array.
+    /// Print JSON: an array of programs (with NAME, its object).
     #[arg(long)]
     pub json: bool,
-    /// Print JSON, indented.
+    /// Print JSON, indented (implies --json).
     #[arg(long)]
     pub pretty: bool,
 }
