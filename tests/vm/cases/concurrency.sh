@@ -87,9 +87,9 @@ tcp_echo_loop $TCP_PORT /tmp/tcp.stop /tmp/tcp.result &
 tcp_loop=$!
 # log_every_n counts per instance, and instances are per CPU: two "#1000"
 # lines mean the program ran 1000 times on each of two CPUs.
-load_prog /wasm/log_every_n.wasm --name percpu
+load_prog /wasm/log_every_n.wasm --name flood
 check "the program ran on both CPUs (two '#1000' lines)" \
-	wait_for '[ "$(dmesg | grep -c "kwasm: percpu: #1000 ")" -ge 2 ]' 30
+	wait_for '[ "$(dmesg | grep -c "kwasm: flood: #1000 ")" -ge 2 ]' 30
 echo "NET_RX softirqs per CPU before: $softirq_before, now: $(net_rx_softirqs)"
 
 phase "$RELOADS reloads under the flood"
@@ -99,7 +99,7 @@ i=0
 while [ $i -lt $RELOADS ]; do
 	set -- $progs
 	shift $((i % 3))
-	if kwasmctl load "/wasm/$1.wasm" --name reload >/tmp/load.out 2>&1; then
+	if kwasmctl load "/wasm/$1.wasm" --name flood >/tmp/load.out 2>&1; then
 		loads=$((loads + 1))
 	else
 		sed 's/^/    /' /tmp/load.out
@@ -118,6 +118,7 @@ check "status: 2 instances ($(status_field instances))" \
 	[ "$(status_field instances)" = 2 ]
 
 phase "two loaders racing"
+expect_ok kwasmctl unload flood
 # At the forward hook, which the loopback flood never passes: an unload that
 # leaves no program turns netfilter's static branch for its hook off, and the
 # next load on again, patching code. Under QEMU TCG, patching code that the
