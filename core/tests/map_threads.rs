@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 
 use kwasm::abi::{ENOENT, ENOSPC};
-use kwasm::maps::decl::{self, Kind, MapDecl};
+use kwasm::maps::decl::{Kind, MapDecl};
 use kwasm::maps::{Map, MapError, Slot, ANY};
 use kwasm_test_support::capi::{enter_cpu, HOST_CPUS, HOST_NR_CPU_IDS};
 
@@ -16,17 +16,7 @@ const CPUS: u32 = HOST_CPUS.len() as u32;
 const ROUNDS: u64 = 20_000;
 
 fn map(kind: Kind, key: u32, value: u32, max: u32) -> Arc<Map> {
-    let decl = MapDecl {
-        id: 0,
-        kind,
-        key_size: key,
-        value_size: value,
-        max_entries: max,
-        name: "m".into(),
-        key_fmt: "".into(),
-        value_fmt: "".into(),
-        memory: decl::memory(kind, key, value, max, CPUS),
-    };
+    let decl = MapDecl::new(0, "m", kind, (key, value, max), CPUS);
     Arc::new(Map::new(decl, CPUS).expect("allocated"))
 }
 

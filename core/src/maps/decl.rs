@@ -408,15 +408,15 @@ fn parse_entry(n: usize, e: &Entry, possible_cpus: u32) -> Result<MapDecl, Error
     })?;
 
     Ok(MapDecl {
-        id,
-        kind,
-        key_size,
-        value_size,
-        max_entries,
-        name: name.into(),
         key_fmt: key_fmt.into(),
         value_fmt: value_fmt.into(),
-        memory: memory(kind, key_size, value_size, max_entries, possible_cpus),
+        ..MapDecl::new(
+            id,
+            name,
+            kind,
+            (key_size, value_size, max_entries),
+            possible_cpus,
+        )
     })
 }
 
@@ -474,6 +474,28 @@ fn check_against(decl: &MapDecl, n: usize, before: &[MapDecl]) -> Result<(), Err
 }
 
 impl MapDecl {
+    /// A declaration of `kind` with `(key_size, value_size, max_entries)`,
+    /// shown in hex (no formats), its memory figured for `possible_cpus`.
+    pub fn new(
+        id: u32,
+        name: &str,
+        kind: Kind,
+        (key_size, value_size, max_entries): (u32, u32, u32),
+        possible_cpus: u32,
+    ) -> Self {
+        Self {
+            id,
+            kind,
+            key_size,
+            value_size,
+            max_entries,
+            name: name.into(),
+            key_fmt: String::new(),
+            value_fmt: String::new(),
+            memory: memory(kind, key_size, value_size, max_entries, possible_cpus),
+        }
+    }
+
     /// The entry this declaration was read from (fields in the layout of
     /// `struct kwasm_map_decl`, little-endian, text NUL-padded).
     pub fn encode(&self) -> [u8; ENTRY_LEN] {

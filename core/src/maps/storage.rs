@@ -113,22 +113,12 @@ impl Storage {
 
 #[cfg(test)]
 mod tests {
-    use super::super::decl::{self, cost};
+    use super::super::decl::cost;
     use super::*;
     use core::sync::atomic::Ordering::Relaxed;
 
     fn decl(kind: Kind, key: u32, value: u32, max: u32) -> MapDecl {
-        MapDecl {
-            id: 0,
-            kind,
-            key_size: key,
-            value_size: value,
-            max_entries: max,
-            name: "m".into(),
-            key_fmt: "".into(),
-            value_fmt: "".into(),
-            memory: decl::memory(kind, key, value, max, 3),
-        }
+        MapDecl::new(0, "m", kind, (key, value, max), 3)
     }
 
     #[test]
