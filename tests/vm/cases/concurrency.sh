@@ -216,7 +216,7 @@ reloads=0
 while kill -0 $tr1 2>/dev/null || kill -0 $tr2 2>/dev/null; do
 	set -- $progs
 	shift $((reloads % 3))
-	kwasmctl load "/wasm/$1.wasm" --name tr >/dev/null 2>&1 ||
+	kwasmctl load "/wasm/$1.wasm" --name only >/dev/null 2>&1 ||
 		fail "load $1 during test-runs"
 	reloads=$((reloads + 1))
 done
