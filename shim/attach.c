@@ -375,8 +375,11 @@ static struct kwasm_attachment *kwasm_target(struct net *net, u32 prog_id,
 	return NULL;
 }
 
-/* The id of the program @prog_id names in @net (see kwasm_target()). */
-int kwasm_prog_resolve(struct net *net, u32 prog_id, u32 *id, char *err,
+/*
+ * The name (@name, KWASM_NAME_LEN bytes) of the program @prog_id names in
+ * @net (see kwasm_target()).
+ */
+int kwasm_prog_resolve(struct net *net, u32 prog_id, char *name, char *err,
 		       size_t err_len)
 {
 	struct kwasm_attachment *att;
@@ -385,23 +388,29 @@ int kwasm_prog_resolve(struct net *net, u32 prog_id, u32 *id, char *err,
 	rcu_read_lock();
 	att = kwasm_target(net, prog_id, &ret, err, err_len);
 	if (att)
-		*id = att->id;
+		strscpy(name, att->slot->name, KWASM_NAME_LEN);
 	rcu_read_unlock();
 	return ret;
 }
 
 /*
- * Run the program of @net with @id once, found under RCU as a packet
+ * Run the program of @net named @name once, found under RCU as a packet
  * finds it, so a test-run never holds up a load, an unload or a status
- * read. -ENOENT when it is gone.
+ * read, and follows a replacement. -ENOENT when none has the name.
  */
-int kwasm_prog_run(struct net *net, u32 id, const struct kwasm_pkt *pkt,
-		   struct kwasm_run_result *res)
+int kwasm_prog_run(struct net *net, const char *name,
+		   const struct kwasm_pkt *pkt, struct kwasm_run_result *res)
 {
-	struct kwasm_attachment *att;
+	struct kwasm_attachment *att = NULL;
+	struct kwasm_slot *slot;
 
 	rcu_read_lock();
-	att = kwasm_by_id(net, id);
+	list_for_each_entry_rcu(slot, &kwasm_net(net)->slots, node) {
+		if (!strcmp(slot->name, name)) {
+			att = rcu_dereference(slot->cur);
+			break;
+		}
+	}
 	if (att)
 		kwasm_run(att->prog, pkt, res);
 	rcu_read_unlock();

@@ -20,10 +20,10 @@ int kwasm_attach(struct net *net, const u8 *wasm, size_t len,
 int kwasm_detach_all(struct net *net);
 int kwasm_detach_one(struct net *net, u32 id, const char *name, char *err,
 		     size_t err_len);
-int kwasm_prog_resolve(struct net *net, u32 prog_id, u32 *id, char *err,
+int kwasm_prog_resolve(struct net *net, u32 prog_id, char *name, char *err,
 		       size_t err_len);
-int kwasm_prog_run(struct net *net, u32 id, const struct kwasm_pkt *pkt,
-		   struct kwasm_run_result *res);
+int kwasm_prog_run(struct net *net, const char *name,
+		   const struct kwasm_pkt *pkt, struct kwasm_run_result *res);
 struct kwasm_maps *kwasm_prog_maps(struct net *net, u32 prog_id, char *err,
 				   size_t err_len);
 int kwasm_prog_events_open(struct net *net, u32 prog_id,

@@ -31,7 +31,7 @@ struct kwasm_test_run_figures {
 
 /*
  * Run @repeat times: @prog when given, else the loaded program of @net
- * with @id. As
+ * named @name (whichever program has the name at each run). As
  * BPF_PROG_TEST_RUN does, the runs share one section with bottom halves
  * disabled, left only to reschedule or run pending softirqs (not timed) or
  * to end early on a fatal signal, so that the time per run is the
@@ -40,7 +40,8 @@ struct kwasm_test_run_figures {
  * runs can be read back.
  */
 static noinline int kwasm_test_run_loop(struct kwasm_prog *prog,
-					struct net *net, u32 id, u32 repeat,
+					struct net *net, const char *name,
+					u32 repeat,
 					const struct kwasm_pkt *pkt,
 					struct kwasm_run_result *res,
 					struct kwasm_test_run_figures *fig)
@@ -56,7 +57,7 @@ static noinline int kwasm_test_run_loop(struct kwasm_prog *prog,
 		if (prog) {
 			kwasm_run(prog, pkt, res);
 		} else {
-			ret = kwasm_prog_run(net, id, pkt, res);
+			ret = kwasm_prog_run(net, name, pkt, res);
 			if (ret)
 				break;
 		}
@@ -136,7 +137,8 @@ static int kwasm_test_run_given(const struct kwasm_test_run *req,
 	if (ret)
 		return ret;
 
-	ret = kwasm_test_run_loop(prog, NULL, 0, req->repeat, pkt, res, fig);
+	ret = kwasm_test_run_loop(prog, NULL, NULL, req->repeat, pkt, res,
+				  fig);
 	kwasm_core_prog_free(prog);
 	return ret;
 }
@@ -147,8 +149,8 @@ long kwasm_test_run_ioctl(struct net *net, void __user *arg)
 	struct kwasm_run_result res = {};
 	struct kwasm_prog_opts opts;
 	struct kwasm_test_run *req;
+	char name[KWASM_NAME_LEN] = "";
 	struct kwasm_pkt pkt = {};
-	u32 id = 0;
 	u8 *data;
 	long ret;
 
@@ -179,7 +181,7 @@ long kwasm_test_run_ioctl(struct net *net, void __user *arg)
 		goto reply;
 	}
 	if (!req->prog) {
-		ret = kwasm_prog_resolve(net, req->prog_id, &id, req->err,
+		ret = kwasm_prog_resolve(net, req->prog_id, name, req->err,
 					 sizeof(req->err));
 		if (ret)
 			goto reply;
@@ -206,12 +208,12 @@ long kwasm_test_run_ioctl(struct net *net, void __user *arg)
 		ret = kwasm_test_run_given(req, &opts, &pkt, &res, &fig,
 					   req->err, sizeof(req->err));
 	} else {
-		ret = kwasm_test_run_loop(NULL, net, id, req->repeat, &pkt,
+		ret = kwasm_test_run_loop(NULL, net, name, req->repeat, &pkt,
 					  &res, &fig);
 		if (ret == -ENOENT)
 			snprintf(req->err, sizeof(req->err),
-				 "program %u was unloaded during the test-run",
-				 id);
+				 "program %s was unloaded during the test-run",
+				 name);
 	}
 	if (!ret) {
 		req->verdict = res.verdict;
