@@ -189,12 +189,12 @@ fn record_version_is_checked_at_load() {
             .expect("refused")
     };
     let (errno, msg) = refused(
-        r#"(module (@custom "kwasm.record" "\03") (memory (export "memory") 1)
+        r#"(module (@custom "kwasm.record" "\04") (memory (export "memory") 1)
           (func (export "kwasm_alloc") (param i32) (result i32) i32.const 64)
           (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
     );
     assert_eq!(errno, EINVAL);
-    assert!(msg.contains("record version 3 is not supported"), "{msg}");
+    assert!(msg.contains("record version 4 is not supported"), "{msg}");
     let (errno, msg) = refused(
         r#"(module (@custom "kwasm.record" "\02")
           (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
@@ -779,7 +779,14 @@ fn load_request_options_through_the_c_interface() {
     req.set_name("req").unwrap();
     let o = load_opts(&req).unwrap();
     assert_eq!(
-        (o.hook, o.priority, o.snaplen, o.default_verdict, o.fuel, o.family),
+        (
+            o.hook,
+            o.priority,
+            o.snaplen,
+            o.default_verdict,
+            o.fuel,
+            o.family
+        ),
         (
             0,
             KWASM_DEFAULT_PRIORITY as i32,
@@ -794,7 +801,14 @@ fn load_request_options_through_the_c_interface() {
     (req.default_verdict, req.fuel, req.family) = (KWASM_DROP, 75, KWASM_FAMILY_INET);
     let o = load_opts(&req).unwrap();
     assert_eq!(
-        (o.hook, o.priority, o.snaplen, o.default_verdict, o.fuel, o.family),
+        (
+            o.hook,
+            o.priority,
+            o.snaplen,
+            o.default_verdict,
+            o.fuel,
+            o.family
+        ),
         (3, -7, 64, KWASM_DROP, 75, KWASM_FAMILY_INET)
     );
     let p = load_bytes(&wat::parse_str(COUNT_DOWN).unwrap(), &o).unwrap();
