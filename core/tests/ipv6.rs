@@ -550,3 +550,27 @@ fn dual_stack_example() {
         "test: drop #1: tcp 192.168.7.1:5 -> 127.0.0.1:23557"
     );
 }
+
+#[test]
+fn rust_drop_port_example_logs_both_families() {
+    // wasm/examples/rust (record version 3 through the Rust SDK).
+    let Some(wasm) = kwasm_test_support::built_example("rust_drop_port") else {
+        return;
+    };
+    let p = load_bytes(&wasm, &family_opts(KWASM_FAMILY_INET, 256)).unwrap();
+    assert_eq!(p.info().record_version, KWASM_RECORD_V3);
+    let lo = Ipv6::new(Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST).with_ext(&[Ext::HopByHop(8)]);
+    assert_eq!(p.run(&lo.udp(40000, 23557, b"")).verdict, KWASM_DROP);
+    assert_eq!(
+        last_prog_log(),
+        "test: drop #1: udp [::1]:40000 -> [::1]:23557"
+    );
+    assert_eq!(p.run(&lo.udp(40000, 23558, b"")).verdict, KWASM_ACCEPT);
+    assert_eq!(p.run(&tcp6(1, 23557, b"")).verdict, KWASM_DROP);
+    let p = load_bytes(&wasm, &family_opts(KWASM_FAMILY_INET, 256)).unwrap();
+    assert_eq!(p.run(&tcp(40812, 23557, b"")).verdict, KWASM_DROP);
+    assert_eq!(
+        last_prog_log(),
+        "test: drop #1: tcp 10.0.0.1:40812 -> 10.0.0.2:23557"
+    );
+}
