@@ -4,9 +4,13 @@
  *
  * A program is loaded by ioctl (KWASM_IOC_LOAD) or by writing it to the
  * file, loaded when the file is closed (load.c); KWASM_IOC_UNLOAD detaches
- * it, KWASM_IOC_TEST_RUN runs one on a given packet (testrun.c), the map
- * ioctls read and change the attached program's maps (map.c), and the
- * invoke ioctls use a module instance of the file's own (invoke.c).
+ * them all, the program ioctls list them and unload one (progs.c),
+ * KWASM_IOC_TEST_RUN runs one on a given packet (testrun.c), the map
+ * ioctls read and change a program's maps (map.c), and the invoke ioctls
+ * use a module instance of the file's own (invoke.c).
+ *
+ * Requests act in the network namespace of the task that opened the file,
+ * as a socket's do: the file holds a reference to it.
  *
  * Every operation needs CAP_NET_ADMIN: checked at open, and again for each
  * write() and ioctl, so a file descriptor passed to (or kept by) a process
@@ -16,7 +20,10 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/nsproxy.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <net/net_namespace.h>
 
 #include "attach.h"
 #include "device.h"
@@ -24,6 +31,7 @@
 #include "invoke.h"
 #include "load.h"
 #include "map.h"
+#include "progs.h"
 #include "testrun.h"
 #include "uapi/kwasm.h"
 #include "upload.h"
@@ -32,6 +40,7 @@
 struct kwasm_file {
 	struct kwasm_upload upload;	/* what write() gave, loaded at close */
 	struct kwasm_invoke_slot invoke;	/* the invoke ioctls' instance */
+	struct net *net;		/* the opener's network namespace */
 };
 
 static int kwasm_open(struct inode *inode, struct file *file)
@@ -45,6 +54,7 @@ static int kwasm_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	kwasm_upload_init(&f->upload);
 	kwasm_invoke_slot_init(&f->invoke);
+	f->net = get_net(current->nsproxy->net_ns);
 	file->private_data = f;
 	return 0;
 }
@@ -66,9 +76,10 @@ static int kwasm_release(struct inode *inode, struct file *file)
 {
 	struct kwasm_file *f = file->private_data;
 
-	kwasm_load_upload(&f->upload);
+	kwasm_load_upload(f->net, &f->upload);
 	kwasm_invoke_slot_release(&f->invoke);
 	kwasm_upload_free(&f->upload);
+	put_net(f->net);
 	kfree(f);
 	return 0;
 }
@@ -82,23 +93,25 @@ static long kwasm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EPERM;
 	switch (cmd) {
 	case KWASM_IOC_LOAD:
-		return kwasm_load_ioctl(uarg);
+		return kwasm_load_ioctl(f->net, uarg);
 	case KWASM_IOC_UNLOAD:
-		return kwasm_detach();
+		return kwasm_detach_all(f->net);
 	case KWASM_IOC_TEST_RUN:
-		return kwasm_test_run_ioctl(uarg);
+		return kwasm_test_run_ioctl(f->net, uarg);
 	case KWASM_IOC_INVOKE_LOAD:
 		return kwasm_invoke_load_ioctl(&f->invoke, uarg);
 	case KWASM_IOC_INVOKE:
 		return kwasm_invoke_ioctl(&f->invoke, uarg);
 	case KWASM_IOC_EVENTS_OPEN:
-		return kwasm_events_open_ioctl(uarg);
+		return kwasm_events_open_ioctl(f->net, uarg);
 	default:
 		break;
 	}
 	/* Matched without the size field: the structures may grow. */
 	if (kwasm_map_ioctl_cmd(cmd))
-		return kwasm_map_ioctl(cmd, uarg);
+		return kwasm_map_ioctl(f->net, cmd, uarg);
+	if (kwasm_progs_ioctl_cmd(cmd))
+		return kwasm_progs_ioctl(f->net, cmd, uarg);
 	return -ENOTTY;
 }
 

@@ -279,7 +279,7 @@ err_file:
 	return ret;
 }
 
-long kwasm_events_open_ioctl(void __user *uarg)
+long kwasm_events_open_ioctl(struct net *net, void __user *uarg)
 {
 	struct kwasm_events_open req = {};
 	struct kwasm_events_info info;
@@ -301,14 +301,9 @@ long kwasm_events_open_ioctl(void __user *uarg)
 			 "flags %#x: unknown bits %#x (KWASM_EVENTS_NONBLOCK, KWASM_EVENTS_CLOEXEC)",
 			 req.flags, req.flags & ~KWASM_EVENTS_ALL_FLAGS);
 		ret = -EINVAL;
-	} else if (req.prog_id) {
-		snprintf(req.err, sizeof(req.err),
-			 "prog_id %u: only 0, the attached program, for now",
-			 req.prog_id);
-		ret = -ENOENT;
 	} else {
-		ret = kwasm_attached_events_open(&ev, &info, req.err,
-						 sizeof(req.err));
+		ret = kwasm_prog_events_open(net, req.prog_id, &ev, &info,
+					     req.err, sizeof(req.err));
 	}
 	if (!ret)
 		ret = kwasm_events_install(&req, uarg, ev, &info);

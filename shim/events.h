@@ -7,7 +7,8 @@
 #define KWASM_EVENTS_H
 
 #include <linux/compiler_types.h>
+#include <net/net_namespace.h>
 
-long kwasm_events_open_ioctl(void __user *uarg);
+long kwasm_events_open_ioctl(struct net *net, void __user *uarg);
 
 #endif /* KWASM_EVENTS_H */

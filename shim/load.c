@@ -21,7 +21,7 @@
 #include "status.h"
 #include "upload.h"
 
-long kwasm_load_ioctl(void __user *arg)
+long kwasm_load_ioctl(struct net *net, void __user *arg)
 {
 	struct kwasm_prog_opts opts;
 	struct kwasm_load *req;
@@ -42,7 +42,7 @@ long kwasm_load_ioctl(void __user *arg)
 		ret = PTR_ERR(wasm);
 		goto reply;
 	}
-	ret = kwasm_attach(wasm, req->prog_len, &opts, req->err,
+	ret = kwasm_attach(net, wasm, req->prog_len, &opts, req->err,
 			   sizeof(req->err));
 	kvfree(wasm);
 	kwasm_status_set_last_load(ret, opts.name, req->err);
@@ -70,7 +70,7 @@ static void kwasm_upload_reason(int error, char *err, size_t err_len)
  * Load what was written to a file being closed, if anything was. Nobody is
  * left to tell but the log and /proc/kwasm.
  */
-void kwasm_load_upload(const struct kwasm_upload *up)
+void kwasm_load_upload(struct net *net, const struct kwasm_upload *up)
 {
 	struct kwasm_prog_opts opts;
 	struct kwasm_load *req;
@@ -90,7 +90,7 @@ void kwasm_load_upload(const struct kwasm_upload *up)
 	if (ret)
 		kwasm_upload_reason(ret, req->err, sizeof(req->err));
 	else
-		ret = kwasm_attach(up->buf, up->len, &opts, req->err,
+		ret = kwasm_attach(net, up->buf, up->len, &opts, req->err,
 				   sizeof(req->err));
 out:
 	kwasm_status_set_last_load(ret, req->name, req->err);

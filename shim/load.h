@@ -7,10 +7,11 @@
 #define KWASM_LOAD_H
 
 #include <linux/compiler_types.h>
+#include <net/net_namespace.h>
 
 #include "upload.h"
 
-long kwasm_load_ioctl(void __user *arg);
-void kwasm_load_upload(const struct kwasm_upload *up);
+long kwasm_load_ioctl(struct net *net, void __user *arg);
+void kwasm_load_upload(struct net *net, const struct kwasm_upload *up);
 
 #endif /* KWASM_LOAD_H */

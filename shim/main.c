@@ -5,6 +5,8 @@
  * Module entry and exit. The device comes last at init and goes first at
  * exit, so no load can race with the rest being set up or torn down; exit
  * ends with a check that nothing allocated through kwasm_alloc() leaked.
+ * The network namespace operations come between: every namespace, the
+ * initial one included, has its programs, detached when it goes.
  */
 #include <linux/bug.h>
 #include <linux/module.h>
@@ -23,12 +25,17 @@ static int __init kwasm_init(void)
 	ret = kwasm_status_init();
 	if (ret)
 		return ret;
-	ret = kwasm_device_init();
+	ret = kwasm_attach_init();
 	if (ret)
 		goto err_status;
+	ret = kwasm_device_init();
+	if (ret)
+		goto err_attach;
 	pr_info("kwasm: ready, load programs through /dev/kwasm\n");
 	return 0;
 
+err_attach:
+	kwasm_attach_exit();
 err_status:
 	kwasm_status_exit();
 	return ret;
@@ -55,8 +62,11 @@ static void kwasm_check_leaks(void)
 static void __exit kwasm_exit(void)
 {
 	kwasm_device_exit();
-	/* No open file can be left (each holds the module): nothing races. */
-	kwasm_detach();
+	/*
+	 * No open file can be left (each holds the module): nothing races.
+	 * Every namespace's programs go with the pernet operations.
+	 */
+	kwasm_attach_exit();
 	kwasm_status_exit();
 	kwasm_check_leaks();
 	pr_info("kwasm: unloaded\n");

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /proc/kwasm: what is loaded, its counters summed over CPUs, the outcome of
- * the last load and the memory the module holds (alloc_* for everything
- * allocated through the shim's kwasm_alloc(), m3_alloc_* for wasm3's heap,
- * a part of it). One "key: value" per line.
+ * /proc/kwasm: the programs loaded in the reader's network namespace, each
+ * with its counters summed over CPUs (show.c), the outcome of the last load
+ * and the memory the module holds (alloc_* for everything allocated through
+ * the shim's kwasm_alloc(), m3_alloc_* for wasm3's heap, a part of it). One
+ * "key: value" per line.
  */
+#include <linux/nsproxy.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 
@@ -14,6 +18,7 @@
 #include "kwasm_core.h"
 #include "kwasm_m3_compat.h"
 #include "services.h"
+#include "show.h"
 #include "status.h"
 
 static DEFINE_SPINLOCK(last_load_lock);
@@ -35,14 +40,43 @@ void kwasm_status_set_last_load(int ret, const char *name, const char *err)
 		pr_info("kwasm: loaded %s\n", name);
 }
 
+/* What the block of each program needs. */
+struct kwasm_status_progs {
+	struct seq_file *m;
+	struct kwasm_prog_show *scratch;
+};
+
+static void kwasm_status_count(const struct kwasm_attachment *att, void *arg)
+{
+}
+
+static void kwasm_status_prog(const struct kwasm_attachment *att, void *arg)
+{
+	struct kwasm_status_progs *p = arg;
+
+	kwasm_show_lines(p->m, att, p->scratch);
+}
+
 static int kwasm_status_show(struct seq_file *m, void *v)
 {
+	/* The reader's network namespace. */
+	struct net *net = current->nsproxy->net_ns;
+	struct kwasm_status_progs p = { .m = m };
 	long blocks, bytes;
-	int ret;
+	int n;
 
-	ret = kwasm_attached_show(m);
-	if (ret)
-		return ret;
+	p.scratch = kmalloc(sizeof(*p.scratch), GFP_KERNEL);
+	if (!p.scratch)
+		return -ENOMEM;
+	/* The count first (a pass of its own), then a block per program. */
+	n = kwasm_visit_progs(net, kwasm_status_count, NULL);
+	seq_printf(m, "programs: %d\n", n < 0 ? 0 : n);
+	n = kwasm_visit_progs(net, kwasm_status_prog, &p);
+	kfree(p.scratch);
+	if (n < 0)
+		return n;
+	if (!n)
+		seq_puts(m, "program: none\n");
 	spin_lock(&last_load_lock);
 	seq_printf(m, "last_load: %s\n", last_load);
 	spin_unlock(&last_load_lock);

@@ -30,7 +30,8 @@ struct kwasm_test_run_figures {
 };
 
 /*
- * Run @repeat times: @prog when given, else the attached program. As
+ * Run @repeat times: @prog when given, else the loaded program of @net
+ * with @id. As
  * BPF_PROG_TEST_RUN does, the runs share one section with bottom halves
  * disabled, left only to reschedule or run pending softirqs (not timed) or
  * to end early on a fatal signal, so that the time per run is the
@@ -38,7 +39,8 @@ struct kwasm_test_run_figures {
  * stack below this frame is painted first, so that the deepest use of all
  * runs can be read back.
  */
-static noinline int kwasm_test_run_loop(struct kwasm_prog *prog, u32 repeat,
+static noinline int kwasm_test_run_loop(struct kwasm_prog *prog,
+					struct net *net, u32 id, u32 repeat,
 					const struct kwasm_pkt *pkt,
 					struct kwasm_run_result *res,
 					struct kwasm_test_run_figures *fig)
@@ -54,7 +56,7 @@ static noinline int kwasm_test_run_loop(struct kwasm_prog *prog, u32 repeat,
 		if (prog) {
 			kwasm_run(prog, pkt, res);
 		} else {
-			ret = kwasm_attached_run(pkt, res);
+			ret = kwasm_prog_run(net, id, pkt, res);
 			if (ret)
 				break;
 		}
@@ -134,18 +136,19 @@ static int kwasm_test_run_given(const struct kwasm_test_run *req,
 	if (ret)
 		return ret;
 
-	ret = kwasm_test_run_loop(prog, req->repeat, pkt, res, fig);
+	ret = kwasm_test_run_loop(prog, NULL, 0, req->repeat, pkt, res, fig);
 	kwasm_core_prog_free(prog);
 	return ret;
 }
 
-long kwasm_test_run_ioctl(void __user *arg)
+long kwasm_test_run_ioctl(struct net *net, void __user *arg)
 {
 	struct kwasm_test_run_figures fig = {};
 	struct kwasm_run_result res = {};
 	struct kwasm_prog_opts opts;
 	struct kwasm_test_run *req;
 	struct kwasm_pkt pkt = {};
+	u32 id = 0;
 	u8 *data;
 	long ret;
 
@@ -169,6 +172,18 @@ long kwasm_test_run_ioctl(void __user *arg)
 		ret = -EINVAL;
 		goto reply;
 	}
+	if (req->prog && req->prog_id) {
+		strscpy(req->err, "prog_id is for a loaded program only (prog 0)",
+			sizeof(req->err));
+		ret = -EINVAL;
+		goto reply;
+	}
+	if (!req->prog) {
+		ret = kwasm_prog_resolve(net, req->prog_id, &id, req->err,
+					 sizeof(req->err));
+		if (ret)
+			goto reply;
+	}
 	/* Checked even without a given program, which ignores them. */
 	ret = kwasm_test_run_opts(req, &opts, req->err, sizeof(req->err));
 	if (ret)
@@ -191,10 +206,12 @@ long kwasm_test_run_ioctl(void __user *arg)
 		ret = kwasm_test_run_given(req, &opts, &pkt, &res, &fig,
 					   req->err, sizeof(req->err));
 	} else {
-		ret = kwasm_test_run_loop(NULL, req->repeat, &pkt, &res, &fig);
+		ret = kwasm_test_run_loop(NULL, net, id, req->repeat, &pkt,
+					  &res, &fig);
 		if (ret == -ENOENT)
-			strscpy(req->err, "no program is loaded",
-				sizeof(req->err));
+			snprintf(req->err, sizeof(req->err),
+				 "program %u was unloaded during the test-run",
+				 id);
 	}
 	if (!ret) {
 		req->verdict = res.verdict;

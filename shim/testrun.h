@@ -4,7 +4,8 @@
 #define KWASM_TESTRUN_H
 
 #include <linux/compiler_types.h>
+#include <net/net_namespace.h>
 
-long kwasm_test_run_ioctl(void __user *arg);
+long kwasm_test_run_ioctl(struct net *net, void __user *arg);
 
 #endif /* KWASM_TESTRUN_H */

@@ -105,9 +105,7 @@ struct kwasm_load {
 	char name[KWASM_NAME_LEN];	/* in: NUL-terminated program name */
 	char err[KWASM_ERR_LEN];	/* out: reason, when the ioctl fails */
 	__u64 fuel;		/* in: 1..KWASM_MAX_FUEL, with KWASM_LOAD_FUEL */
-	__u32 family;		/* in: KWASM_FAMILY_*, with KWASM_LOAD_FAMILY;
-				 * default KWASM_FAMILY_IPV4
-				 */
+	__u32 family;		/* in: KWASM_FAMILY_*, default IPv4 */
 	__u32 pad;		/* in: 0 */
 };
 

@@ -18,10 +18,10 @@ cpus=$(grep -c '^processor' /proc/cpuinfo)
 module_load || exit 1
 
 for prog in accept_all drop_port log_every_n rust_drop_port; do
-	kwasmctl load "/wasm/$prog.wasm" >/dev/null || exit 1
+	kwasmctl load "/wasm/$prog.wasm" --name bench >/dev/null || exit 1
 	# shellcheck disable=SC2016
 	time -p sh -c 'i=0; while [ $i -lt "$1" ]; do
-		kwasmctl load "$2" >/dev/null || exit 1; i=$((i + 1)); done' \
+		kwasmctl load "$2" --name bench >/dev/null || exit 1; i=$((i + 1)); done' \
 		- "$loads" "/wasm/$prog.wasm" 2>/tmp/time || exit 1
 	total=$(awk '/^real/ { print $2 }' /tmp/time)
 	ms=$(awk -v t="$total" -v n="$loads" 'BEGIN { printf "%.1f", t * 1000 / n }')

@@ -151,7 +151,7 @@ full_progs="full_none full_event16 full_event64"
 # $data/maps.fuel.<prog>. The verdict tells the call's result (accept: 0):
 # another means the run did not take the path it measures.
 map_run() {
-	kwasmctl load "/fixtures/bench_map_$1.wat" >/dev/null ||
+	kwasmctl load "/fixtures/bench_map_$1.wat" --name bench >/dev/null ||
 		{ echo "bench: load of bench_map_$1 failed" >&2; return 1; }
 	# shellcheck disable=SC2086
 	_out=$(kwasmctl test-run $tcp_args --repeat "$runs") ||
@@ -178,7 +178,7 @@ ring_line() {
 # One round of map operations: both shapes, every program once, then each
 # program's difference to the empty program of its shape in this round.
 maps_round() {
-	kwasmctl load --fresh-maps /fixtures/bench_map_none.wat >/dev/null || return 1
+	kwasmctl load --fresh-maps /fixtures/bench_map_none.wat --name bench >/dev/null || return 1
 	kwasmctl map update h hex:01000000 hex:00000000000000000000000000000000 >/dev/null ||
 		{ echo "bench: map update of h failed" >&2; return 1; }
 	kwasmctl events >/dev/null 2>&1 &
@@ -190,7 +190,7 @@ maps_round() {
 	done
 	ring_line room
 	# A fresh ring: the reader's ends (end of file), the new one fills.
-	kwasmctl load --fresh-maps /fixtures/bench_map_full_none.wat >/dev/null || return 1
+	kwasmctl load --fresh-maps /fixtures/bench_map_full_none.wat --name bench >/dev/null || return 1
 	wait "$_reader" || echo "bench: note: the events reader exited with status $?" >&2
 	for _prog in $full_progs; do
 		_verdict=accept
@@ -296,7 +296,7 @@ flood_round() {
 	flood kwasm no_program || return 1
 	for prog in accept_all drop_port; do
 		# shellcheck disable=SC2086
-		kwasmctl load "/wasm/$prog.wasm" $hook_args >/dev/null || return 1
+		kwasmctl load "/wasm/$prog.wasm" $hook_args --name bench >/dev/null || return 1
 		flood kwasm "$prog" || return 1
 	done
 	kwasmctl unload >/dev/null && rmmod kwasm
@@ -347,7 +347,7 @@ fi
 module_load || exit 1
 for prog in accept_all drop_port; do
 	# shellcheck disable=SC2086
-	kwasmctl load "/wasm/$prog.wasm" $hook_args >/dev/null || exit 1
+	kwasmctl load "/wasm/$prog.wasm" $hook_args --name bench >/dev/null || exit 1
 	rate_sweep kwasm "$prog" || exit 1
 done
 kwasmctl unload >/dev/null && rmmod kwasm || exit 1

@@ -134,6 +134,16 @@ status_field() {
 	sed -n "s/^$1: *//p" "${2:-/proc/kwasm}" 2>/dev/null | head -n 1
 }
 
+# prog_field <name> <key> [file]: the value of "<key>: <value>" in the
+# block of program <name> in /proc/kwasm.
+prog_field() {
+	awk -v name="$1" -v key="$2" '
+		/^program: / { in_prog = ($2 == name) }
+		in_prog && index($0, key ": ") == 1 {
+			print substr($0, length(key) + 3); exit
+		}' "${3:-/proc/kwasm}" 2>/dev/null
+}
+
 # status_settled <file> <seconds>: wait until /proc/kwasm reads the same
 # twice in a row, 0.1 s apart (packets a flood sent may still be waiting in
 # the loopback backlog after it stopped), and leave that snapshot in <file>.
@@ -170,8 +180,18 @@ module_load() {
 }
 
 # load_prog <file> [kwasmctl load options]: load a program, or fail the test.
+# Unless the options name it, the program is named "test": each load
+# replaces the last, as the cases expect of one program at a time.
 load_prog() {
-	expect_ok kwasmctl load "$@"
+	case " $* " in
+	*" --name "*) expect_ok kwasmctl load "$@" ;;
+	*) expect_ok kwasmctl load "$@" --name test ;;
+	esac
+}
+
+# loaded_is <file.wasm>: the (first) loaded program is that file's bytes.
+loaded_is() {
+	[ "$(status_field sha256)" = "$(sha256sum "$1" | cut -d' ' -f1)" ]
 }
 
 # tcp_passes / tcp_blocked / udp_passes / udp_blocked <port>: whether an

@@ -4,7 +4,7 @@
 . /lib.sh
 
 runs_as_original_abi() {
-	check "status names orig_drop_port" [ "$(status_field program)" = orig_drop_port ]
+	check "orig_drop_port is loaded" loaded_is /wasm/orig_drop_port.wasm
 	check "status says abi: original" [ "$(status_field abi)" = original ]
 }
 

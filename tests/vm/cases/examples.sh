@@ -76,7 +76,7 @@ for prog in /wasm/drop_icmp.wasm /wasm/drop_icmp.wat; do
 	expect_verdict accept --prog $prog --proto tcp --src 10.0.0.1:40000 --dst 127.0.0.1:23557
 	expect_verdict accept --prog $prog --proto udp --src 10.0.0.1:40000 --dst 127.0.0.1:23557
 
-	load_prog $prog
+	load_prog $prog --name drop_icmp
 	check "status names drop_icmp" [ "$(status_field program)" = drop_icmp ]
 	ping_blocked
 	tcp_passes 23557

@@ -42,15 +42,15 @@ expect_status 2 kwasmctl load /wasm/accept_all.wasm --hook input
 expect_status 1 kwasmctl load /wasm/accept_all.wasm --snaplen 70000
 check "the reason names the limit" sh -c \
 	'kwasmctl load /wasm/accept_all.wasm --snaplen 70000 2>&1 | grep -q "Invalid argument.*above the limit 65535"'
-check "drop_port still runs" [ "$(status_field program)" = drop_port ]
+check "drop_port still runs" loaded_is $drop
 check "with snaplen 64" [ "$(status_field snaplen)" = 64 ]
 tcp_blocked 23557
 
 # 65535 itself is allowed.
-check "snaplen 65535 loads" kwasmctl load /wasm/accept_all.wasm --snaplen 65535 --name wide
+check "snaplen 65535 loads" kwasmctl load /wasm/accept_all.wasm --snaplen 65535 --name test
 check "snaplen: 65535" [ "$(status_field snaplen)" = 65535 ]
 tcp_passes 23557
-expect_status 1 kwasmctl load $drop --snaplen 65536
-check "wide still runs" [ "$(status_field program)" = wide ]
+expect_status 1 kwasmctl load $drop --snaplen 65536 --name test
+check "accept_all still runs" loaded_is /wasm/accept_all.wasm
 tcp_passes 23557
 finish

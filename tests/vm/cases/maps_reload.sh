@@ -27,13 +27,16 @@ packets_are() { # packets_are <n>: by_src's count of 127.0.0.2 becomes n
 	fi
 }
 
-load_prog /wasm/src_counters.wasm --name first
+load_prog /wasm/src_counters.wasm --name counters
+first_id=$(status_field id)
 send 20
 packets_are 20
 
 # The same shape: the new program counts on from the old one's figures.
-load_prog /wasm/src_counters.wasm --name second
-check "second is attached" [ "$(status_field program)" = second ]
+load_prog /wasm/src_counters.wasm --name counters
+second_id=$(status_field id)
+check "the reload replaced program $first_id with $second_id" \
+	[ "$second_id" -gt "$first_id" ] && [ "$(status_field programs)" = 1 ]
 packets_are 20
 send 10
 packets_are 30
@@ -41,19 +44,20 @@ packets_are 30
 # Another shape (16 entries, not 4096): refused, naming the map; the
 # running program keeps its maps and goes on counting.
 expect_fail_naming EEXIST "map by_src: max entries 16, the running program's is 4096; load with --fresh-maps" \
-	kwasmctl load /wasm/src_counters_small.wasm --name small
-check "second is still attached" [ "$(status_field program)" = second ]
+	kwasmctl load /wasm/src_counters_small.wasm --name counters
+check "program $second_id is still attached" [ "$(status_field id)" = "$second_id" ]
 send 5
 packets_are 35
 
 # --fresh-maps: the new program starts empty.
-load_prog /wasm/src_counters_small.wasm --name small --fresh-maps
+load_prog /wasm/src_counters_small.wasm --name counters --fresh-maps
 expect_fail_naming ENOENT "no such key" kwasmctl map lookup by_src 127.0.0.2
 send 3
 packets_are 3
 
 # An events reader follows its ring across a reload of drop_events.
-load_prog /wasm/drop_events.wasm --name ev1
+expect_ok kwasmctl unload counters
+load_prog /wasm/drop_events.wasm --name ev
 timeout 60 kwasmctl events --count 4 --json --timeout 30 >/tmp/ev.out 2>/tmp/ev.err &
 reader=$!
 check "the reader holds the ring" wait_for "grep -q '^events:.*reader=1' /proc/kwasm" 10
@@ -62,7 +66,7 @@ drop2() {
 	nettool tcp-echo 127.0.0.1:23557 --timeout-ms 300 >/dev/null 2>&1
 }
 drop2
-load_prog /wasm/drop_events.wasm --name ev2
+load_prog /wasm/drop_events.wasm --name ev
 check "the reader still holds the ring after the reload" \
 	grep -q '^events:.*reader=1' /proc/kwasm
 drop2
