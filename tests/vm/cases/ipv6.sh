@@ -31,7 +31,7 @@ blocked() {
 	shift 2
 	if _out=$(nettool "$_proto-echo" "$_addr" --timeout-ms 1000 "$@" 2>&1); then
 		fail "$_proto to $_addr $* is blocked, but: $_out"
-	elif printf '%s' "$_out" | grep -q timeout; then
+	elif printf '%s' "$_out" | grep -q ': timeout$'; then
 		pass "$_proto to $_addr $* is blocked: $_out"
 	else
 		fail "$_proto to $_addr $* should time out: $_out"
@@ -68,7 +68,7 @@ passes tcp "[::1]:$other"
 passes udp "[::1]:$other"
 passes tcp "127.0.0.1:$port"
 passes udp "127.0.0.1:$port"
-expect_dmesg "kwasm: test: drop #1: (tcp|udp) \[::1\]:[0-9]+ -> \[::1\]:$port" \
+expect_dmesg "kwasm: [^ ]+: drop #1: (tcp|udp) \\[::1\\]:[0-9]+ -> \\[::1\\]:$port" \
 	"dual_stack logs an IPv6 drop with its addresses"
 check "/proc/kwasm: family ipv6" [ "$(status_field family)" = ipv6 ]
 check "/proc/kwasm: record version 3" [ "$(status_field record_version)" = 3 ]
@@ -182,13 +182,15 @@ check "the veth link carries IPv6" wait_for \
 	"in_peer nettool udp-echo '[fd00::1]:$port' --timeout-ms 500" 20
 v0_index=$(cat /sys/class/net/v0/ifindex)
 load_prog /wasm/dual_stack.wasm --family ipv6
-peer_blocked() { # peer_blocked <tcp|udp> <ADDR:PORT>: from the peer
-	if _out=$(in_peer nettool "$1-echo" "$2" --timeout-ms 1000 2>&1); then
-		fail "$1 from the peer to $2 is blocked, but: $_out"
-	elif printf '%s' "$_out" | grep -q timeout; then
-		pass "$1 from the peer to $2 is blocked: $_out"
+peer_blocked() { # peer_blocked <tcp|udp> <ADDR:PORT> [options]: from the peer
+	_proto=$1 _addr=$2
+	shift 2
+	if _out=$(in_peer nettool "$_proto-echo" "$_addr" --timeout-ms 1000 "$@" 2>&1); then
+		fail "$_proto from the peer to $_addr $* is blocked, but: $_out"
+	elif printf '%s' "$_out" | grep -q ': timeout$'; then
+		pass "$_proto from the peer to $_addr $* is blocked: $_out"
 	else
-		fail "$1 from the peer to $2 should time out: $_out"
+		fail "$_proto from the peer to $_addr $* should time out: $_out"
 	fi
 }
 peer_blocked tcp "[fd00::1]:$port"
@@ -196,11 +198,7 @@ peer_blocked udp "[fd00::1]:$port"
 expect_ok in_peer nettool tcp-echo "[fd00::1]:$other" --timeout-ms 2000
 expect_ok in_peer nettool udp-echo "[fd00::1]:$other" --timeout-ms 2000
 expect_ok in_peer nettool udp-echo "[fd00::1]:$other" --timeout-ms 2000 --dstopts 16
-if _out=$(in_peer nettool udp-echo "[fd00::1]:$port" --timeout-ms 1000 --dstopts 16 2>&1); then
-	fail "udp with destination options from the peer is blocked, but: $_out"
-else
-	pass "udp with destination options from the peer is blocked: $_out"
-fi
+peer_blocked udp "[fd00::1]:$port" --dstopts 16
 # The record names the interface the requests came in by.
 cat >/tmp/by_iface.wat <<EOF
 (module (@custom "kwasm.record" "\\02") (memory (export "memory") 1)
