@@ -104,10 +104,11 @@ struct kwasm_record {
 	uint32_t ifindex_in;	/* 0 if none */
 	uint32_t ifindex_out;	/* 0 if none */
 	uint32_t mark;		/* skb mark */
-	uint8_t ip_proto;	/* KWASM_PROTO_* or any other protocol number;
-				 * IPv6: the upper layer past the extension
-				 * headers (version 1: 0 for IPv6)
-				 */
+	/*
+	 * KWASM_PROTO_* or any other protocol number; IPv6: the upper layer
+	 * past the extension headers (version 1: 0 for IPv6).
+	 */
+	uint8_t ip_proto;
 #if KWASM_RECORD_VERSION >= 2
 	uint8_t family;		/* KWASM_FAMILY_* */
 	uint8_t tcp_flags;	/* KWASM_TCP_*, when flags has KWASM_REC_TCP_FLAGS */
