@@ -162,7 +162,8 @@ impl Summary {
 
     /// Parses `pkt` from `captured`, its first bytes copied already (fewer
     /// than the packet's when a snap length cut them): no copy when they
-    /// hold the facts, else as [`Summary::read`].
+    /// hold the facts; else, when they are fewer than [`HEAD_MAX`], as
+    /// [`Summary::read`], and past them small copies of what is missing.
     pub fn parse_captured(captured: &[u8], pkt: &Pkt) -> Self {
         let src = Source {
             head: captured,
@@ -171,11 +172,16 @@ impl Summary {
             short: Cell::new(false),
         };
         let s = Self::parse_source(&src);
-        if src.short.get() {
-            Self::read(pkt)
-        } else {
-            s
+        if !src.short.get() {
+            return s;
         }
+        if captured.len() < HEAD_MAX {
+            return Self::read(pkt);
+        }
+        Self::parse_source(&Source {
+            pkt: Some(pkt),
+            ..src
+        })
     }
 
     /// Parses the start of a packet; what is missing stays empty.
