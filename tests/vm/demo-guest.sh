@@ -7,8 +7,8 @@ say() { printf '\n### %s\n' "$*"; }
 
 say "modprobe kwasm"
 module_load || exit 1
-say "kwasmctl load /wasm/log_every_n.wasm (logs every 1000th packet per CPU)"
-kwasmctl load /wasm/log_every_n.wasm || exit 1
+say "kwasmctl load /wasm/log_every_n.wasm --name log_every_n (logs every 1000th packet per CPU)"
+kwasmctl load /wasm/log_every_n.wasm --name log_every_n || exit 1
 nettool udp-echo-server 127.0.0.1:7777 --daemon
 say "4000 UDP packets to 127.0.0.1:7777, echoed back"
 nettool flood 127.0.0.1:7777 --udp --count 4000

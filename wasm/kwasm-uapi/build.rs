@@ -2,7 +2,9 @@
 //! Generates the Rust side of include/uapi/kwasm.h with bindgen: every
 //! structure and constant of the header, and its ioctl request numbers
 //! (evaluated by clang, see WRAPPER), so that nothing of the ABI is written
-//! out a second time by hand.
+//! out a second time by hand; and netfilter's hook numbers and priorities
+//! (`NF_INET_*`, `NF_IP_PRI_*`) from the kernel's user-space headers, which
+//! the priority names of `names.rs` stand for.
 //!
 //! The kwasm core generates its own copy from the same header in the
 //! top-level build.rs (no_std, for the kernel); this one is for user space.
@@ -14,13 +16,15 @@ use bindgen::callbacks::{EnumVariantValue, IntKind, ParseCallbacks};
 
 const HEADER: &str = "../../include/uapi/kwasm.h";
 
-/// The header, and its ioctl requests as enumerators: `_IOWR()` and
+/// The header, netfilter's hooks and priorities, and its ioctl requests
+/// as enumerators: `_IOWR()` and
 /// `sizeof` are beyond bindgen's macro evaluation, but clang evaluates an
 /// enumerator's value. Each request gets its full number and its
 /// `_IOC_NR`; the callbacks rename them to `KWASM_IOC_<X>` and
 /// `KWASM_IOC_NR_<X>`.
 const WRAPPER: &str = r#"
 #include "uapi/kwasm.h"
+#include <linux/netfilter_ipv4.h>
 enum kwasm_uapi_ioc {
 	kwasm_uapi_ioc_LOAD = KWASM_IOC_LOAD,
 	kwasm_uapi_ioc_UNLOAD = KWASM_IOC_UNLOAD,
@@ -106,7 +110,7 @@ fn main() {
     bindgen::builder()
         .header_contents("kwasm_uapi.h", WRAPPER)
         .clang_arg(format!("-I{}", include.display()))
-        .allowlist_type("kwasm_.*")
+        .allowlist_type("kwasm_.*|nf_inet_hooks|nf_ip_hook_priorities")
         .allowlist_var("KWASM_.*")
         .default_enum_style(bindgen::EnumVariation::Consts)
         .prepend_enum_name(false)

@@ -88,7 +88,7 @@ pub fn lookup(c: &mut Call<'_>) -> Result<i32> {
     let (key, key_len) = key(c, map, c.arg(1), c.arg(2))?;
     let value = c.memory(value_ptr, value_len)?;
     let key = key.get(..key_len).ok_or(HostTrap)?;
-    Ok(result(map.lookup(Slot::Cpu(ctx.cpu()), key, value)))
+    Ok(result(map.lookup(Slot::Own(ctx.cpu()), key, value)))
 }
 
 /// `map_update(map, key, key_len, value, value_len, flags) -> i32`.
@@ -103,7 +103,7 @@ pub fn update(c: &mut Call<'_>) -> Result<i32> {
     let (key, key_len) = key(c, map, c.arg(1), c.arg(2))?;
     let value = c.memory(value_ptr, value_len)?;
     let key = key.get(..key_len).ok_or(HostTrap)?;
-    Ok(result(map.update(Slot::Cpu(ctx.cpu()), key, value, flags)))
+    Ok(result(map.update(Slot::Own(ctx.cpu()), key, value, flags)))
 }
 
 /// `map_delete(map, key, key_len) -> i32`: hash maps only; `-ENOENT` when
@@ -136,7 +136,7 @@ pub fn add(c: &mut Call<'_>) -> Result<i32> {
     c.charge(charge(cost::ADD, map, map.decl.key_size + 8))?;
     let (key, key_len) = key(c, map, c.arg(1), c.arg(2))?;
     let key = key.get(..key_len).ok_or(HostTrap)?;
-    Ok(result(map.add(Slot::Cpu(ctx.cpu()), key, offset, delta)))
+    Ok(result(map.add(Slot::Own(ctx.cpu()), key, offset, delta)))
 }
 
 /// `event_output(ptr, len) -> i32`: a record of the `len` bytes at `ptr`

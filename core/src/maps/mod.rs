@@ -53,10 +53,14 @@ pub const ANY: u32 = k::KWASM_MAP_ANY;
 pub const NOEXIST: u32 = k::KWASM_MAP_NOEXIST;
 pub const EXIST: u32 = k::KWASM_MAP_EXIST;
 
-/// Which value slot of a per-CPU map: a program's calls pass its CPU; user
-/// space one CPU or all. Other kinds ignore it.
+/// Which value slot of a per-CPU map: a program's calls pass their own CPU
+/// (`Own`); user space one CPU or all. Other kinds ignore it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Slot {
+    /// The CPU a program's run holds (bottom halves off, pinned): its slot
+    /// is the caller's to write, with no check.
+    Own(u32),
+    /// One CPU, which the caller may or may not be running on.
     Cpu(u32),
     All,
 }

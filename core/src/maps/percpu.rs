@@ -114,12 +114,12 @@ impl PercpuArray {
     fn read_slot(
         &self,
         regions: &[Words],
-        cpu: u32,
+        (cpu, owned): (u32, bool),
         index: u32,
         out: &mut [u8],
     ) -> Result<(), MapError> {
         let (seq, value) = self.element(regions, cpu, index)?;
-        if services::cpu_owned(cpu) {
+        if owned {
             seq::load_bytes(value, out);
             return Ok(());
         }
@@ -132,12 +132,12 @@ impl PercpuArray {
     fn write_slot(
         &self,
         regions: &[Words],
-        cpu: u32,
+        (cpu, owned): (u32, bool),
         index: u32,
         bytes: &[u8],
     ) -> Result<(), MapError> {
         let (seq, value) = self.element(regions, cpu, index)?;
-        if services::cpu_owned(cpu) {
+        if owned {
             seq::write(seq, value, bytes);
             return Ok(());
         }
@@ -153,11 +153,13 @@ impl PercpuArray {
     ) -> Result<(), MapError> {
         let index = self.index(key)?;
         match slot {
-            Slot::Cpu(cpu) => self.read_slot(regions, cpu, index, out),
+            Slot::Own(cpu) | Slot::Cpu(cpu) => {
+                self.read_slot(regions, owner(slot, cpu), index, out)
+            }
             Slot::All => {
                 for (cpu, part) in self.parts(out) {
                     if self.region(regions, cpu).is_some() {
-                        self.read_slot(regions, cpu, index, part)?;
+                        self.read_slot(regions, owner(slot, cpu), index, part)?;
                     } else {
                         part.fill(0);
                     }
@@ -181,12 +183,14 @@ impl PercpuArray {
             return Err(E_EXIST);
         }
         match slot {
-            Slot::Cpu(cpu) => self.write_slot(regions, cpu, index, bytes),
+            Slot::Own(cpu) | Slot::Cpu(cpu) => {
+                self.write_slot(regions, owner(slot, cpu), index, bytes)
+            }
             Slot::All => {
                 for (cpu, part) in bytes.chunks(self.value_size.max(1)).enumerate() {
                     let cpu = cpu as u32;
                     if self.region(regions, cpu).is_some() {
-                        self.write_slot(regions, cpu, index, part)?;
+                        self.write_slot(regions, owner(slot, cpu), index, part)?;
                     }
                 }
                 Ok(())
@@ -203,7 +207,7 @@ impl PercpuArray {
         word: usize,
         delta: i64,
     ) -> Result<(), MapError> {
-        let Slot::Cpu(cpu) = slot else {
+        let (Slot::Own(cpu) | Slot::Cpu(cpu)) = slot else {
             return Err(E_INVAL);
         };
         let index = self.index(key)?;
@@ -215,7 +219,7 @@ impl PercpuArray {
             let v = counter.load(Ordering::Relaxed);
             counter.store(v.wrapping_add(delta as u64), Ordering::Relaxed);
         };
-        if services::cpu_owned(cpu) {
+        if owner(slot, cpu).1 {
             bump();
             return Ok(());
         }
@@ -235,4 +239,13 @@ impl PercpuArray {
             .ok()?;
         Some(cursor + 1)
     }
+}
+
+/// `cpu` and whether the caller is its slots' sole writer now: a program's
+/// run is (`Slot::Own`); anyone else asks the shim.
+fn owner(slot: Slot, cpu: u32) -> (u32, bool) {
+    (
+        cpu,
+        matches!(slot, Slot::Own(_)) || services::cpu_owned(cpu),
+    )
 }

@@ -18,6 +18,10 @@ pub struct Table {
     maps: Vec<Arc<Map>>,
     /// Index into `maps` by declared id; `NONE` where nothing is declared.
     by_id: [u8; MAP_IDS as usize],
+    /// Index into `maps` of the events ring (at most one is declared);
+    /// `NONE` without one. Found once here: an adoption replaces a map by
+    /// one of the same kind, so it stays right.
+    events: u8,
 }
 
 impl Table {
@@ -37,7 +41,16 @@ impl Table {
                 }
             }
         }
-        Self { maps, by_id }
+        let events = maps
+            .iter()
+            .position(|m| m.ring().is_some())
+            .and_then(|index| u8::try_from(index).ok())
+            .unwrap_or(NONE);
+        Self {
+            maps,
+            by_id,
+            events,
+        }
     }
 
     /// The map a program's call names; `None` for an id nothing declares.
@@ -55,7 +68,7 @@ impl Table {
     /// The program's events ring, if it declares one.
     #[inline]
     pub fn events(&self) -> Option<&alloc::sync::Arc<super::ring::Ring>> {
-        self.maps.iter().find_map(|m| m.ring())
+        self.maps.get(usize::from(self.events))?.ring()
     }
 
     /// The maps in declaration order.

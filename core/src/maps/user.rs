@@ -98,7 +98,7 @@ fn refuse(errno: i32, map: &Map, msg: core::fmt::Arguments) -> Error {
 fn value_len(map: &Map, slot: Slot) -> u64 {
     match slot {
         Slot::All => u64::from(map.decl.value_size) * u64::from(map.ncpus()),
-        Slot::Cpu(_) => map.decl.value_size.into(),
+        Slot::Own(_) | Slot::Cpu(_) => map.decl.value_size.into(),
     }
 }
 

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Races under a UDP flood on both CPUs and a TCP echo loop: 100 reloads, two
-# loaders racing, test-runs racing with reloads, rmmod/insmod cycles. Then
+# loaders racing, test-runs racing with reloads, several programs loaded and
+# unloaded in three network namespaces at once while two of the namespaces
+# go away, rmmod/insmod cycles. Then
 # the module's allocation counters are zero, no module exit reported a leak,
 # and the bytes in live slab objects are back at their baseline (taken after
 # a warm-up cycle) within SLAB_TOLERANCE_KB.
@@ -85,9 +87,9 @@ tcp_echo_loop $TCP_PORT /tmp/tcp.stop /tmp/tcp.result &
 tcp_loop=$!
 # log_every_n counts per instance, and instances are per CPU: two "#1000"
 # lines mean the program ran 1000 times on each of two CPUs.
-load_prog /wasm/log_every_n.wasm --name percpu
+load_prog /wasm/log_every_n.wasm --name flood
 check "the program ran on both CPUs (two '#1000' lines)" \
-	wait_for '[ "$(dmesg | grep -c "kwasm: percpu: #1000 ")" -ge 2 ]' 30
+	wait_for '[ "$(dmesg | grep -c "kwasm: flood: #1000 ")" -ge 2 ]' 30
 echo "NET_RX softirqs per CPU before: $softirq_before, now: $(net_rx_softirqs)"
 
 phase "$RELOADS reloads under the flood"
@@ -97,7 +99,7 @@ i=0
 while [ $i -lt $RELOADS ]; do
 	set -- $progs
 	shift $((i % 3))
-	if kwasmctl load "/wasm/$1.wasm" --name "$1-$i" >/tmp/load.out 2>&1; then
+	if kwasmctl load "/wasm/$1.wasm" --name flood >/tmp/load.out 2>&1; then
 		loads=$((loads + 1))
 	else
 		sed 's/^/    /' /tmp/load.out
@@ -108,13 +110,15 @@ check "$RELOADS reloads under the flood succeeded ($loads)" [ $loads -eq $RELOAD
 last=$((RELOADS - 1))
 set -- $progs
 shift $((last % 3))
-check "status names the last program ($(status_field program))" \
-	[ "$(status_field program)" = "$1-$last" ]
+check "one program is loaded ($(status_field programs))" \
+	[ "$(status_field programs)" = 1 ]
+check "it is the last one loaded" loaded_is "/wasm/$1.wasm"
 check "the last program sees the flood" wait_for "counter_above runs 100" 20
 check "status: 2 instances ($(status_field instances))" \
 	[ "$(status_field instances)" = 2 ]
 
 phase "two loaders racing"
+expect_ok kwasmctl unload flood
 # At the forward hook, which the loopback flood never passes: an unload that
 # leaves no program turns netfilter's static branch for its hook off, and the
 # next load on again, patching code. Under QEMU TCG, patching code that the
@@ -122,20 +126,21 @@ phase "two loaders racing"
 # stale int3 on 6.12 ("Oops: int3" at ip_rcv+0x42, with the patch complete):
 # the emulator's fault, not kwasm's, and rare enough for a load or two, but
 # not for the dozens of on/off flips here.
-# Each loader loads its program and unloads whatever is loaded, RACE_LOADS
-# times; an unload finding nothing (the other loader's unload won) is fine.
+# Each loader loads its program under the one name both use and unloads
+# that name, RACE_LOADS times; an unload finding nothing (the other
+# loader's unload won) is fine.
 race_loader() { # race_loader <program> <result file>
 	_ok=0
 	_bad=0
 	_unloaded=0
 	_n=0
 	while [ $_n -lt $RACE_LOADS ]; do
-		if kwasmctl load "/wasm/$1.wasm" --name "race-$1" --hook forward >/dev/null 2>&1; then
+		if kwasmctl load "/wasm/$1.wasm" --name race --hook forward >/dev/null 2>&1; then
 			_ok=$((_ok + 1))
 		else
 			_bad=$((_bad + 1))
 		fi
-		kwasmctl unload >/dev/null 2>&1 && _unloaded=$((_unloaded + 1))
+		kwasmctl unload race >/dev/null 2>&1 && _unloaded=$((_unloaded + 1))
 		_n=$((_n + 1))
 	done
 	echo "$_ok $_bad $_unloaded" >"$2"
@@ -153,18 +158,14 @@ check "no more unloads than loads" [ $((unl1 + unl2)) -le $((ok1 + ok2)) ]
 # Each loader's last step was an unload, so nothing may remain loaded.
 check "final state: no program ($(status_field program))" \
 	[ "$(status_field program)" = none ]
-last_load=$(status_field last_load)
-case $last_load in
-"race-accept_all: ok" | "race-drop_port: ok") racing_load=yes ;;
-*) racing_load=no ;;
-esac
-check "last_load is a racing load ($last_load)" [ $racing_load = yes ]
+check "last_load is a racing load ($(status_field last_load))" \
+	[ "$(status_field last_load)" = "race: ok" ]
 check_alloc_zero "after the racing loaders"
 # And once more without the final unloads: exactly one program remains.
 race_load_only() { # race_load_only <program>: RACE_LOADS loads, no unloads
 	_n=0
 	while [ $_n -lt $RACE_LOADS ]; do
-		kwasmctl load "/wasm/$1.wasm" --name "only-$1" --hook forward >/dev/null 2>&1 || return 1
+		kwasmctl load "/wasm/$1.wasm" --name only --hook forward >/dev/null 2>&1 || return 1
 		_n=$((_n + 1))
 	done
 }
@@ -174,13 +175,11 @@ race_load_only drop_port &
 race2=$!
 check "loader 1 (accept_all, loads only) succeeded" wait $race1
 check "loader 2 (drop_port, loads only) succeeded" wait $race2
-final=$(status_field program)
-case $final in
-only-accept_all) want=accept ;;
-only-drop_port) want=drop ;;
-*) want=none ;;
-esac
-check "final state: one of the two ($final)" [ $want != none ]
+want=none
+loaded_is /wasm/accept_all.wasm && want=accept
+loaded_is /wasm/drop_port.wasm && want=drop
+check "final state: one of the two ($want), one program ($(status_field programs))" \
+	[ $want != none ] && [ "$(status_field programs)" = 1 ]
 expect_verdict $want --proto tcp --src 10.0.0.1:1 --dst 127.0.0.1:23557
 check "status: 2 instances ($(status_field instances))" \
 	[ "$(status_field instances)" = 2 ]
@@ -217,7 +216,7 @@ reloads=0
 while kill -0 $tr1 2>/dev/null || kill -0 $tr2 2>/dev/null; do
 	set -- $progs
 	shift $((reloads % 3))
-	kwasmctl load "/wasm/$1.wasm" --name "tr-$1" >/dev/null 2>&1 ||
+	kwasmctl load "/wasm/$1.wasm" --name tr >/dev/null 2>&1 ||
 		fail "load $1 during test-runs"
 	reloads=$((reloads + 1))
 done
@@ -232,6 +231,62 @@ check "every test-run of a given program ended with a verdict" \
 check "reloads happened during the test-runs ($reloads)" [ "$reloads" -gt 0 ]
 expect_ok kwasmctl unload
 check_alloc_zero "after unload, no test-run running"
+
+phase "several programs in three namespaces, two of them going away"
+# ns_up <name>: a network namespace with lo up, held by a sleeping process
+# whose PID goes to /tmp/<name>.pid.
+ns_up() {
+	unshare -n sh -c "ip link set lo up; echo \$\$ >/tmp/$1.pid; exec sleep 100000" &
+	wait_for "[ -s /tmp/$1.pid ]" 10
+}
+# ns_loader <result file> [--netns PID]: NS_ROUNDS rounds of loading three
+# names and unloading one of them, the other two replaced each round.
+NS_ROUNDS=8
+ns_loader() {
+	_out=$1
+	shift
+	_ok=0
+	_bad=0
+	_n=0
+	while [ $_n -lt $NS_ROUNDS ]; do
+		for _p in accept_all drop_port log_every_n; do
+			if kwasmctl "$@" load "/wasm/$_p.wasm" --name "$_p" >/dev/null 2>&1; then
+				_ok=$((_ok + 1))
+			else
+				_bad=$((_bad + 1))
+			fi
+		done
+		kwasmctl "$@" unload drop_port >/dev/null 2>&1 || _bad=$((_bad + 1))
+		_n=$((_n + 1))
+	done
+	echo "$_ok $_bad" >"$_out"
+}
+check "namespace x comes up" ns_up x
+check "namespace y comes up" ns_up y
+ns_loader /tmp/nsi &
+nsi=$!
+ns_loader /tmp/nsx --netns "$(cat /tmp/x.pid)" &
+nsx=$!
+ns_loader /tmp/nsy --netns "$(cat /tmp/y.pid)" &
+nsy=$!
+wait $nsx
+# x goes away while y's loader and the initial namespace's still run.
+kill "$(cat /tmp/x.pid)"
+wait $nsi $nsy
+read -r oki badi </tmp/nsi
+read -r okx badx </tmp/nsx
+read -r oky bady </tmp/nsy
+echo "loads ok/failed: initial $oki/$badi, x $okx/$badx, y $oky/$bady"
+check "every load and unload in the three namespaces succeeded" \
+	[ $((badi + badx + bady)) -eq 0 ] &&
+	[ $((oki + okx + oky)) -eq $((3 * 3 * NS_ROUNDS)) ]
+check "two programs left here" [ "$(status_field programs)" = 2 ]
+check "y's two are there" [ "$(kwasmctl --netns "$(cat /tmp/y.pid)" show --json | grep -o '"name":' | wc -l)" = 2 ]
+kill "$(cat /tmp/y.pid)"
+expect_ok kwasmctl unload --all
+check "namespaces x and y took their programs with them: alloc counters back to zero" \
+	wait_for '[ "$(status_field alloc_blocks):$(status_field alloc_bytes)" = 0:0 ]' 30
+rm -f /tmp/x.pid /tmp/y.pid
 
 phase "$CYCLES rmmod/insmod cycles under the flood"
 cycles=0

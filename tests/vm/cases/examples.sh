@@ -36,7 +36,7 @@ expect_verdict accept --prog $rust --proto icmp --src 10.0.0.1 --dst 127.0.0.1
 expect_dmesg 'kwasm: test-run: drop #1: tcp 10\.0\.0\.1:40000 -> 127\.0\.0\.1:23557' \
 	"rust_drop_port logs its first drop"
 
-load_prog $rust
+load_prog $rust --name rust_drop_port
 tcp_blocked 23557
 expect_dmesg 'kwasm: rust_drop_port: drop #1: tcp 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:23557' \
 	"rust_drop_port logs the first real drop"

@@ -47,7 +47,7 @@ expect_status 2 kwasmctl load $count --fuel 4294967297
 expect_ok kwasmctl unload
 
 # The flood: every packet to 23560 spends the whole default budget.
-load_prog /fixtures/$prog.wat --default accept
+load_prog /fixtures/$prog.wat --default accept --name $prog
 check "status shows the default budget" [ "$(status_field fuel)" = 100000 ]
 before=$(dmesg | grep -Ec "$log_re")
 t0=$(date +%s)
@@ -84,11 +84,11 @@ n=$(status_field trap.out_of_fuel)
 check "and still runs out of fuel" wait_for "counter_above trap.out_of_fuel $n" 10
 
 # Replace and unload during the flood.
-load_prog /wasm/accept_all.wasm
+load_prog /wasm/accept_all.wasm --name $prog
 check "replaced during the flood" loaded_is /wasm/accept_all.wasm
 check "the new program sees the flood" wait_for "counter_above runs 20" 10
 check "and does not run out" [ "$(status_field traps)" = 0 ]
-load_prog /fixtures/$prog.wat --default accept
+load_prog /fixtures/$prog.wat --default accept --name $prog
 check "the loop is back" wait_for "counter_above trap.out_of_fuel 5" 20
 expect_ok kwasmctl unload
 check "unloaded during the flood" [ "$(status_field program)" = none ]

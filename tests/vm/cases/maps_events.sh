@@ -32,7 +32,7 @@ check "$records records read, $K wanted" [ "$records" -eq $K ]
 good=$(grep -c '"dport":23557' /tmp/ev.out)
 check "$good records with dport 23557" [ "$good" -eq $K ]
 for want in '"saddr":"127.0.0.1"' '"proto":6' '"len":12' '"time_ns":[1-9]' \
-	'"cpu":[0-9]' '"prog":0' '"data":"0100007f'; do
+	'"cpu":[0-9]' "\"prog\":$(status_field id)" '"data":"0100007f'; do
 	n=$(grep -c "$want" /tmp/ev.out)
 	check "$n records have $want" [ "$n" -eq $K ]
 done

@@ -12,14 +12,11 @@ module_load || fail "module loads"
 port=23558
 
 # new_netns <name>: a network namespace with lo up and a UDP echo server,
-# held by a sleeping process whose PID goes to /tmp/<name>.pid; every
-# process of it is in /tmp/<name>.pids.
+# held by a sleeping process whose PID goes to /tmp/<name>.pid.
 new_netns() {
 	unshare -n sh -c "
 		ip link set lo up
 		nettool udp-echo-server 127.0.0.1:$port &
-		echo \$! >/tmp/$1.pids
-		echo \$\$ >>/tmp/$1.pids
 		echo \$\$ >/tmp/$1.pid
 		exec sleep 100000" &
 	wait_for "[ -s /tmp/$1.pid ] && nsenter -t \$(cat /tmp/$1.pid) -n nettool udp-echo 127.0.0.1:$port --timeout-ms 500" 20
@@ -29,9 +26,12 @@ in_ns() { # in_ns <name> <command...>
 	shift
 	nsenter -t "$_pid" -n "$@"
 }
-del_netns() { # del_netns <name>: end every process that holds it
-	kill $(cat "/tmp/$1.pids") 2>/dev/null
-	rm -f "/tmp/$1.pid" "/tmp/$1.pids"
+del_netns() { # del_netns <name>: end every process in it
+	_ns=$(readlink "/proc/$(cat "/tmp/$1.pid")/ns/net")
+	for _p in /proc/[0-9]*; do
+		[ "$(readlink "$_p/ns/net" 2>/dev/null)" = "$_ns" ] && kill "${_p#/proc/}" 2>/dev/null
+	done
+	rm -f "/tmp/$1.pid"
 }
 
 expect_ok nettool udp-echo-server 127.0.0.1:$port --daemon
@@ -75,9 +75,8 @@ check "alloc counters back to the baseline once A is gone ($base_blocks blocks, 
 check "namespace C comes up" new_netns c
 c=$(cat /tmp/c.pid)
 expect_ok kwasmctl --netns "$c" load /wasm/udp_drop_port.wasm --name c_drop
-in_ns c nettool flood 127.0.0.1:$port --udp >/dev/null 2>&1 &
+nsenter -t "$c" -n nettool flood 127.0.0.1:$port --udp >/dev/null 2>&1 &
 flood=$!
-echo "$flood" >>/tmp/c.pids
 check "C's program sees the flood" \
 	wait_for "[ \"\$(nsenter -t $c -n cat /proc/kwasm | sed -n 's/^runs: //p')\" -gt 1000 ]" 30
 del_netns c

@@ -70,7 +70,6 @@ check "it is the counter" [ "$(status_field program)" = counters ]
 expect_fail_naming ENOENT "no program named dropper" kwasmctl unload dropper
 send 5
 check "the counter counts on alone: 20" counted 20
-udp_passes $port
 
 # Run-time stats: counted only while switched on.
 check "stats are off by default" [ "$(cat /sys/module/kwasm/parameters/stats_enabled)" = 0 ]

@@ -10,10 +10,15 @@
 //!   computes them. Bindgen's layout tests check the structures' sizes and
 //!   offsets at compile time.
 //!   The map requests [`kwasm_map_list`], [`kwasm_map_op`],
-//!   [`kwasm_map_dump`] and [`kwasm_map_info`] are among them.
+//!   [`kwasm_map_dump`] and [`kwasm_map_info`] are among them, and the
+//!   program requests [`kwasm_prog_list`] (of [`kwasm_prog_show`]) and
+//!   [`kwasm_prog_unload`]. Netfilter's hook numbers (`NF_INET_*`) and
+//!   priorities (`NF_IP_PRI_*`) come from the kernel's headers the same way.
 //! - [`ioctl`]: the requests as typed functions (nix's ioctl macros).
 //! - [`Device`]: an open /dev/kwasm whose methods fill in the requests'
 //!   user pointers from borrowed slices.
+//! - [`names`]: families, hooks, priorities (with nftables' names), ABIs,
+//!   verdicts and trap kinds by name.
 //! - [`fmt`]: the display formats of map keys, values and event records
 //!   (text to bytes, bytes to named values, text and JSON).
 //! - Helpers for the fixed-size, NUL-terminated text fields:
@@ -27,6 +32,7 @@ pub use nix::errno::Errno;
 
 pub mod events;
 pub mod fmt;
+pub mod names;
 
 #[allow(
     non_camel_case_types,
@@ -70,14 +76,16 @@ pub mod ioctl {
     use super::*;
 
     nix::ioctl_readwrite!(
-        /// `KWASM_IOC_LOAD`: load a program, replacing the running one.
+        /// `KWASM_IOC_LOAD`: load a program, replacing the one of the same
+        /// name in the caller's network namespace.
         load,
         KWASM_IOC_MAGIC,
         KWASM_IOC_NR_LOAD,
         kwasm_load
     );
     nix::ioctl_none!(
-        /// `KWASM_IOC_UNLOAD`: unload the running program.
+        /// `KWASM_IOC_UNLOAD`: unload every program of the caller's network
+        /// namespace.
         unload,
         KWASM_IOC_MAGIC,
         KWASM_IOC_NR_UNLOAD
@@ -146,6 +154,21 @@ pub mod ioctl {
         kwasm_events_open
     );
     nix::ioctl_readwrite!(
+        /// `KWASM_IOC_PROG_LIST`: the programs of the caller's network
+        /// namespace.
+        prog_list,
+        KWASM_IOC_MAGIC,
+        KWASM_IOC_NR_PROG_LIST,
+        kwasm_prog_list
+    );
+    nix::ioctl_readwrite!(
+        /// `KWASM_IOC_PROG_UNLOAD`: unload one program, by id or name.
+        prog_unload,
+        KWASM_IOC_MAGIC,
+        KWASM_IOC_NR_PROG_UNLOAD,
+        kwasm_prog_unload
+    );
+    nix::ioctl_readwrite!(
         /// `KWASM_EVENTS_IOC_STATS` on an events file.
         events_stats,
         KWASM_IOC_MAGIC,
@@ -197,7 +220,8 @@ impl Device {
         unsafe { ioctl::load(self.fd(), req) }.map(drop)
     }
 
-    /// `KWASM_IOC_UNLOAD`.
+    /// `KWASM_IOC_UNLOAD`: every program of the caller's network
+    /// namespace (`ENOENT` when none is loaded).
     pub fn unload(&self) -> Result<(), Errno> {
         // SAFETY: a /dev/kwasm; the request takes no argument.
         unsafe { ioctl::unload(self.fd()) }.map(drop)
@@ -322,6 +346,36 @@ impl Device {
 }
 
 impl Device {
+    /// `KWASM_IOC_PROG_LIST` into `progs` (`req.size`, `progs` and `count`
+    /// are set here): `req.count` is then the number of programs loaded in
+    /// the caller's network namespace, of which the first `progs.len()` at
+    /// most were written, by id. An empty `progs` asks for the count only
+    /// (a null pointer and room 0).
+    pub fn prog_list(
+        &self,
+        progs: &mut [kwasm_prog_show],
+        req: &mut kwasm_prog_list,
+    ) -> Result<(), Errno> {
+        req.size = size_of_u32::<kwasm_prog_list>();
+        req.count = u32::try_from(progs.len()).map_err(|_| Errno::EFBIG)?;
+        req.progs = if progs.is_empty() {
+            0
+        } else {
+            progs.as_mut_ptr() as u64
+        };
+        // SAFETY: a /dev/kwasm; progs is borrowed mutably for the call and
+        // has room for count entries (none with a null pointer).
+        unsafe { ioctl::prog_list(self.fd(), req) }.map(drop)
+    }
+
+    /// `KWASM_IOC_PROG_UNLOAD` of the program `req` names (its `size` is
+    /// set here); on failure `req.err` holds the kernel's reason.
+    pub fn prog_unload(&self, req: &mut kwasm_prog_unload) -> Result<(), Errno> {
+        req.size = size_of_u32::<kwasm_prog_unload>();
+        // SAFETY: a /dev/kwasm; the request holds no pointer.
+        unsafe { ioctl::prog_unload(self.fd(), req) }.map(drop)
+    }
+
     /// `KWASM_IOC_EVENTS_OPEN` with the request in `req` (its `size` is
     /// set here): the events file, and in `req` the ring's size, largest
     /// record and format; on failure `req.err` holds the kernel's reason.
@@ -495,6 +549,43 @@ impl kwasm_map_info {
     }
 }
 
+impl kwasm_prog_show {
+    /// The program's name.
+    pub fn name(&self) -> String {
+        c_str(&self.name)
+    }
+}
+
+impl kwasm_prog_list {
+    /// The kernel's reason for a refusal ("" when none).
+    pub fn reason(&self) -> String {
+        c_str(&self.err)
+    }
+}
+
+impl kwasm_prog_unload {
+    /// A request to unload the program named `name` (at most
+    /// `KWASM_NAME_LEN - 1` bytes).
+    pub fn by_name(name: &str) -> Result<Self, StrError> {
+        let mut req = Self::default();
+        set_c_str(&mut req.name, name)?;
+        Ok(req)
+    }
+
+    /// A request to unload the program with id `id` (not 0).
+    pub fn by_id(id: u32) -> Self {
+        Self {
+            id,
+            ..Default::default()
+        }
+    }
+
+    /// The kernel's reason for a refusal ("" when none).
+    pub fn reason(&self) -> String {
+        c_str(&self.err)
+    }
+}
+
 impl kwasm_map_list {
     /// The kernel's reason for a refusal ("" when none).
     pub fn reason(&self) -> String {
@@ -642,6 +733,38 @@ mod tests {
             rw(KWASM_IOC_NR_MAP_DUMP, size_of::<kwasm_map_dump>()),
             KWASM_IOC_MAP_DUMP
         );
+        assert_eq!(
+            rw(KWASM_IOC_NR_PROG_LIST, size_of::<kwasm_prog_list>()),
+            KWASM_IOC_PROG_LIST
+        );
+        assert_eq!(
+            rw(KWASM_IOC_NR_PROG_UNLOAD, size_of::<kwasm_prog_unload>()),
+            KWASM_IOC_PROG_UNLOAD
+        );
+    }
+
+    /// The program requests as docs/ABI.md lays them out.
+    #[test]
+    fn prog_request_layout() {
+        assert_eq!((KWASM_IOC_NR_PROG_LIST, KWASM_IOC_NR_PROG_UNLOAD), (12, 13));
+        assert_eq!(size_of::<kwasm_prog_list>(), 272);
+        assert_eq!(offset_of!(kwasm_prog_list, progs), 8);
+        assert_eq!(size_of::<kwasm_prog_unload>(), 296);
+        assert_eq!(offset_of!(kwasm_prog_unload, name), 8);
+        assert_eq!(offset_of!(kwasm_prog_show, id), 32);
+        assert_eq!(offset_of!(kwasm_prog_show, priority), 44);
+        assert_eq!(offset_of!(kwasm_prog_show, load_time_ns), 72);
+        assert_eq!(offset_of!(kwasm_prog_show, trap_kind), 208);
+        assert_eq!(offset_of!(kwasm_prog_show, run_count), 312);
+        let req = kwasm_prog_unload::by_name("fw.v2-a").unwrap();
+        assert_eq!((req.id, c_str(&req.name).as_str()), (0, "fw.v2-a"));
+        assert_eq!(kwasm_prog_unload::by_id(7).id, 7);
+        assert!(kwasm_prog_unload::by_name(&"n".repeat(32)).is_err());
+        assert_eq!(
+            (KWASM_FAMILY_INET, KWASM_FAMILY_IPV4, KWASM_FAMILY_IPV6),
+            (1, 2, 10)
+        );
+        assert_eq!(KWASM_LIMIT_PROGS, 64);
     }
 
     /// The map requests as docs/ABI.md lays them out.

@@ -5,32 +5,73 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::netns::Netns;
 use crate::packet::{Endpoint, Proto};
-use kwasm_uapi as uapi;
+use kwasm_uapi::names::Priority;
+use kwasm_uapi::{self as uapi};
 
 /// Load, inspect and test-run kwasm packet filter programs.
+///
+/// Every request acts in the network namespace kwasmctl runs in (or the
+/// one --netns names): programs are loaded, listed and unloaded there.
 #[derive(Debug, Parser)]
 #[command(name = "kwasmctl", version)]
 pub struct Cli {
+    /// Work in this network namespace: a file such as /run/netns/NAME or
+    /// /proc/PID/ns/net, or a process id.
+    #[arg(long, global = true, value_name = "PATH|PID")]
+    pub netns: Option<Netns>,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load a program (.wasm or .wat), replacing the running one.
+    /// Load a program (.wasm or .wat), replacing the one of the same name.
     Load(LoadArgs),
-    /// Unload the running program: packets pass unfiltered.
-    Unload,
+    /// List the loaded programs: ids, hooks, priorities, counters.
+    Show(ShowArgs),
+    /// Unload a program, or all: their packets pass unfiltered.
+    Unload(UnloadArgs),
     /// Print the state of the module (/proc/kwasm).
     Status,
     /// Run a program on one packet in the kernel, without touching traffic.
     TestRun(TestRunArgs),
-    /// Print the records of the attached program's events ring.
+    /// Print the records of a program's events ring.
     Events(crate::events::EventsArgs),
-    /// Read and change the maps of the loaded program.
+    /// Read and change the maps of a loaded program.
+    Map(MapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Only the program of this name.
+    pub name: Option<String>,
+    /// Print JSON: an array of programs (with NAME, its object).
+    #[arg(long)]
+    pub json: bool,
+    /// Print JSON, indented (implies --json).
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnloadArgs {
+    /// The program to unload [default: the only one loaded].
+    #[arg(conflicts_with = "all")]
+    pub name: Option<String>,
+    /// Unload every program of the network namespace.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// The program whose maps to use [default: the only one loaded].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub prog: Option<String>,
     #[command(subcommand)]
-    Map(MapCommand),
+    pub command: MapCommand,
 }
 
 /// Keys and values are given and shown in the map's declared formats
@@ -93,7 +134,7 @@ pub enum MapCommand {
     },
 }
 
-/// Netfilter hooks of IPv4, in kernel numbering.
+/// Netfilter hooks (IPv4's and IPv6's are numbered alike).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Hook {
     PreRouting,
@@ -105,7 +146,32 @@ pub enum Hook {
 
 impl Hook {
     pub fn number(self) -> u32 {
-        self as u32
+        match self {
+            Hook::PreRouting => uapi::NF_INET_PRE_ROUTING,
+            Hook::LocalIn => uapi::NF_INET_LOCAL_IN,
+            Hook::Forward => uapi::NF_INET_FORWARD,
+            Hook::LocalOut => uapi::NF_INET_LOCAL_OUT,
+            Hook::PostRouting => uapi::NF_INET_POST_ROUTING,
+        }
+    }
+}
+
+/// Protocol families a program attaches to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+    /// Both IPv4 and IPv6.
+    Inet,
+}
+
+impl Family {
+    pub fn number(self) -> u32 {
+        match self {
+            Family::Ipv4 => uapi::KWASM_FAMILY_IPV4,
+            Family::Ipv6 => uapi::KWASM_FAMILY_IPV6,
+            Family::Inet => uapi::KWASM_FAMILY_INET,
+        }
     }
 }
 
@@ -128,15 +194,23 @@ impl Verdict {
 pub struct LoadArgs {
     /// The program: WebAssembly binary or text.
     pub file: PathBuf,
-    /// Name in the status and kernel log [default: file name without extension].
+    /// Name of the program, unique in the network namespace: loading a
+    /// name that is loaded replaces that program ([A-Za-z0-9_.-], at most
+    /// 31) [kernel default: prog].
     #[arg(long)]
     pub name: Option<String>,
-    /// Netfilter hook to attach to [default: the module's].
+    /// Netfilter hook to attach to [kernel default: pre-routing].
     #[arg(long, value_enum)]
     pub hook: Option<Hook>,
-    /// Netfilter priority [default: the module's].
-    #[arg(long, allow_negative_numbers = true)]
-    pub priority: Option<i32>,
+    /// Families whose packets the program gets [kernel default: ipv4].
+    #[arg(long, value_enum)]
+    pub family: Option<Family>,
+    /// Netfilter priority: a number, or raw, conntrack, mangle, dstnat,
+    /// filter, security, srcnat or nat (dstnat at pre-routing and
+    /// local-out, srcnat at local-in and post-routing), each with an
+    /// optional +N or -N [kernel default: filter, 0].
+    #[arg(long, allow_negative_numbers = true, value_name = "P")]
+    pub priority: Option<Priority>,
     /// Packet bytes copied into the record [kernel default: 256].
     #[arg(long)]
     pub snaplen: Option<u32>,
@@ -147,17 +221,20 @@ pub struct LoadArgs {
     /// needs more traps with out_of_fuel [kernel default: 100000].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=uapi::KWASM_MAX_FUEL))]
     pub fuel: Option<u64>,
-    /// Start with empty maps instead of taking over the running program's
-    /// maps of the same name and shape.
+    /// Start with empty maps instead of taking over the maps of the same
+    /// name and shape of the program this one replaces.
     #[arg(long)]
     pub fresh_maps: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct TestRunArgs {
-    /// Program to run (.wasm or .wat) [default: the loaded one].
+    /// Program to run (.wasm or .wat) [default: a loaded one].
     #[arg(long)]
     pub prog: Option<PathBuf>,
+    /// The loaded program to run [default: the only one loaded].
+    #[arg(long, conflicts_with = "prog")]
+    pub name: Option<String>,
     /// File of packet bytes in hex, from the IPv4 header on; '-' for stdin.
     #[arg(long, required_unless_present = "proto", conflicts_with = "proto")]
     pub packet: Option<PathBuf>,
@@ -215,7 +292,7 @@ mod tests {
     #[test]
     fn load_with_every_option() {
         let Command::Load(a) = parse(
-            "load p.wat --name p --hook local-out --priority -150 --snaplen 1500 --default drop --fuel 5000",
+            "load p.wat --name p --hook local-out --priority -150 --snaplen 1500 --default drop --fuel 5000 --family inet",
         )
         .unwrap() else {
             panic!("not load");
@@ -223,7 +300,8 @@ mod tests {
         assert_eq!(a.file, PathBuf::from("p.wat"));
         assert_eq!(a.name.as_deref(), Some("p"));
         assert_eq!(a.hook.map(Hook::number), Some(3));
-        assert_eq!(a.priority, Some(-150));
+        assert_eq!(a.priority, Some(Priority::Number(-150)));
+        assert_eq!(a.family.map(Family::number), Some(uapi::KWASM_FAMILY_INET));
         assert_eq!(a.snaplen, Some(1500));
         assert_eq!(
             a.default_verdict.map(Verdict::number),
@@ -247,6 +325,7 @@ mod tests {
             panic!("not load");
         };
         assert!(a.name.is_none() && a.hook.is_none() && a.priority.is_none());
+        assert!(a.family.is_none());
         assert!(a.snaplen.is_none() && a.default_verdict.is_none() && a.fuel.is_none());
     }
 
@@ -283,17 +362,28 @@ mod tests {
         assert!(parse("test-run --packet - --src 10.0.0.1").is_err());
     }
 
+    /// The map subcommand of `args`, and its --prog.
+    fn map(args: &str) -> Result<(MapCommand, Option<String>), clap::Error> {
+        parse(args).map(|c| match c {
+            Command::Map(m) => (m.command, m.prog),
+            other => panic!("not map: {other:?}"),
+        })
+    }
+
     #[test]
     fn map_commands() {
-        let Command::Map(MapCommand::Update {
-            name,
-            key,
-            value,
-            noexist,
-            exist,
-            cpu,
-            json,
-        }) = parse("map update blocked 127.0.0.2 1 --noexist --cpu 1 --json").unwrap()
+        let (
+            MapCommand::Update {
+                name,
+                key,
+                value,
+                noexist,
+                exist,
+                cpu,
+                json,
+            },
+            None,
+        ) = map("map update blocked 127.0.0.2 1 --noexist --cpu 1 --json").unwrap()
         else {
             panic!("not map update");
         };
@@ -305,16 +395,111 @@ mod tests {
         assert_eq!(cpu, Some(1));
         assert!(parse("map update m k v --noexist --exist").is_err());
         assert!(matches!(
-            parse("map lookup m -5").unwrap(),
-            Command::Map(MapCommand::Lookup { key, .. }) if key == "-5"
+            map("map lookup m -5").unwrap(),
+            (MapCommand::Lookup { key, .. }, None) if key == "-5"
         ));
         assert!(matches!(
-            parse("map list --json").unwrap(),
-            Command::Map(MapCommand::List { json: true })
+            map("map list --json").unwrap(),
+            (MapCommand::List { json: true }, None)
         ));
         assert!(parse("map dump").is_err());
         assert!(parse("map delete m").is_err());
         assert!(parse("map delete m k").is_ok());
+    }
+
+    #[test]
+    fn programs_by_name() {
+        // --prog before or after the map subcommand.
+        for args in ["map --prog fw list", "map list --prog fw"] {
+            let (cmd, prog) = map(args).unwrap();
+            assert!(matches!(cmd, MapCommand::List { json: false }), "{args}");
+            assert_eq!(prog.as_deref(), Some("fw"), "{args}");
+        }
+        let (_, prog) = map("map dump by_src --prog fw.v2").unwrap();
+        assert_eq!(prog.as_deref(), Some("fw.v2"));
+        let Command::Events(e) = parse("events --prog fw --count 3").unwrap() else {
+            panic!("not events");
+        };
+        assert_eq!((e.prog.as_deref(), e.count), (Some("fw"), Some(3)));
+        let Command::TestRun(t) = parse("test-run --name fw --packet -").unwrap() else {
+            panic!("not test-run");
+        };
+        assert_eq!(t.name.as_deref(), Some("fw"));
+        assert!(parse("test-run --name fw --prog p.wat --packet -").is_err());
+    }
+
+    #[test]
+    fn show_and_unload() {
+        let Command::Show(s) = parse("show").unwrap() else {
+            panic!("not show");
+        };
+        assert!(s.name.is_none() && !s.json && !s.pretty);
+        let Command::Show(s) = parse("show fw --json --pretty").unwrap() else {
+            panic!("not show");
+        };
+        assert_eq!(
+            (s.name.as_deref(), s.json, s.pretty),
+            (Some("fw"), true, true)
+        );
+        let Command::Unload(u) = parse("unload").unwrap() else {
+            panic!("not unload");
+        };
+        assert!(u.name.is_none() && !u.all);
+        let Command::Unload(u) = parse("unload fw").unwrap() else {
+            panic!("not unload");
+        };
+        assert_eq!(u.name.as_deref(), Some("fw"));
+        assert!(matches!(parse("unload --all").unwrap(), Command::Unload(u) if u.all));
+        assert!(parse("unload fw --all").is_err());
+    }
+
+    #[test]
+    fn network_namespace_anywhere() {
+        let argv = |args: &str| {
+            let argv = ["kwasmctl"].into_iter().chain(args.split_whitespace());
+            Cli::try_parse_from(argv).map(|cli| cli.netns)
+        };
+        assert_eq!(argv("--netns 42 show").unwrap(), Some(Netns::Pid(42)));
+        assert_eq!(
+            argv("show --netns /run/netns/blue").unwrap(),
+            Some(Netns::Path("/run/netns/blue".into()))
+        );
+        assert_eq!(
+            argv("map list --netns 7 --prog fw").unwrap(),
+            Some(Netns::Pid(7))
+        );
+        assert_eq!(argv("status").unwrap(), None);
+        assert!(argv("--netns 0 status").is_err());
+        assert!(argv("--netns status").is_err());
+    }
+
+    #[test]
+    fn priorities() {
+        let load = |args: &str| match parse(args) {
+            Ok(Command::Load(a)) => Ok(a.priority),
+            Ok(other) => panic!("not load: {other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(
+            load("load p.wat --priority filter+10").unwrap(),
+            Some(Priority::Named {
+                name: "filter",
+                offset: 10
+            })
+        );
+        assert_eq!(
+            load("load p.wat --priority raw-5")
+                .unwrap()
+                .map(|p| p.to_string()),
+            Some("raw-5".into())
+        );
+        assert_eq!(
+            load("load p.wat --priority -2147483648").unwrap(),
+            Some(Priority::Number(i32::MIN))
+        );
+        assert!(load("load p.wat --priority filters").is_err());
+        assert!(load("load p.wat --priority 2147483648").is_err());
+        assert!(load("load p.wat --priority nat").is_ok());
     }
 
     #[test]

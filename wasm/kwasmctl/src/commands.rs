@@ -10,9 +10,10 @@ use serde_json::json;
 
 use kwasm_uapi::{self as uapi, Device, Errno};
 
-use crate::cli::{LoadArgs, TestRunArgs};
+use crate::cli::{Hook, LoadArgs, TestRunArgs};
 use crate::error::Error;
 use crate::packet::{self, Spec};
+use crate::progs;
 
 /// The bytes of a program file: WebAssembly binary as is, text compiled.
 fn read_program(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -26,9 +27,6 @@ fn read_program(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// Longest program name: the kernel's field less its NUL.
-const MAX_NAME: usize = uapi::KWASM_NAME_LEN as usize - 1;
-
 /// Sets `name` as the request's fixed-size, NUL-terminated field.
 fn set_name(req: &mut uapi::kwasm_load, name: &str) -> anyhow::Result<()> {
     ensure!(!name.is_empty(), "empty program name");
@@ -38,16 +36,6 @@ fn set_name(req: &mut uapi::kwasm_load, name: &str) -> anyhow::Result<()> {
             anyhow::anyhow!("program name '{name}' longer than {max} bytes")
         }
     })
-}
-
-/// The file name without extension, cut to fit the name field.
-fn default_name(path: &Path) -> String {
-    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-    let mut end = stem.len().min(MAX_NAME);
-    while !stem.is_char_boundary(end) {
-        end -= 1;
-    }
-    stem[..end].to_owned()
 }
 
 pub(crate) fn kernel_error(context: String, errno: Errno, reason: String) -> Error {
@@ -63,23 +51,27 @@ pub(crate) fn open_device() -> Result<Device, Error> {
         .map_err(|err| Error::module_io(format!("open {}", uapi::DEVICE), uapi::DEVICE, err))
 }
 
-pub fn load(args: &LoadArgs) -> Result<(), Error> {
-    let context = format!("load {}", args.file.display());
-    let prog = read_program(&args.file).map_err(|e| Error::input(&context, e))?;
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| default_name(&args.file));
-
+/// The load request of `args`, but for the program's bytes. What is not
+/// given is left to the kernel: no name is "prog", so that loads without
+/// one replace each other.
+fn load_request(args: &LoadArgs) -> anyhow::Result<uapi::kwasm_load> {
     let mut req = uapi::kwasm_load::default();
-    set_name(&mut req, &name).map_err(|e| Error::input(&context, e))?;
+    if let Some(name) = &args.name {
+        set_name(&mut req, name)?;
+    }
     if let Some(hook) = args.hook {
         req.flags |= uapi::KWASM_LOAD_HOOK;
         req.hook = hook.number();
     }
+    if let Some(family) = args.family {
+        req.flags |= uapi::KWASM_LOAD_FAMILY;
+        req.family = family.number();
+    }
     if let Some(priority) = args.priority {
+        // `nat` depends on the hook; the kernel's default is pre-routing.
+        let hook = args.hook.map_or(uapi::NF_INET_PRE_ROUTING, Hook::number);
         req.flags |= uapi::KWASM_LOAD_PRIORITY;
-        req.priority = priority;
+        req.priority = priority.value(hook)?;
     }
     if let Some(snaplen) = args.snaplen {
         req.flags |= uapi::KWASM_LOAD_SNAPLEN;
@@ -96,16 +88,16 @@ pub fn load(args: &LoadArgs) -> Result<(), Error> {
     if args.fresh_maps {
         req.flags |= uapi::KWASM_LOAD_FRESH_MAPS;
     }
+    Ok(req)
+}
 
+pub fn load(args: &LoadArgs) -> Result<(), Error> {
+    let context = format!("load {}", args.file.display());
+    let mut req = load_request(args).map_err(|e| Error::input(&context, e))?;
+    let prog = read_program(&args.file).map_err(|e| Error::input(&context, e))?;
     open_device()?
         .load(&prog, &mut req)
         .map_err(|err| kernel_error(context, err, req.reason()))
-}
-
-pub fn unload() -> Result<(), Error> {
-    open_device()?
-        .unload()
-        .map_err(|err| kernel_error("unload".into(), err, String::new()))
 }
 
 pub fn status() -> Result<(), Error> {
@@ -167,9 +159,10 @@ fn outcome_name(outcome: u32) -> String {
 }
 
 pub fn test_run(args: &TestRunArgs) -> Result<(), Error> {
-    let context = match &args.prog {
-        Some(path) => format!("test-run {}", path.display()),
-        None => "test-run".into(),
+    let context = match (&args.prog, &args.name) {
+        (Some(path), _) => format!("test-run {}", path.display()),
+        (None, Some(name)) => format!("test-run {name}"),
+        (None, None) => "test-run".into(),
     };
     let prog = args
         .prog
@@ -189,9 +182,18 @@ pub fn test_run(args: &TestRunArgs) -> Result<(), Error> {
         fuel: args.fuel.unwrap_or(0),
         ..Default::default()
     };
-    open_device()?
-        .test_run(prog.as_deref(), &pkt, &mut req)
-        .map_err(|err| kernel_error(context, err, req.reason()))?;
+    let dev = open_device()?;
+    if prog.is_none() {
+        req.prog_id = progs::resolve(&dev, args.name.as_deref(), &context)?;
+    }
+    dev.test_run(prog.as_deref(), &pkt, &mut req)
+        .map_err(|err| {
+            progs::hint_prog(
+                kernel_error(context, err, req.reason()),
+                req.prog_id,
+                "--name",
+            )
+        })?;
 
     let verdict = verdict_name(req.verdict);
     let outcome = outcome_name(req.outcome);
@@ -245,9 +247,69 @@ mod tests {
             "program name contains NUL"
         );
         assert!(set_name(&mut req, "").is_err());
-        assert_eq!(default_name(Path::new("build/drop_port.wasm")), "drop_port");
-        let long = format!("{}é.wat", "x".repeat(30));
-        assert_eq!(default_name(Path::new(&long)), "x".repeat(30));
+    }
+
+    fn request(args: &str) -> anyhow::Result<uapi::kwasm_load> {
+        use clap::Parser;
+        let argv = ["kwasmctl", "load", "p.wat"]
+            .into_iter()
+            .chain(args.split_whitespace());
+        match crate::cli::Cli::try_parse_from(argv)?.command {
+            crate::cli::Command::Load(a) => load_request(&a),
+            other => panic!("not load: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn load_requests() {
+        // Nothing given: no name (the kernel's "prog"), no flags.
+        let req = request("").unwrap();
+        assert_eq!((req.flags, req.name[0]), (0, 0));
+        let req = request("--name fw --family ipv6 --hook local-out --priority mangle+1").unwrap();
+        assert_eq!(uapi::c_str(&req.name), "fw");
+        assert_eq!(
+            req.flags,
+            uapi::KWASM_LOAD_HOOK | uapi::KWASM_LOAD_FAMILY | uapi::KWASM_LOAD_PRIORITY
+        );
+        assert_eq!(
+            (req.family, req.hook, req.priority),
+            (uapi::KWASM_FAMILY_IPV6, 3, -149)
+        );
+        let req = request("--family inet").unwrap();
+        assert_eq!(
+            (req.flags, req.family),
+            (uapi::KWASM_LOAD_FAMILY, uapi::KWASM_FAMILY_INET)
+        );
+        // nat by hook; without --hook the kernel's pre-routing.
+        assert_eq!(request("--priority nat").unwrap().priority, -100);
+        assert_eq!(
+            request("--priority nat --hook post-routing")
+                .unwrap()
+                .priority,
+            100
+        );
+        assert_eq!(
+            request("--priority nat+3 --hook local-in")
+                .unwrap()
+                .priority,
+            103
+        );
+        let err = request("--priority nat --hook forward").unwrap_err();
+        assert!(
+            err.to_string().contains("at forward name dstnat or srcnat"),
+            "{err}"
+        );
+        // Numbers as they are, the kernel's own first and last included.
+        assert_eq!(request("--priority 2147483647").unwrap().priority, i32::MAX);
+        assert_eq!(
+            request("--priority=-2147483648").unwrap().priority,
+            i32::MIN
+        );
+        assert!(request("--priority srcnat+2147483600").is_err());
+        assert_eq!(
+            request("--priority 0").unwrap().flags,
+            uapi::KWASM_LOAD_PRIORITY
+        );
     }
 
     #[test]

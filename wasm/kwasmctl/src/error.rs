@@ -66,7 +66,7 @@ fn reason_suffix(reason: &str) -> String {
 }
 
 /// The C library's message for `errno`, without io::Error's "(os error N)".
-fn strerror(errno: i32) -> String {
+pub fn strerror(errno: i32) -> String {
     let mut buf = [0 as libc::c_char; 128];
     // SAFETY: buf is writable for its whole length; on success strerror_r
     // leaves a NUL-terminated string in it.

@@ -9,14 +9,19 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::{json, Map, Value as Json};
 
+use kwasm_uapi as uapi;
 use kwasm_uapi::events::{self, Event, Events};
 use kwasm_uapi::fmt::{hex, Format};
-use kwasm_uapi::{self as uapi, Device};
 
+use crate::commands::open_device;
 use crate::error::Error;
+use crate::progs;
 
 #[derive(Debug, Args)]
 pub struct EventsArgs {
+    /// The program whose ring to read [default: the only one loaded].
+    #[arg(long, value_name = "NAME")]
+    pub prog: Option<String>,
     /// Stop after N records.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
@@ -107,8 +112,7 @@ fn kernel_error(context: &str, err: io::Error) -> Error {
 }
 
 pub fn events(args: &EventsArgs) -> Result<(), Error> {
-    let device = Device::open()
-        .map_err(|err| Error::module_io(format!("open {}", uapi::DEVICE), uapi::DEVICE, err))?;
+    let device = open_device()?;
     // Without a timeout, read() sleeps in the kernel; with one, poll()
     // waits at most until the deadline.
     let nonblock = if args.timeout.is_some() {
@@ -117,16 +121,18 @@ pub fn events(args: &EventsArgs) -> Result<(), Error> {
         0
     };
     let mut req = uapi::kwasm_events_open {
+        prog_id: progs::resolve(&device, args.prog.as_deref(), "events")?,
         flags: nonblock | uapi::KWASM_EVENTS_CLOEXEC,
         ..Default::default()
     };
-    let mut ev = device
-        .events_open(&mut req)
-        .map_err(|errno| Error::Kernel {
+    let mut ev = device.events_open(&mut req).map_err(|errno| {
+        let err = Error::Kernel {
             context: "events".into(),
             errno: errno as i32,
             reason: req.reason(),
-        })?;
+        };
+        progs::hint_prog(err, req.prog_id, "--prog")
+    })?;
     drop(device);
     // The kernel checked the format at load; a tool older than it shows hex.
     let fmt = Format::parse(&req.value_fmt()).unwrap_or_default();

@@ -10,7 +10,9 @@ mod commands;
 mod error;
 mod events;
 mod mapcmd;
+mod netns;
 mod packet;
+mod progs;
 
 use std::process::ExitCode;
 
@@ -32,19 +34,28 @@ fn default_sigpipe() {
 fn main() -> ExitCode {
     default_sigpipe();
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Load(args) => commands::load(args),
-        Command::Unload => commands::unload(),
-        Command::Status => commands::status(),
-        Command::TestRun(args) => commands::test_run(args),
-        Command::Map(cmd) => mapcmd::run(cmd),
-        Command::Events(args) => events::events(args),
-    };
+    let result = cli
+        .netns
+        .as_ref()
+        .map_or(Ok(()), netns::Netns::enter)
+        .and_then(|()| run(&cli.command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("kwasmctl: {err}");
             err.exit_code()
         }
+    }
+}
+
+fn run(command: &Command) -> Result<(), error::Error> {
+    match command {
+        Command::Load(args) => commands::load(args),
+        Command::Show(args) => progs::show(args),
+        Command::Unload(args) => progs::unload(args),
+        Command::Status => commands::status(),
+        Command::TestRun(args) => commands::test_run(args),
+        Command::Map(cmd) => mapcmd::run(cmd),
+        Command::Events(args) => events::events(args),
     }
 }

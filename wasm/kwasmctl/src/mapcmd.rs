@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! `kwasmctl map ...`: the map ioctls of the loaded program.
+//! `kwasmctl map ...`: the map ioctls of a loaded program (--prog NAME, or
+//! the only one).
 
 use anyhow::anyhow;
 use serde_json::{json, Value};
@@ -7,16 +8,41 @@ use serde_json::{json, Value};
 use kwasm_uapi::fmt::Format;
 use kwasm_uapi::{self as uapi, Device, Errno};
 
-use crate::cli::MapCommand;
+use crate::cli::{MapArgs, MapCommand};
 use crate::commands::{kernel_error, open_device};
 use crate::error::Error;
+use crate::progs;
 
 /// Bytes asked for at once by a dump (one record at least).
 const DUMP_CHUNK: usize = 64 << 10;
 
-pub fn run(cmd: &MapCommand) -> Result<(), Error> {
+/// The device and the program whose maps the requests use.
+struct Prog {
+    dev: Device,
+    /// The program's id; 0: the only one.
+    id: u32,
+}
+
+impl Prog {
+    /// A refusal of a request on this program.
+    fn error(&self, context: impl Into<String>, errno: Errno, reason: String) -> Error {
+        progs::hint_prog(
+            kernel_error(context.into(), errno, reason),
+            self.id,
+            "--prog",
+        )
+    }
+}
+
+pub fn run(args: &MapArgs) -> Result<(), Error> {
     let dev = open_device()?;
-    match cmd {
+    let context = match &args.prog {
+        Some(name) => format!("map --prog {name}"),
+        None => "map".into(),
+    };
+    let id = progs::resolve(&dev, args.prog.as_deref(), &context)?;
+    let dev = Prog { dev, id };
+    match &args.command {
         MapCommand::List { json } => list(&dev, *json),
         MapCommand::Dump { name, json } => dump(&dev, name, *json),
         MapCommand::Lookup {
@@ -45,12 +71,16 @@ pub fn run(cmd: &MapCommand) -> Result<(), Error> {
     }
 }
 
-/// The maps of the loaded program.
-fn infos(dev: &Device, context: &str) -> Result<Vec<uapi::kwasm_map_info>, Error> {
+/// The maps of the program.
+fn infos(dev: &Prog, context: &str) -> Result<Vec<uapi::kwasm_map_info>, Error> {
     let mut maps = vec![uapi::kwasm_map_info::default(); uapi::KWASM_LIMIT_MAPS as usize];
-    let mut req = uapi::kwasm_map_list::default();
-    dev.map_list(&mut maps, &mut req)
-        .map_err(|e| kernel_error(context.into(), e, req.reason()))?;
+    let mut req = uapi::kwasm_map_list {
+        prog_id: dev.id,
+        ..Default::default()
+    };
+    dev.dev
+        .map_list(&mut maps, &mut req)
+        .map_err(|e| dev.error(context, e, req.reason()))?;
     maps.truncate((req.count as usize).min(maps.len()));
     Ok(maps)
 }
@@ -108,12 +138,12 @@ impl Target {
     }
 }
 
-fn target(dev: &Device, name: &str, context: &str) -> Result<Target, Error> {
+fn target(dev: &Prog, name: &str, context: &str) -> Result<Target, Error> {
     let maps = infos(dev, context)?;
     let Some(info) = maps.iter().find(|m| m.name() == name).copied() else {
         let names: Vec<String> = maps.iter().map(|m| m.name()).collect();
         let reason = if names.is_empty() {
-            "the loaded program has no maps".to_owned()
+            "the program has no maps".to_owned()
         } else {
             format!("no map named {name}; the maps are {}", names.join(", "))
         };
@@ -134,16 +164,22 @@ fn input(format: &Format, text: &str, context: &str) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::input(context, e.into()))
 }
 
-fn op_request(name: &str, cpu: Option<u32>, context: &str) -> Result<uapi::kwasm_map_op, Error> {
+fn op_request(
+    dev: &Prog,
+    name: &str,
+    cpu: Option<u32>,
+    context: &str,
+) -> Result<uapi::kwasm_map_op, Error> {
     let mut req = uapi::kwasm_map_op::new(name)
         .map_err(|e| Error::input(context, anyhow!("map name '{name}': {e}")))?;
+    req.prog_id = dev.id;
     if let Some(cpu) = cpu {
         req.cpu = cpu;
     }
     Ok(req)
 }
 
-fn list(dev: &Device, json: bool) -> Result<(), Error> {
+fn list(dev: &Prog, json: bool) -> Result<(), Error> {
     let maps = infos(dev, "map list")?;
     if json {
         let all: Vec<Value> = maps
@@ -191,7 +227,7 @@ fn list(dev: &Device, json: bool) -> Result<(), Error> {
     Ok(())
 }
 
-fn lookup(dev: &Device, name: &str, key: &str, cpu: Option<u32>, json: bool) -> Result<(), Error> {
+fn lookup(dev: &Prog, name: &str, key: &str, cpu: Option<u32>, json: bool) -> Result<(), Error> {
     let context = format!("map lookup {name} {key}");
     let t = target(dev, name, &context)?;
     let k = input(&t.key, key, &context)?;
@@ -201,9 +237,10 @@ fn lookup(dev: &Device, name: &str, key: &str, cpu: Option<u32>, json: bool) -> 
         1
     };
     let mut value = vec![0u8; t.info.value_size as usize * slots];
-    let mut req = op_request(name, cpu, &context)?;
-    dev.map_lookup(&k, &mut value, &mut req)
-        .map_err(|e| kernel_error(context, e, req.reason()))?;
+    let mut req = op_request(dev, name, cpu, &context)?;
+    dev.dev
+        .map_lookup(&k, &mut value, &mut req)
+        .map_err(|e| dev.error(context, e, req.reason()))?;
     if json {
         println!("{}", t.json_entry(&k, &value, cpu.is_none()));
     } else {
@@ -213,7 +250,7 @@ fn lookup(dev: &Device, name: &str, key: &str, cpu: Option<u32>, json: bool) -> 
 }
 
 fn update(
-    dev: &Device,
+    dev: &Prog,
     name: &str,
     key: &str,
     value: &str,
@@ -231,10 +268,11 @@ fn update(
     } else {
         one
     };
-    let mut req = op_request(name, cpu, &context)?;
+    let mut req = op_request(dev, name, cpu, &context)?;
     req.flags = flags;
-    dev.map_update(&k, &v, &mut req)
-        .map_err(|e| kernel_error(context, e, req.reason()))?;
+    dev.dev
+        .map_update(&k, &v, &mut req)
+        .map_err(|e| dev.error(context, e, req.reason()))?;
     if json {
         println!(
             "{}",
@@ -244,13 +282,14 @@ fn update(
     Ok(())
 }
 
-fn delete(dev: &Device, name: &str, key: &str, json: bool) -> Result<(), Error> {
+fn delete(dev: &Prog, name: &str, key: &str, json: bool) -> Result<(), Error> {
     let context = format!("map delete {name} {key}");
     let t = target(dev, name, &context)?;
     let k = input(&t.key, key, &context)?;
-    let mut req = op_request(name, None, &context)?;
-    dev.map_delete(&k, &mut req)
-        .map_err(|e| kernel_error(context, e, req.reason()))?;
+    let mut req = op_request(dev, name, None, &context)?;
+    dev.dev
+        .map_delete(&k, &mut req)
+        .map_err(|e| dev.error(context, e, req.reason()))?;
     if json {
         println!(
             "{}",
@@ -278,17 +317,19 @@ fn records<'a>(
     })
 }
 
-fn dump(dev: &Device, name: &str, json: bool) -> Result<(), Error> {
+fn dump(dev: &Prog, name: &str, json: bool) -> Result<(), Error> {
     let context = format!("map dump {name}");
     let t = target(dev, name, &context)?;
     let len = uapi::map_record_len(t.info.key_size, t.info.value_size, t.info.ncpus);
     let mut buf = vec![0u8; DUMP_CHUNK.max(len) / len.max(1) * len];
     let mut req = uapi::kwasm_map_dump::new(name)
         .map_err(|e| Error::input(&context, anyhow!("map name '{name}': {e}")))?;
+    req.prog_id = dev.id;
     let mut all = Vec::new();
     while req.cursor != uapi::KWASM_DUMP_END {
-        dev.map_dump(&mut buf, &mut req)
-            .map_err(|e| kernel_error(context.clone(), e, req.reason()))?;
+        dev.dev
+            .map_dump(&mut buf, &mut req)
+            .map_err(|e| dev.error(context.clone(), e, req.reason()))?;
         for (k, v) in records(&buf, req.count as usize, &t.info) {
             if json {
                 all.push(t.json_entry(k, v, true));
