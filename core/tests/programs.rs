@@ -189,12 +189,12 @@ fn record_version_is_checked_at_load() {
             .expect("refused")
     };
     let (errno, msg) = refused(
-        r#"(module (@custom "kwasm.record" "\03") (memory (export "memory") 1)
+        r#"(module (@custom "kwasm.record" "\04") (memory (export "memory") 1)
           (func (export "kwasm_alloc") (param i32) (result i32) i32.const 64)
           (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,
     );
     assert_eq!(errno, EINVAL);
-    assert!(msg.contains("record version 3 is not supported"), "{msg}");
+    assert!(msg.contains("record version 4 is not supported"), "{msg}");
     let (errno, msg) = refused(
         r#"(module (@custom "kwasm.record" "\02")
           (func (export "kwasm_filter") (param i32 i32) (result i32) i32.const 1))"#,

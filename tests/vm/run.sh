@@ -28,6 +28,9 @@
 # "# vm-files: <paths or globs relative to the repository>" lines. An entry
 # "@script" there runs that repository script, which must print a directory:
 # every file in it goes to /files (e.g. "@scripts/wasm-testsuite.sh").
+# A script's "# vm-modules: <module names>" lines add those modules of the
+# guest kernel's own package (e.g. veth), and the modules they depend on,
+# decompressed, for modprobe.
 #
 # The guest console streams to stdout (unless --quiet) and is always kept in
 # the --log file (a temporary one, kept only on failure, when not given). KWASM_VM_ACCEL=kvm tries
@@ -162,6 +165,32 @@ install -m 0644 "$vmdir/lib.sh" "$root/lib.sh"
 install -m 0755 "$script" "$root/test.sh"
 install -m 0644 "$module" "$root/kwasm.ko"
 ln "$root/kwasm.ko" "$root/lib/modules/$release/extra/kwasm.ko"
+
+# add_kernel_module <name>: the module of the guest kernel's package (its
+# file may end .ko, .ko.xz or .ko.zst; '-' and '_' are one), decompressed
+# under the same path, and what it depends on (modinfo's "depends").
+add_kernel_module() {
+	local name=${1//-/_} file rel dep
+	file=$(find "$image/lib/modules/$release/kernel" -type f \
+		\( -name "$name.ko*" -o -name "${name//_/-}.ko*" \) | head -n1)
+	[ -n "$file" ] || die "vm-modules of $script: no module $1 in the $release package"
+	rel=${file#"$image/lib/modules/$release/"}
+	rel=${rel%.xz}
+	rel=${rel%.zst}
+	[ ! -f "$root/lib/modules/$release/$rel" ] || return 0
+	mkdir -p "$(dirname "$root/lib/modules/$release/$rel")"
+	case $file in
+	*.xz) xz -dc "$file" >"$root/lib/modules/$release/$rel" ;;
+	*.zst) zstd -dcq "$file" >"$root/lib/modules/$release/$rel" ;;
+	*) cp "$file" "$root/lib/modules/$release/$rel" ;;
+	esac || die "vm-modules of $script: cannot decompress $file"
+	for dep in $(modinfo -F depends "$file" | tr ',' ' '); do
+		add_kernel_module "$dep"
+	done
+}
+for name in $(sed -n 's/^# vm-modules: *//p' "$script"); do
+	add_kernel_module "$name"
+done
 depmod -b "$root" "$release" 2>"$work/depmod.err" ||
 	die "depmod failed: $(cat "$work/depmod.err")"
 vermagic=$(modinfo -F vermagic "$module" | cut -d' ' -f1)

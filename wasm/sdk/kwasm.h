@@ -38,32 +38,39 @@
 #define KWASM_HOOK_LOCAL_OUT	3
 #define KWASM_HOOK_POST_ROUTING	4
 
-/* IPv4 protocol numbers. */
+/* IP protocol numbers (IPv4's protocol field, IPv6's upper layer). */
 #define KWASM_PROTO_ICMP	1
 #define KWASM_PROTO_TCP		6
 #define KWASM_PROTO_UDP		17
+#define KWASM_PROTO_ICMPV6	58
 
 /*
  * The record layout this program asks for (docs/ABI.md, "Packet record"):
- * 2, the default, gives the fields the kernel has parsed (ports, addresses,
- * TCP flags, fragment state) at fixed offsets; 1 is the original 32-byte
- * header. Define KWASM_RECORD_VERSION to 1 before including this file to
- * build for version 1. KWASM_FILTER() declares the version in the custom
- * section "kwasm.record"; a module without it gets version 1.
+ * 2, the default, gives the fields the kernel has parsed (family, ports,
+ * IPv4 addresses, TCP flags, fragment state) at fixed offsets; 3 adds the
+ * IPv6 addresses (saddr6, daddr6); 1 is the original 32-byte header, which
+ * cannot tell IPv6 packets from IPv4 ones. Define KWASM_RECORD_VERSION to
+ * 1 or 3 before including this file to build for that version.
+ * KWASM_FILTER() declares the version in the custom section "kwasm.record";
+ * a module without it gets version 1. A program loaded for IPv6 (family
+ * ipv6 or inet) needs version 2 or 3.
  */
 #ifndef KWASM_RECORD_VERSION
 #define KWASM_RECORD_VERSION	2
 #endif
-#if KWASM_RECORD_VERSION == 2
+#if KWASM_RECORD_VERSION == 3
+#define KWASM_RECORD_HDR_LEN	80
+#elif KWASM_RECORD_VERSION == 2
 #define KWASM_RECORD_HDR_LEN	48
 #elif KWASM_RECORD_VERSION == 1
 #define KWASM_RECORD_HDR_LEN	32
 #else
-#error "KWASM_RECORD_VERSION must be 1 or 2"
+#error "KWASM_RECORD_VERSION must be 1, 2 or 3"
 #endif
 
-/* kwasm_record.family */
+/* kwasm_record.family, kwasm_pkt_family() */
 #define KWASM_FAMILY_IPV4	2
+#define KWASM_FAMILY_IPV6	10
 
 /* kwasm_record.frag */
 #define KWASM_FRAG_NONE		0	/* not a fragment */
@@ -84,21 +91,25 @@
 /*
  * The packet record the kernel writes before every call (little-endian, which
  * is wasm's byte order). pkt[] holds the first cap_len bytes of the packet,
- * from the first byte of the IPv4 header on, in network byte order. The
- * parsed fields of version 2 come from the whole header even when the snap
- * length cuts pkt[] short.
+ * from the first byte of the IPv4 or IPv6 header on, in network byte order.
+ * The parsed fields of versions 2 and 3 come from the whole header (and
+ * IPv6's extension headers) even when the snap length cuts pkt[] short.
  */
 struct kwasm_record {
 	uint16_t hdr_len;	/* KWASM_RECORD_HDR_LEN */
 	uint16_t version;	/* KWASM_RECORD_VERSION */
-	uint32_t pkt_len;	/* whole packet length from the IPv4 header on */
+	uint32_t pkt_len;	/* whole packet length from the IP header on */
 	uint32_t cap_len;	/* bytes in pkt[]: min(pkt_len, snaplen) */
 	uint32_t hook;		/* KWASM_HOOK_* */
 	uint32_t ifindex_in;	/* 0 if none */
 	uint32_t ifindex_out;	/* 0 if none */
 	uint32_t mark;		/* skb mark */
-	uint8_t ip_proto;	/* KWASM_PROTO_* or any other protocol number */
-#if KWASM_RECORD_VERSION == 2
+	/*
+	 * KWASM_PROTO_* or any other protocol number; IPv6: the upper layer
+	 * past the extension headers (version 1: 0 for IPv6).
+	 */
+	uint8_t ip_proto;
+#if KWASM_RECORD_VERSION >= 2
 	uint8_t family;		/* KWASM_FAMILY_* */
 	uint8_t tcp_flags;	/* KWASM_TCP_*, when flags has KWASM_REC_TCP_FLAGS */
 	uint8_t frag;		/* KWASM_FRAG_* */
@@ -106,8 +117,12 @@ struct kwasm_record {
 	uint16_t dport;
 	uint16_t l4_off;	/* transport header offset in pkt[] */
 	uint16_t flags;		/* KWASM_REC_* */
-	uint32_t saddr;		/* IPv4 addresses, host byte order */
+	uint32_t saddr;		/* IPv4 addresses, host byte order; 0 for IPv6 */
 	uint32_t daddr;
+#if KWASM_RECORD_VERSION == 3
+	uint8_t saddr6[16];	/* network byte order; IPv4 as ::ffff:a.b.c.d */
+	uint8_t daddr6[16];
+#endif
 #else
 	uint8_t reserved[3];
 #endif
@@ -117,10 +132,17 @@ struct kwasm_record {
 _Static_assert(sizeof(struct kwasm_record) == KWASM_RECORD_HDR_LEN,
 	       "struct kwasm_record must match the ABI's header");
 
-#if KWASM_RECORD_VERSION == 2
+#if KWASM_RECORD_VERSION >= 2
+/* Whether the packet is IPv6 (else IPv4). */
+static inline int kwasm_rec_is_ipv6(const struct kwasm_record *rec)
+{
+	return rec->family == KWASM_FAMILY_IPV6;
+}
+
 /*
  * The parsed fields, each a load or two: the destination and source ports
- * of a TCP or UDP packet that carries them, else -1.
+ * of a TCP or UDP packet that carries them (IPv6: past the extension
+ * headers), else -1.
  */
 static inline int32_t kwasm_rec_dport(const struct kwasm_record *rec)
 {
@@ -139,6 +161,34 @@ static inline int32_t kwasm_rec_tcp_flags(const struct kwasm_record *rec)
 }
 #endif
 
+/* Whether two 16-byte addresses (network byte order) are equal. */
+static inline int kwasm_ip6_eq(const uint8_t *a, const uint8_t *b)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Whether @addr (16 bytes, network byte order) lies in @prefix/@bits: the
+ * first @bits bits (0..128) are equal.
+ */
+static inline int kwasm_ip6_in_prefix(const uint8_t *addr,
+				      const uint8_t *prefix, uint32_t bits)
+{
+	uint32_t i;
+
+	for (i = 0; i < 16 && bits >= 8; i++, bits -= 8)
+		if (addr[i] != prefix[i])
+			return 0;
+	if (i < 16 && bits)
+		return !((addr[i] ^ prefix[i]) & (0xff00 >> bits));
+	return 1;
+}
+
 /* ---- host functions (import module "kwasm") ---- */
 
 #define KWASM_IMPORT(name) \
@@ -148,13 +198,22 @@ static inline int32_t kwasm_rec_tcp_flags(const struct kwasm_record *rec)
 KWASM_IMPORT("log") void kwasm_log(const char *msg, uint32_t len);
 /* Log a decimal integer, rate-limited. */
 KWASM_IMPORT("print_int") void kwasm_print_int(int32_t v);
-/* Packet length from the IPv4 header on. */
+/* Packet length from the IP header on. */
 KWASM_IMPORT("pkt_len") int32_t kwasm_pkt_len(void);
-/* IPv4 protocol number. */
+/* Protocol number (IPv6: the upper layer past the extension headers). */
 KWASM_IMPORT("pkt_protocol") int32_t kwasm_pkt_protocol(void);
-/* Addresses in host byte order: 127.0.0.1 is 0x7f000001. */
+/* KWASM_FAMILY_IPV4 or KWASM_FAMILY_IPV6. */
+KWASM_IMPORT("pkt_family") int32_t kwasm_pkt_family(void);
+/* IPv4 addresses in host byte order: 127.0.0.1 is 0x7f000001; 0 for IPv6. */
 KWASM_IMPORT("pkt_saddr") uint32_t kwasm_pkt_saddr(void);
 KWASM_IMPORT("pkt_daddr") uint32_t kwasm_pkt_daddr(void);
+/*
+ * Write the 16 bytes of the source (destination) address to @dst, network
+ * byte order, an IPv4 one as ::ffff:a.b.c.d. Returns 0; traps when @dst
+ * is not inside linear memory.
+ */
+KWASM_IMPORT("pkt_saddr6") int32_t kwasm_pkt_saddr6(uint8_t dst[16]);
+KWASM_IMPORT("pkt_daddr6") int32_t kwasm_pkt_daddr6(uint8_t dst[16]);
 /* TCP/UDP ports; -1 for other protocols, later fragments, short headers. */
 KWASM_IMPORT("pkt_sport") int32_t kwasm_pkt_sport(void);
 KWASM_IMPORT("pkt_dport") int32_t kwasm_pkt_dport(void);
@@ -435,6 +494,47 @@ static inline void kwasm_fmt_ip4(struct kwasm_fmt *f, uint32_t addr)
 		kwasm_fmt_u32(f, (addr >> shift) & 0xff);
 		if (shift)
 			kwasm_fmt_char(f, '.');
+	}
+}
+
+/*
+ * Append a 16-byte IPv6 address (network byte order) in the form of RFC
+ * 5952: lower-case hex groups without leading zeros, the longest run of
+ * two or more zero groups (the first of equal ones) as "::", and an IPv4
+ * address mapped as ::ffff:a.b.c.d.
+ */
+static inline void kwasm_fmt_ip6(struct kwasm_fmt *f, const uint8_t *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	int best = -1, best_len = 1, run = 0, i, shift;
+
+	for (i = 0; i < 8; i++) {
+		run = a[2 * i] || a[2 * i + 1] ? 0 : run + 1;
+		if (run > best_len) {
+			best_len = run;
+			best = i - run + 1;
+		}
+	}
+	if (best == 0 && best_len == 5 && a[10] == 0xff && a[11] == 0xff) {
+		kwasm_fmt_str(f, "::ffff:");
+		kwasm_fmt_ip4(f, (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 |
+			      (uint32_t)a[14] << 8 | a[15]);
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		uint32_t group = (uint32_t)a[2 * i] << 8 | a[2 * i + 1];
+
+		if (i == best) {
+			kwasm_fmt_str(f, "::");
+			i += best_len - 1;
+			continue;
+		}
+		if (i && i != best + best_len)
+			kwasm_fmt_char(f, ':');
+		for (shift = 12; shift > 0 && !(group >> shift); shift -= 4)
+			;
+		for (; shift >= 0; shift -= 4)
+			kwasm_fmt_char(f, hex[(group >> shift) & 0xf]);
 	}
 }
 

@@ -7,7 +7,7 @@ use core::ffi::CStr;
 use wasmparser::ValType;
 
 use super::record::{self, Version, PACKET_INFO_SIZE};
-use crate::abi::{Error, EINVAL};
+use crate::abi::{self as k, Error, EINVAL};
 use crate::engine::validate::show_type;
 use crate::engine::wasm3::Arg;
 use crate::engine::Module;
@@ -80,6 +80,35 @@ pub fn detect<C>(module: &Module<C>) -> Result<Abi, Error> {
     Err(invalid(
         "missing export kwasm_filter (or alloc + filter for the original ABI)".into(),
     ))
+}
+
+/// Checks that a program `abi` can run on the packets of `family`
+/// (KWASM_FAMILY_*): one attached to IPv6 (ipv6, inet) must tell the
+/// families apart, which the original ABI's packet_info and record
+/// version 1 cannot. A kwasm-ABI program without a record asks the host
+/// functions (`pkt_family`).
+pub fn check_family(abi: Abi, family: u32) -> Result<(), Error> {
+    let name = match family {
+        k::KWASM_FAMILY_IPV6 => "ipv6",
+        k::KWASM_FAMILY_INET => "inet",
+        _ => return Ok(()),
+    };
+    match abi {
+        Abi::Original => Err(invalid(format!(
+            "family {name}: the original ABI's packet_info is IPv4 only; write a kwasm_filter \
+             program and declare record version 2 or 3 (custom section {})",
+            record::SECTION
+        ))),
+        Abi::Kwasm {
+            alloc: true,
+            record: Version::V1,
+        } => Err(invalid(format!(
+            "family {name}: record version 1 cannot tell IPv6 packets from IPv4 ones; declare \
+             record version 2 or 3 (custom section {})",
+            record::SECTION
+        ))),
+        Abi::Kwasm { .. } => Ok(()),
+    }
 }
 
 /// The program's allocator: its name, the argument to call it with, the

@@ -131,7 +131,7 @@ const fn host(
 }
 
 /// Every host function kwasm offers.
-pub static HOST_FNS: [HostFn; 18] = [
+pub static HOST_FNS: [HostFn; 21] = [
     host(c"log", c"v(ii)", 2, false, log),
     host(c"print_int", c"v(i)", 1, false, print_int),
     host(c"pkt_len", c"i()", 0, true, |c| {
@@ -158,6 +158,17 @@ pub static HOST_FNS: [HostFn; 18] = [
         Ok(c.ctx.packet().map_or(0, |p| p.ifindex_out as i32))
     }),
     host(c"pkt_load_bytes", c"i(iii)", 3, true, pkt_load_bytes),
+    host(c"pkt_family", c"i()", 0, true, |c| {
+        Ok(c.ctx.summary().family.into())
+    }),
+    host(c"pkt_saddr6", c"i(i)", 1, true, |c| {
+        let addr = c.ctx.summary().saddr6;
+        write_addr6(c, addr)
+    }),
+    host(c"pkt_daddr6", c"i(i)", 1, true, |c| {
+        let addr = c.ctx.summary().daddr6;
+        write_addr6(c, addr)
+    }),
     host(c"map_lookup", c"i(iiiii)", 5, true, map_calls::lookup),
     host(c"map_update", c"i(iiiiii)", 6, true, map_calls::update),
     host(c"map_delete", c"i(iii)", 3, true, map_calls::delete),
@@ -204,6 +215,16 @@ fn pkt_load_bytes(c: &mut Call<'_>) -> Result<i32> {
         .packet()
         .is_some_and(|pkt| services::pkt_copy(pkt, offset, dst).is_ok());
     Ok(if copied { len as i32 } else { -1 })
+}
+
+/// Writes an IPv6 address (network byte order) at the pointer argument:
+/// 0; traps when the 16 bytes are not inside linear memory.
+fn write_addr6(c: &mut Call<'_>, addr: [u8; 16]) -> Result<i32> {
+    let dst = c.memory(c.arg(0), addr.len() as u32)?;
+    for (d, a) in dst.iter_mut().zip(addr) {
+        *d = a;
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

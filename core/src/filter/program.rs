@@ -16,7 +16,7 @@ use super::entry::{self, Abi, Alloc};
 use super::hostfns::{FilterCtx, HOST_FNS};
 use super::map_checks;
 use super::options::Options;
-use super::packet::{Summary, HEAD_MAX};
+use super::packet::Summary;
 use super::record::{self, Version, PACKET_INFO_SIZE};
 use super::stats::{CpuStats, Event};
 use crate::abi::{self as k, Error, EINVAL};
@@ -109,6 +109,7 @@ impl Program {
     pub fn load(wasm: &[u8], opts: Options) -> Result<Self, Error> {
         let module = engine::check(wasm, &HOST_FNS, opts.fuel)?;
         let abi = entry::detect(&module)?;
+        entry::check_family(abi, opts.family)?;
         let nr_cpu_ids = services::nr_cpu_ids();
         let possible = (0..nr_cpu_ids)
             .filter(|&c| services::cpu_possible(c))
@@ -227,7 +228,8 @@ impl Program {
             }
             (Abi::Original, at) => {
                 let summary = Summary::read(pkt);
-                if !summary.is_tcp_or_udp() {
+                // packet_info holds IPv4 TCP and UDP only.
+                if summary.is_ipv6() || !summary.is_tcp_or_udp() {
                     return Prepared::Skip;
                 }
                 let memory = state.runtime.memory_mut();
@@ -382,8 +384,8 @@ fn slice_at(memory: &mut [u8], at: u32, len: u32) -> Option<&mut [u8]> {
 }
 
 /// Writes the packet record at `at`: `cap_len` packet bytes copied
-/// straight from the packet, the IPv4 facts parsed from them (copied again
-/// only when the snap length cuts the header short), then the header.
+/// straight from the packet, the facts parsed from them (read from the
+/// packet again only when the snap length cut them off), then the header.
 /// Returns the record's length and the facts.
 fn write_record(
     memory: &mut [u8],
@@ -400,10 +402,9 @@ fn write_record(
         Ok(()) => cap_len,
         Err(_) => 0,
     };
-    let head = (pkt.len as usize).min(HEAD_MAX);
-    let summary = match bytes.get(..head) {
-        Some(head) if cap_len as usize >= head.len() => Summary::parse(head),
-        _ => Summary::read(pkt),
+    let summary = match bytes.get(..cap_len as usize) {
+        Some(captured) => Summary::parse_captured(captured, pkt),
+        None => Summary::read(pkt),
     };
     record::write_record_header(header, version, pkt, cap_len, &summary);
     Some((record::record_size(version, cap_len), summary))

@@ -14,8 +14,8 @@ use crate::ffi::services::Pkt;
 /// (KWASM_RECORD_SECTION).
 pub const SECTION: &str = "kwasm.record";
 
-/// Size of the largest record header (version 2).
-pub const HEADER_MAX: usize = k::KWASM_RECORD_V2_LEN as usize;
+/// Size of the largest record header (version 3).
+pub const HEADER_MAX: usize = k::KWASM_RECORD_V3_LEN as usize;
 
 /// Size of the original ABI's `struct packet_info`.
 pub const PACKET_INFO_SIZE: usize = 16;
@@ -27,6 +27,8 @@ pub enum Version {
     V1,
     /// 48-byte header with the parsed fields.
     V2,
+    /// 80-byte header: version 2 and the IPv6 addresses.
+    V3,
 }
 
 impl Version {
@@ -37,9 +39,10 @@ impl Version {
             None => Ok(Self::V1),
             Some([v]) if u32::from(*v) == k::KWASM_RECORD_V1 => Ok(Self::V1),
             Some([v]) if u32::from(*v) == k::KWASM_RECORD_V2 => Ok(Self::V2),
+            Some([v]) if u32::from(*v) == k::KWASM_RECORD_V3 => Ok(Self::V3),
             Some([v]) => Err(Error::new(
                 EINVAL,
-                format!("custom section {name}: record version {v} is not supported (1 or 2)"),
+                format!("custom section {name}: record version {v} is not supported (1, 2 or 3)"),
             )),
             Some(b) => Err(Error::new(
                 EINVAL,
@@ -55,6 +58,7 @@ impl Version {
         match self {
             Self::V1 => k::KWASM_RECORD_V1_LEN,
             Self::V2 => k::KWASM_RECORD_V2_LEN,
+            Self::V3 => k::KWASM_RECORD_V3_LEN,
         }
     }
 
@@ -62,6 +66,7 @@ impl Version {
         match self {
             Self::V1 => k::KWASM_RECORD_V1 as u16,
             Self::V2 => k::KWASM_RECORD_V2 as u16,
+            Self::V3 => k::KWASM_RECORD_V3 as u16,
         }
     }
 }
@@ -88,8 +93,10 @@ pub fn write_record_header(dst: &mut [u8], version: Version, pkt: &Pkt, cap_len:
     w.put(offset_of!(R, ifindex_out), &pkt.ifindex_out.to_le_bytes());
     w.put(offset_of!(R, mark), &pkt.mark.to_le_bytes());
     if version == Version::V1 {
-        // Protocol and three reserved zero bytes.
-        w.put(offset_of!(R, ip_proto), &[s.protocol, 0, 0, 0]);
+        // Protocol (0 for what is not IPv4: a version 1 program reads the
+        // packet bytes as IPv4) and three reserved zero bytes.
+        let protocol = if s.is_ipv6() { 0 } else { s.protocol };
+        w.put(offset_of!(R, ip_proto), &[protocol, 0, 0, 0]);
         return;
     }
     let frag = match s.frag {
@@ -107,12 +114,7 @@ pub fn write_record_header(dst: &mut [u8], version: Version, pkt: &Pkt, cap_len:
     }
     w.put(
         offset_of!(R, ip_proto),
-        &[
-            s.protocol,
-            k::KWASM_FAMILY_IPV4 as u8,
-            s.tcp_flags.unwrap_or(0),
-            frag as u8,
-        ],
+        &[s.protocol, s.family, s.tcp_flags.unwrap_or(0), frag as u8],
     );
     w.put(offset_of!(R, sport), &sport.to_le_bytes());
     w.put(offset_of!(R, dport), &dport.to_le_bytes());
@@ -120,6 +122,10 @@ pub fn write_record_header(dst: &mut [u8], version: Version, pkt: &Pkt, cap_len:
     w.put(offset_of!(R, flags), &(flags as u16).to_le_bytes());
     w.put(offset_of!(R, saddr), &s.saddr.to_le_bytes());
     w.put(offset_of!(R, daddr), &s.daddr.to_le_bytes());
+    if version == Version::V3 {
+        w.put(offset_of!(R, saddr6), &s.saddr6);
+        w.put(offset_of!(R, daddr6), &s.daddr6);
+    }
 }
 
 /// Writes `struct packet_info` for a TCP or UDP packet. Ports the packet
@@ -150,7 +156,7 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::packet::tests::ipv4;
+    use crate::filter::packet::tests::{ipv4, ipv6};
 
     #[test]
     fn packet_info_layout() {
@@ -187,7 +193,11 @@ mod tests {
         );
         assert_eq!(&b[28..32], &[6, 0, 0, 0]);
         // Nothing past the 32 bytes of version 1.
-        assert_eq!(&b[32..], &[0xff; 16]);
+        assert_eq!(&b[32..], &[0xff; HEADER_MAX - 32]);
+        // An IPv6 packet's protocol is not IPv4's: 0 in version 1.
+        let v6 = Summary::parse(&ipv6(&[], 6, 1000, 23557));
+        write_record_header(&mut b[..32], Version::V1, &pkt(), 256, &v6);
+        assert_eq!(&b[28..32], &[0, 0, 0, 0]);
     }
 
     #[test]
@@ -203,6 +213,39 @@ mod tests {
         // l4_off 20; flags: ports (no flags byte in 28 bytes).
         assert_eq!(&b[36..40], &[20, 0, 1, 0]);
         assert_eq!(&b[40..48], &[1, 0, 0, 10, 2, 0, 0, 10]);
+        // Nothing past the 48 bytes of version 2.
+        assert_eq!(&b[48..], &[0xff; HEADER_MAX - 48]);
+    }
+
+    #[test]
+    fn record_header_v3_layout() {
+        let s = Summary::parse(&ipv4(17, 1000, 23557));
+        let mut b = [0xffu8; HEADER_MAX];
+        write_record_header(&mut b, Version::V3, &pkt(), 256, &s);
+        assert_eq!(&b[0..4], &[80, 0, 3, 0]);
+        assert_eq!(&b[28..32], &[17, 2, 0, 0]);
+        assert_eq!(&b[40..48], &[1, 0, 0, 10, 2, 0, 0, 10]);
+        // IPv4 addresses as ::ffff:a.b.c.d, network byte order.
+        let mapped = |last: u8| {
+            let mut a = [0u8; 16];
+            a[10..].copy_from_slice(&[0xff, 0xff, 10, 0, 0, last]);
+            a
+        };
+        assert_eq!(&b[48..64], &mapped(1));
+        assert_eq!(&b[64..80], &mapped(2));
+
+        // IPv6: family 10, IPv4 addresses 0, ports past the extension
+        // headers, l4_off where the transport header starts.
+        let dst_opts = [0u8, 0, 1, 4, 0, 0, 0, 0];
+        let s = Summary::parse(&ipv6(&[(60, &dst_opts)], 6, 1000, 23557));
+        let mut b = [0xffu8; HEADER_MAX];
+        write_record_header(&mut b, Version::V3, &pkt(), 256, &s);
+        assert_eq!(&b[28..32], &[6, 10, 0x12, 0]);
+        assert_eq!(&b[32..36], &[0xe8, 3, 0x05, 0x5c]);
+        assert_eq!(&b[36..40], &[48, 0, 3, 0]);
+        assert_eq!(&b[40..48], &[0; 8]);
+        assert_eq!(&b[48..52], &[0x20, 0x01, 0x0d, 0xb8]);
+        assert_eq!((b[63], b[79]), (1, 2));
     }
 
     #[test]
@@ -218,12 +261,12 @@ mod tests {
         assert_eq!(Version::declared(None), Ok(Version::V1));
         assert_eq!(Version::declared(Some(&[1])), Ok(Version::V1));
         assert_eq!(Version::declared(Some(&[2])), Ok(Version::V2));
-        let e = Version::declared(Some(&[3])).unwrap_err();
+        assert_eq!(Version::declared(Some(&[3])), Ok(Version::V3));
+        let e = Version::declared(Some(&[4])).unwrap_err();
         assert_eq!(e.errno, EINVAL);
-        assert!(
-            e.msg.contains("record version 3 is not supported"),
-            "{}",
-            e.msg
+        assert_eq!(
+            e.msg,
+            "custom section kwasm.record: record version 4 is not supported (1, 2 or 3)"
         );
         let e = Version::declared(Some(&[2, 0])).unwrap_err();
         assert!(e.msg.contains("one byte"), "{}", e.msg);

@@ -3,6 +3,7 @@
 use crate::daemon;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -199,11 +200,21 @@ pub fn tcp_client(addr: SocketAddr, from: SocketAddr, timeout: Duration) -> Outc
     exchange().unwrap_or_else(Outcome::from)
 }
 
-pub fn udp_client(addr: SocketAddr, from: SocketAddr, timeout: Duration) -> Outcome {
+/// A UDP echo of `addr` from `from`; each datagram sent carries the IPv6
+/// destination options header `dstopts` when given.
+pub fn udp_client(
+    addr: SocketAddr,
+    from: SocketAddr,
+    timeout: Duration,
+    dstopts: Option<&[u8]>,
+) -> Outcome {
     let start = Instant::now();
     let deadline = start + timeout;
     let exchange = || -> io::Result<Outcome> {
         let socket = UdpSocket::bind(from)?;
+        if let Some(header) = dstopts {
+            crate::sock::set_dstopts(socket.as_raw_fd(), header)?;
+        }
         socket.connect(addr)?;
         let sent = payload();
         let mut buf = [0u8; 2048];
@@ -269,9 +280,64 @@ mod tests {
             server.send_to(&buf[..n], peer).unwrap();
         });
         let from = "127.0.0.2:0".parse().unwrap();
-        let outcome = udp_client(addr, from, Duration::from_secs(5));
+        let outcome = udp_client(addr, from, Duration::from_secs(5), None);
         assert!(matches!(outcome, Outcome::Echoed { .. }));
         assert_eq!(rx.recv().unwrap().ip().to_string(), "127.0.0.2");
+    }
+
+    /// Loopback's IPv6 address, when this host has one (some containers
+    /// and build machines have no IPv6): the IPv6 tests skip without it.
+    fn ipv6_loopback() -> Option<SocketAddr> {
+        let probe = UdpSocket::bind("[::1]:0").ok()?;
+        probe.local_addr().ok()
+    }
+
+    #[test]
+    fn ipv6_echoes() {
+        if ipv6_loopback().is_none() {
+            eprintln!("no IPv6 loopback: skipped");
+            return;
+        }
+        let listener = TcpListener::bind("[::1]:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || echo_stream(listener.accept().unwrap().0));
+        // From a given address: bound before connecting (sock.rs).
+        let from = "[::1]:0".parse().unwrap();
+        let outcome = tcp_client(addr, from, Duration::from_secs(5));
+        assert!(matches!(outcome, Outcome::Echoed { .. }));
+
+        let server = UdpSocket::bind("[::1]:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        thread::spawn(move || serve_udp(&server));
+        let outcome = udp_client(addr, from, Duration::from_secs(5), None);
+        assert!(matches!(outcome, Outcome::Echoed { .. }));
+    }
+
+    #[test]
+    fn ipv6_destination_options() {
+        if ipv6_loopback().is_none() {
+            eprintln!("no IPv6 loopback: skipped");
+            return;
+        }
+        let server = UdpSocket::bind("[::1]:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        thread::spawn(move || serve_udp(&server));
+        let header = crate::sock::dstopts_header(16).unwrap();
+        let outcome = udp_client(
+            addr,
+            crate::wildcard(addr),
+            Duration::from_secs(5),
+            Some(&header),
+        );
+        match outcome {
+            Outcome::Echoed { .. } => {}
+            // Without CAP_NET_RAW the kernel refuses the option.
+            Outcome::Failed(e) if e.kind() == ErrorKind::PermissionDenied => {
+                eprintln!("IPV6_DSTOPTS needs CAP_NET_RAW: skipped")
+            }
+            Outcome::Failed(e) => panic!("no echo with destination options: {e}"),
+            _ => panic!("no echo with destination options"),
+        }
     }
 
     #[test]
@@ -315,7 +381,12 @@ mod tests {
         // A bound socket that never answers.
         let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
         let addr = silent.local_addr().unwrap();
-        let outcome = udp_client(addr, crate::wildcard(addr), Duration::from_millis(300));
+        let outcome = udp_client(
+            addr,
+            crate::wildcard(addr),
+            Duration::from_millis(300),
+            None,
+        );
         assert!(matches!(outcome, Outcome::TimedOut));
     }
 }

@@ -17,10 +17,14 @@ const USAGE: &str = "\
 usage: nettool tcp-echo-server ADDR [--daemon]
        nettool tcp-echo ADDR [--timeout-ms N] [--src IP]
        nettool udp-echo-server ADDR [--daemon] [--silent]
-       nettool udp-echo ADDR [--timeout-ms N] [--src IP]
+       nettool udp-echo ADDR [--timeout-ms N] [--src IP] [--dstopts BYTES]
        nettool flood ADDR --udp [--seconds S | --count N] [--size BYTES] [--rate PPS] [--src IP] [--daemon]
 
+ADDR is IP:PORT, an IPv6 one as [IP]:PORT (e.g. [::1]:23557).
 --src sends from IP (bound before connecting, e.g. 127.0.0.2 on loopback).
+--dstopts sends each datagram to an IPv6 ADDR with a destination options
+header of BYTES (a multiple of 8, 8..2048) before the UDP header (needs
+CAP_NET_RAW); the echo comes back without one.
 --daemon returns once the socket is ready and keeps serving in the background.
 --silent makes the UDP server count datagrams without echoing them.
 flood sends as fast as it can, or with --rate at PPS packets/s (paced against
@@ -41,6 +45,7 @@ struct Options {
     size: Option<usize>,
     rate: Option<u64>,
     src: Option<IpAddr>,
+    dstopts: Option<usize>,
 }
 
 fn parse_number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
@@ -63,6 +68,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options, String> 
             "--count" => opts.count = Some(parse_number(&arg, args.next())?),
             "--size" => opts.size = Some(parse_number(&arg, args.next())?),
             "--rate" => opts.rate = Some(parse_number(&arg, args.next())?),
+            "--dstopts" => opts.dstopts = Some(parse_number(&arg, args.next())?),
             "--src" => {
                 let value = args.next().ok_or("--src needs an address")?;
                 let ip = value
@@ -132,12 +138,14 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
     let server_only = [("--daemon", opts.daemon), ("--silent", opts.silent)];
     let sender_only = [("--src", opts.src.is_some())];
     let client_only = [("--timeout-ms", opts.timeout_ms.is_some())];
+    let udp_echo_only = [("--dstopts", opts.dstopts.is_some())];
 
     match command.as_str() {
         "tcp-echo-server" | "udp-echo-server" => {
             allow(&command, &flood_only)?;
             allow(&command, &client_only)?;
             allow(&command, &sender_only)?;
+            allow(&command, &udp_echo_only)?;
             if command == "tcp-echo-server" {
                 allow(&command, &[("--silent", opts.silent)])?;
             }
@@ -154,15 +162,26 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
             allow(&command, &flood_only)?;
             allow(&command, &server_only)?;
             let from = local(addr, opts.src)?;
+            let dstopts = match opts.dstopts {
+                None => None,
+                Some(_) if command == "tcp-echo" => {
+                    return Err("tcp-echo does not take --dstopts".into())
+                }
+                Some(_) if addr.is_ipv4() => {
+                    return Err(format!("--dstopts is for IPv6, not {addr}"))
+                }
+                Some(len) => Some(sock::dstopts_header(len)?),
+            };
             let outcome = if command == "tcp-echo" {
                 echo::tcp_client(addr, from, timeout)
             } else {
-                echo::udp_client(addr, from, timeout)
+                echo::udp_client(addr, from, timeout, dstopts.as_deref())
             };
             Ok(echo::report(&command, addr, outcome))
         }
         "flood" => {
             allow(&command, &client_only)?;
+            allow(&command, &udp_echo_only)?;
             allow(&command, &[("--silent", opts.silent)])?;
             if !opts.udp {
                 return Err("flood needs --udp (the only kind of traffic it makes)".into());
@@ -263,6 +282,24 @@ mod tests {
         assert!(local(peer, Some("::1".parse().unwrap())).is_err());
         let run_args = |list: &[&str]| run(args(list).collect());
         assert!(run_args(&["tcp-echo-server", "127.0.0.1:1", "--src", "127.0.0.2"]).is_err());
+    }
+
+    #[test]
+    fn destination_options() {
+        let opts = parse_options(args(&["--dstopts", "16"])).unwrap();
+        assert_eq!(opts.dstopts, Some(16));
+        let run_args = |list: &[&str]| run(args(list).collect());
+        assert!(run_args(&["udp-echo", "127.0.0.1:1", "--dstopts", "8"]).is_err());
+        assert!(run_args(&["tcp-echo", "[::1]:1", "--dstopts", "8"]).is_err());
+        assert!(run_args(&["udp-echo", "[::1]:1", "--dstopts", "9"]).is_err());
+        assert!(run_args(&["flood", "[::1]:1", "--udp", "--dstopts", "8"]).is_err());
+        assert!(run_args(&["udp-echo-server", "[::1]:1", "--dstopts", "8"]).is_err());
+        let peer: SocketAddr = "[::1]:7".parse().unwrap();
+        assert_eq!(
+            local(peer, Some("::2".parse().unwrap())),
+            Ok("[::2]:0".parse().unwrap())
+        );
+        assert!(local(peer, Some("127.0.0.1".parse().unwrap())).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! Packets for test-run: built from a description, or read as hex.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -16,42 +16,81 @@ pub enum Proto {
     Icmp,
 }
 
-/// `ADDR` or `ADDR:PORT`, as given to --src and --dst.
+/// `ADDR` or `ADDR:PORT`, as given to --src and --dst: an IPv4 address
+/// (`10.0.0.1:80`) or an IPv6 one, in brackets when a port follows
+/// (`[::1]:80`, `::1`, `[::1]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Endpoint {
-    pub addr: Ipv4Addr,
+    pub addr: IpAddr,
     pub port: Option<u16>,
+}
+
+fn parse_port(port: &str) -> Result<u16, String> {
+    port.parse().map_err(|_| format!("bad port '{port}'"))
 }
 
 impl FromStr for Endpoint {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(rest) = s.strip_prefix('[') {
+            let (addr, after) = rest
+                .split_once(']')
+                .ok_or_else(|| format!("'{s}': '[' without ']'"))?;
+            let port = match after {
+                "" => None,
+                _ => {
+                    let port = after
+                        .strip_prefix(':')
+                        .ok_or_else(|| format!("'{s}': ':PORT' must follow ']'"))?;
+                    Some(parse_port(port)?)
+                }
+            };
+            let addr = addr
+                .parse::<std::net::Ipv6Addr>()
+                .map_err(|_| format!("bad IPv6 address '{addr}'"))?;
+            return Ok(Self {
+                addr: addr.into(),
+                port,
+            });
+        }
+        // More than one ':' is an IPv6 address without a port.
+        if s.matches(':').count() > 1 {
+            let addr = s
+                .parse::<std::net::Ipv6Addr>()
+                .map_err(|_| format!("bad IPv6 address '{s}' (a port needs [ADDR]:PORT)"))?;
+            return Ok(Self {
+                addr: addr.into(),
+                port: None,
+            });
+        }
         let (addr, port) = match s.split_once(':') {
-            Some((addr, port)) => {
-                let port = port.parse().map_err(|_| format!("bad port '{port}'"))?;
-                (addr, Some(port))
-            }
+            Some((addr, port)) => (addr, Some(parse_port(port)?)),
             None => (s, None),
         };
         let addr = addr
-            .parse()
+            .parse::<std::net::Ipv4Addr>()
             .map_err(|_| format!("bad IPv4 address '{addr}'"))?;
-        Ok(Self { addr, port })
+        Ok(Self {
+            addr: addr.into(),
+            port,
+        })
     }
 }
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self.port {
-            Some(port) => write!(f, "{}:{port}", self.addr),
-            None => write!(f, "{}", self.addr),
+        match (self.addr, self.port) {
+            (IpAddr::V6(addr), Some(port)) => write!(f, "[{addr}]:{port}"),
+            (addr, Some(port)) => write!(f, "{addr}:{port}"),
+            (addr, None) => write!(f, "{addr}"),
         }
     }
 }
 
-/// A packet to build: a TCP SYN, a UDP datagram or an ICMP echo request,
-/// with `payload_len` zero bytes of payload.
+/// A packet to build: a TCP SYN, a UDP datagram or an ICMP echo request
+/// (ICMPv6 for IPv6), with `payload_len` zero bytes of payload, of the
+/// family of its endpoints.
 #[derive(Clone, Copy, Debug)]
 pub struct Spec {
     pub proto: Proto,
@@ -61,14 +100,29 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// The packet bytes from the IPv4 header on, with valid checksums: a
+    /// The packet bytes from the IP header on, with valid checksums: a
     /// TCP SYN, a UDP datagram or an ICMP echo request.
     pub fn build(&self) -> Result<Vec<u8>> {
-        let ip = PacketBuilder::ipv4(self.src.addr.octets(), self.dst.addr.octets(), 64);
+        let ip = match (self.src.addr, self.dst.addr) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                PacketBuilder::ipv4(src.octets(), dst.octets(), 64)
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                PacketBuilder::ipv6(src.octets(), dst.octets(), 64)
+            }
+            _ => bail!(
+                "--src {} and --dst {} are not of one family: give two IPv4 or two IPv6 addresses",
+                self.src,
+                self.dst
+            ),
+        };
         let ports = (self.src.port, self.dst.port);
         let payload = vec![0u8; usize::from(self.payload_len)];
         let mut pkt = Vec::new();
         let written = match (self.proto, ports) {
+            (Proto::Icmp, (None, None)) if self.src.addr.is_ipv6() => {
+                ip.icmpv6_echo_request(1, 1).write(&mut pkt, &payload)
+            }
             (Proto::Icmp, (None, None)) => ip.icmpv4_echo_request(1, 1).write(&mut pkt, &payload),
             (Proto::Icmp, _) => bail!("icmp has no ports: give --src and --dst as ADDR"),
             (Proto::Tcp, (Some(sport), Some(dport))) => ip
@@ -109,6 +163,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
     use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn spec(proto: Proto, src: &str, dst: &str, payload_len: u16) -> Spec {
         Spec {
@@ -202,11 +257,102 @@ mod tests {
     #[test]
     fn endpoints() {
         let e: Endpoint = "127.0.0.1:23557".parse().unwrap();
-        assert_eq!((e.addr, e.port), (Ipv4Addr::LOCALHOST, Some(23557)));
+        assert_eq!(
+            (e.addr, e.port),
+            (IpAddr::from(Ipv4Addr::LOCALHOST), Some(23557))
+        );
         assert_eq!("10.1.2.3".parse::<Endpoint>().unwrap().port, None);
         assert!("10.1.2:80".parse::<Endpoint>().is_err());
         assert!("10.1.2.3:65536".parse::<Endpoint>().is_err());
-        assert!("::1".parse::<Endpoint>().is_err());
+        let v6 = IpAddr::from(Ipv6Addr::LOCALHOST);
+        for (text, port, shown) in [
+            ("::1", None, "::1"),
+            ("[::1]", None, "::1"),
+            ("[::1]:80", Some(80), "[::1]:80"),
+        ] {
+            let e: Endpoint = text.parse().unwrap();
+            assert_eq!((e.addr, e.port), (v6, port), "{text}");
+            assert_eq!(e.to_string(), shown);
+        }
+        let e: Endpoint = "[2001:db8::1]:65535".parse().unwrap();
+        assert_eq!(e.to_string(), "[2001:db8::1]:65535");
+        for bad in [
+            "[::1",
+            "[::1]80",
+            "[::1]:",
+            "[::1]:65536",
+            "[10.0.0.1]:80",
+            "::1:80x",
+            "1::2::3",
+        ] {
+            assert!(bad.parse::<Endpoint>().is_err(), "{bad}");
+        }
+    }
+
+    /// Parses an IPv6 `pkt` back and checks its lengths and checksums.
+    fn parse6(pkt: &[u8]) -> SlicedPacket<'_> {
+        let sliced = SlicedPacket::from_ip(pkt).unwrap();
+        let Some(NetSlice::Ipv6(ip)) = &sliced.net else {
+            panic!("not IPv6");
+        };
+        let hdr = ip.header().to_header();
+        assert_eq!(usize::from(hdr.payload_length) + 40, pkt.len());
+        let (src, dst) = (hdr.source, hdr.destination);
+        match &sliced.transport {
+            Some(TransportSlice::Tcp(tcp)) => {
+                let sum = tcp
+                    .to_header()
+                    .calc_checksum_ipv6_raw(src, dst, tcp.payload());
+                assert_eq!(tcp.checksum(), sum.unwrap());
+            }
+            Some(TransportSlice::Udp(udp)) => {
+                let sum = udp
+                    .to_header()
+                    .calc_checksum_ipv6_raw(src, dst, udp.payload());
+                assert_eq!(udp.checksum(), sum.unwrap());
+            }
+            Some(TransportSlice::Icmpv6(icmp)) => {
+                let sum = icmp
+                    .header()
+                    .icmp_type
+                    .calc_checksum(src, dst, icmp.payload());
+                assert_eq!(icmp.checksum(), sum.unwrap());
+            }
+            _ => panic!("no transport header"),
+        }
+        sliced
+    }
+
+    #[test]
+    fn ipv6_packets() {
+        let pkt = spec(Proto::Tcp, "[2001:db8::1]:1234", "[::1]:23557", 0)
+            .build()
+            .unwrap();
+        assert_eq!(pkt.len(), 60);
+        assert_eq!((pkt[0] >> 4, pkt[6], pkt[7]), (6, 6, 64));
+        assert_eq!(&pkt[24..40], &Ipv6Addr::LOCALHOST.octets());
+        assert_eq!(&pkt[40..44], &[0x04, 0xd2, 0x5c, 0x05]);
+        let Some(TransportSlice::Tcp(tcp)) = parse6(&pkt).transport else {
+            panic!("not TCP");
+        };
+        assert!(tcp.syn());
+        let pkt = spec(Proto::Udp, "[::1]:53", "[::1]:23558", 3)
+            .build()
+            .unwrap();
+        assert_eq!((pkt.len(), pkt[6]), (51, 17));
+        parse6(&pkt);
+        let pkt = spec(Proto::Icmp, "::1", "fe80::1", 8).build().unwrap();
+        assert_eq!((pkt.len(), pkt[6], pkt[40]), (56, 58, 128));
+        parse6(&pkt);
+        let e = spec(Proto::Udp, "10.0.0.1:1", "[::1]:2", 0)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--src 10.0.0.1:1 and --dst [::1]:2 are not of one family: give two IPv4 or two \
+             IPv6 addresses"
+        );
+        assert!(spec(Proto::Tcp, "::1", "[::1]:80", 0).build().is_err());
     }
 
     #[test]

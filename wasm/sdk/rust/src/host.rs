@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The host functions the kernel offers (import module `kwasm`).
 //!
-//! They describe the packet the program is running for. Addresses and
-//! ports come in host byte order.
+//! They describe the packet the program is running for. IPv4 addresses
+//! and ports come in host byte order.
 
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 mod sys {
     #[link(wasm_import_module = "kwasm")]
@@ -21,6 +21,9 @@ mod sys {
         pub safe fn pkt_ifindex_in() -> i32;
         pub safe fn pkt_ifindex_out() -> i32;
         pub fn pkt_load_bytes(offset: u32, dst: *mut u8, len: u32) -> i32;
+        pub safe fn pkt_family() -> i32;
+        pub fn pkt_saddr6(dst: *mut u8) -> i32;
+        pub fn pkt_daddr6(dst: *mut u8) -> i32;
     }
 }
 
@@ -40,22 +43,47 @@ pub fn print_int(v: i32) {
     sys::print_int(v)
 }
 
-/// Packet length from the IPv4 header on.
+/// Packet length from the IP header on.
 pub fn pkt_len() -> u32 {
     sys::pkt_len() as u32
 }
 
-/// IPv4 protocol number (see [`crate::proto`]).
+/// Protocol number (see [`crate::proto`]); for IPv6 the upper layer past
+/// the extension headers.
 pub fn protocol() -> u8 {
     sys::pkt_protocol() as u8
 }
 
+/// The packet's family: [`crate::family::IPV4`] or
+/// [`crate::family::IPV6`].
+pub fn family() -> u8 {
+    sys::pkt_family() as u8
+}
+
+/// IPv4 source address; 0.0.0.0 for IPv6.
 pub fn saddr() -> Ipv4Addr {
     Ipv4Addr::from(sys::pkt_saddr())
 }
 
+/// IPv4 destination address; 0.0.0.0 for IPv6.
 pub fn daddr() -> Ipv4Addr {
     Ipv4Addr::from(sys::pkt_daddr())
+}
+
+/// Source address of either family, an IPv4 one as `::ffff:a.b.c.d`.
+pub fn saddr6() -> Ipv6Addr {
+    let mut addr = [0u8; 16];
+    // SAFETY: the kernel writes 16 bytes into `addr`.
+    unsafe { sys::pkt_saddr6(addr.as_mut_ptr()) };
+    Ipv6Addr::from(addr)
+}
+
+/// Destination address of either family, as [`saddr6`].
+pub fn daddr6() -> Ipv6Addr {
+    let mut addr = [0u8; 16];
+    // SAFETY: the kernel writes 16 bytes into `addr`.
+    unsafe { sys::pkt_daddr6(addr.as_mut_ptr()) };
+    Ipv6Addr::from(addr)
 }
 
 /// TCP/UDP source port; `None` for other protocols, later fragments and

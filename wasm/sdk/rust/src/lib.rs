@@ -2,7 +2,8 @@
 //! Write kwasm packet filters in Rust.
 //!
 //! A kwasm program is a WebAssembly module the kernel runs for every IPv4
-//! packet at a netfilter hook (see `docs/ABI.md` in the kwasm repository).
+//! or IPv6 packet at a netfilter hook (see `docs/ABI.md` in the kwasm
+//! repository).
 //! This crate wraps that ABI: the packet [`Record`] the kernel writes into the
 //! program's memory, the [`host`] functions it offers, and the
 //! [`kwasm_filter!`] macro that defines the exports, and the [`maps`] a
@@ -66,7 +67,7 @@ mod record;
 pub mod heap;
 
 pub use log::{log_fmt, LogLine};
-pub use record::{Frag, Ip4, Record, HDR_LEN, VERSION};
+pub use record::{family, Frag, Ip4, Record, HDR_LEN, HDR_LEN_V3, VERSION};
 
 /// What a filter decides for a packet.
 #[repr(i32)]
@@ -85,11 +86,12 @@ pub mod hook {
     pub const POST_ROUTING: u32 = 4;
 }
 
-/// IPv4 protocol numbers.
+/// IP protocol numbers.
 pub mod proto {
     pub const ICMP: u8 = 1;
     pub const TCP: u8 = 6;
     pub const UDP: u8 = 17;
+    pub const ICMPV6: u8 = 58;
 }
 
 /// Returned for a record the kernel would never write: not a verdict, so the
@@ -99,13 +101,23 @@ pub const BAD_RECORD: i32 = -1;
 
 /// Defines the program's exports around `fn(&Record) -> Verdict`:
 /// `kwasm_filter`, and `kwasm_alloc` for the record buffer, and the
-/// `kwasm.record` custom section that asks for record version [`VERSION`].
+/// `kwasm.record` custom section that asks for record version [`VERSION`]
+/// (2), or for version 3 with `kwasm_filter!(filter, record 3)`: the IPv6
+/// addresses ([`Record::saddr6`]) too.
 #[macro_export]
 macro_rules! kwasm_filter {
     ($filter:path) => {
+        $crate::kwasm_filter!($filter, record 2);
+    };
+    ($filter:path, record $version:literal) => {
+        const _: () = assert!(
+            $version == 2 || $version == 3,
+            "kwasm_sdk reads record versions 2 and 3"
+        );
+
         #[link_section = "kwasm.record"]
         #[used]
-        static KWASM_RECORD_VERSION: [u8; 1] = [$crate::VERSION];
+        static KWASM_RECORD_VERSION: [u8; 1] = [$version];
 
         #[unsafe(no_mangle)]
         pub extern "C" fn kwasm_alloc(size: u32) -> *mut u8 {

@@ -1,15 +1,25 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The packet record the kernel writes into the program's memory.
 
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto;
 
-/// Size of the record header (version 2, which [`crate::kwasm_filter!`]
-/// asks for); the captured packet bytes follow it.
+/// Size of the record header of version 2, which [`crate::kwasm_filter!`]
+/// asks for by default; the captured packet bytes follow it.
 pub const HDR_LEN: usize = 48;
-/// The record version this crate reads.
+/// Size of the record header of version 3 (`kwasm_filter!(f, record 3)`):
+/// version 2 and the IPv6 addresses.
+pub const HDR_LEN_V3: usize = 80;
+/// The record version [`crate::kwasm_filter!`] asks for by default.
 pub const VERSION: u8 = 2;
+
+/// Protocol families, as [`Record::family`] and [`crate::host::family`]
+/// give them.
+pub mod family {
+    pub const IPV4: u8 = 2;
+    pub const IPV6: u8 = 10;
+}
 
 /// Record flags: which parsed fields hold values.
 const REC_PORTS: u16 = 1 << 0;
@@ -27,25 +37,33 @@ pub enum Frag {
 }
 
 /// One packet as the kernel describes it: a header with metadata and the
-/// first bytes of the packet from the IPv4 header on (network byte order).
+/// first bytes of the packet from the IP header on (network byte order).
 #[derive(Clone, Copy, Debug)]
 pub struct Record<'a> {
     bytes: &'a [u8],
+    hdr_len: usize,
 }
 
 impl<'a> Record<'a> {
-    /// Wraps record bytes, checking that the header is the one this crate
-    /// knows and that the captured packet bytes are all there.
+    /// Wraps record bytes, checking that the header is one this crate
+    /// knows (version 2 or 3) and that the captured packet bytes are all
+    /// there.
     pub fn new(bytes: &'a [u8]) -> Option<Self> {
-        let rec = Self { bytes };
         let hdr_len = u16::from_le_bytes(bytes.get(0..2)?.try_into().ok()?);
         let version = u16::from_le_bytes(bytes.get(2..4)?.try_into().ok()?);
-        if usize::from(hdr_len) != HDR_LEN || version != u16::from(VERSION) || bytes.len() < HDR_LEN
-        {
-            return None;
+        let hdr_len = usize::from(hdr_len);
+        match (version, hdr_len) {
+            (2, HDR_LEN) | (3, HDR_LEN_V3) if bytes.len() >= hdr_len => {}
+            _ => return None,
         }
-        let end = HDR_LEN.checked_add(rec.cap_len() as usize)?;
+        let rec = Self { bytes, hdr_len };
+        let end = hdr_len.checked_add(rec.cap_len() as usize)?;
         (end <= bytes.len()).then_some(rec)
+    }
+
+    /// The record version: 2 or 3.
+    pub fn version(&self) -> u8 {
+        self.bytes[2]
     }
 
     /// Wraps the record at `ctx`, as passed to `kwasm_filter`.
@@ -71,7 +89,7 @@ impl<'a> Record<'a> {
         u32::from_le_bytes([b[0], b[1], b[2], b[3]])
     }
 
-    /// Whole packet length from the IPv4 header on.
+    /// Whole packet length from the IP header on.
     pub fn pkt_len(&self) -> u32 {
         self.u32_at(4)
     }
@@ -100,14 +118,21 @@ impl<'a> Record<'a> {
         self.u32_at(24)
     }
 
-    /// IPv4 protocol number (see [`crate::proto`]).
+    /// Protocol number (see [`crate::proto`]); for IPv6 the upper layer
+    /// past the extension headers.
     pub fn ip_proto(&self) -> u8 {
         self.bytes[28]
     }
 
-    /// The netfilter protocol family: 2 for IPv4.
+    /// The netfilter protocol family: [`family::IPV4`] or
+    /// [`family::IPV6`].
     pub fn family(&self) -> u8 {
         self.bytes[29]
+    }
+
+    /// Whether the packet is IPv6 (else IPv4).
+    pub fn is_ipv6(&self) -> bool {
+        self.family() == family::IPV6
     }
 
     fn flags(&self) -> u16 {
@@ -128,7 +153,8 @@ impl<'a> Record<'a> {
     }
 
     /// TCP/UDP source port; `None` for other protocols and later fragments.
-    /// Parsed by the kernel from the whole header: two loads.
+    /// Parsed by the kernel from the whole header (IPv6: past the
+    /// extension headers): two loads.
     pub fn sport(&self) -> Option<u16> {
         (self.flags() & REC_PORTS != 0).then(|| self.u16_at(32))
     }
@@ -143,17 +169,53 @@ impl<'a> Record<'a> {
         self.u16_at(36)
     }
 
+    /// IPv4 source address; 0.0.0.0 for IPv6.
     pub fn saddr(&self) -> Ipv4Addr {
         Ipv4Addr::from(self.u32_at(40))
     }
 
+    /// IPv4 destination address; 0.0.0.0 for IPv6.
     pub fn daddr(&self) -> Ipv4Addr {
         Ipv4Addr::from(self.u32_at(44))
     }
 
-    /// The captured packet bytes, from the first byte of the IPv4 header.
+    fn addr6_at(&self, off: usize) -> Option<Ipv6Addr> {
+        let bytes: [u8; 16] = self.bytes.get(off..off + 16)?.try_into().ok()?;
+        (self.version() >= 3).then(|| Ipv6Addr::from(bytes))
+    }
+
+    /// Source address as 16 bytes (an IPv4 one as `::ffff:a.b.c.d`), in
+    /// record version 3; `None` in version 2.
+    pub fn saddr6(&self) -> Option<Ipv6Addr> {
+        self.addr6_at(48)
+    }
+
+    /// Destination address, as [`Record::saddr6`].
+    pub fn daddr6(&self) -> Option<Ipv6Addr> {
+        self.addr6_at(64)
+    }
+
+    /// Source address of either family; `None` for IPv6 in version 2.
+    pub fn src_ip(&self) -> Option<IpAddr> {
+        if self.is_ipv6() {
+            self.saddr6().map(IpAddr::V6)
+        } else {
+            Some(IpAddr::V4(self.saddr()))
+        }
+    }
+
+    /// Destination address of either family, as [`Record::src_ip`].
+    pub fn dst_ip(&self) -> Option<IpAddr> {
+        if self.is_ipv6() {
+            self.daddr6().map(IpAddr::V6)
+        } else {
+            Some(IpAddr::V4(self.daddr()))
+        }
+    }
+
+    /// The captured packet bytes, from the first byte of the IP header.
     pub fn packet(&self) -> &'a [u8] {
-        &self.bytes[HDR_LEN..HDR_LEN + self.cap_len() as usize]
+        &self.bytes[self.hdr_len..self.hdr_len + self.cap_len() as usize]
     }
 
     /// Decodes the IPv4 header, and the ports of a first TCP or UDP fragment
@@ -267,6 +329,70 @@ mod tests {
         let ip = rec.ip4().unwrap();
         assert_eq!((ip.sport, ip.dport), (None, None));
         assert_eq!((rec.dport(), rec.frag()), (None, Frag::Later));
+    }
+
+    /// A version 3 record around an IPv6+TCP packet [2001:db8::1]:1234 ->
+    /// [::1]:80 with 8 bytes of destination options.
+    fn tcp6_record() -> Vec<u8> {
+        let mut pkt = vec![0x60, 0, 0, 0, 0, 28, 60, 64];
+        pkt.extend([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        pkt.extend([0; 15]);
+        pkt.push(1);
+        pkt.extend([proto::TCP, 0, 1, 4, 0, 0, 0, 0]);
+        pkt.extend([
+            0x04, 0xd2, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff,
+        ]);
+        pkt.extend([0, 0, 0, 0]);
+        let mut rec = vec![0u8; HDR_LEN_V3];
+        rec[0] = HDR_LEN_V3 as u8;
+        rec[2] = 3;
+        rec[4..8].copy_from_slice(&(pkt.len() as u32).to_le_bytes());
+        rec[8..12].copy_from_slice(&(pkt.len() as u32).to_le_bytes());
+        rec[28..32].copy_from_slice(&[proto::TCP, family::IPV6, 0x02, 0]);
+        rec[32..36].copy_from_slice(&[0xd2, 0x04, 80, 0]);
+        rec[36] = 48;
+        rec[38] = 3;
+        rec[48..64].copy_from_slice(&pkt[8..24]);
+        rec[64..80].copy_from_slice(&pkt[24..40]);
+        rec.extend(&pkt);
+        rec
+    }
+
+    #[test]
+    fn decodes_version_3() {
+        let bytes = tcp6_record();
+        let rec = Record::new(&bytes).unwrap();
+        assert_eq!((rec.version(), rec.family()), (3, family::IPV6));
+        assert!(rec.is_ipv6());
+        assert_eq!((rec.sport(), rec.dport()), (Some(1234), Some(80)));
+        assert_eq!((rec.l4_off(), rec.tcp_flags()), (48, Some(0x02)));
+        assert_eq!(rec.saddr6(), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(rec.daddr6(), Some(Ipv6Addr::LOCALHOST));
+        assert_eq!(rec.src_ip(), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(rec.dst_ip(), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        assert_eq!(rec.saddr(), Ipv4Addr::UNSPECIFIED);
+        // The packet bytes start after the 80-byte header; not IPv4.
+        assert_eq!(rec.packet().first(), Some(&0x60));
+        assert_eq!(rec.packet().len(), 68);
+        assert!(rec.ip4().is_none());
+        // A version 3 header that says 48 bytes is refused.
+        let mut bad = bytes.clone();
+        bad[0] = 48;
+        assert!(Record::new(&bad).is_none());
+        assert!(Record::new(&bytes[..79]).is_none(), "header cut");
+    }
+
+    #[test]
+    fn version_2_has_no_ipv6_addresses() {
+        let bytes = udp_record(28, 0);
+        let rec = Record::new(&bytes).unwrap();
+        assert_eq!((rec.version(), rec.is_ipv6()), (2, false));
+        assert_eq!((rec.saddr6(), rec.daddr6()), (None, None));
+        assert_eq!(rec.src_ip(), Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))));
+        let mut v6 = bytes.clone();
+        v6[29] = family::IPV6;
+        let rec = Record::new(&v6).unwrap();
+        assert_eq!((rec.src_ip(), rec.dst_ip()), (None, None));
     }
 
     #[test]
