@@ -34,12 +34,12 @@ typedef int64_t s64;
 /*
  * A packet handed to the core. Exactly one of skb and data is set: skb for
  * real traffic (bytes read through kwasm_pkt_copy()), data for test-run.
- * Offsets count from the first byte of the IPv4 header.
+ * Offsets count from the first byte of the IPv4 or IPv6 header.
  */
 struct kwasm_pkt {
 	const void *skb;	/* struct sk_buff *, or NULL */
 	const u8 *data;		/* flat packet bytes, or NULL */
-	u32 len;		/* packet length from the IPv4 header on */
+	u32 len;		/* packet length from the IP header on */
 	u32 hook;		/* NF_INET_* hook number */
 	u32 ifindex_in;		/* 0 when none */
 	u32 ifindex_out;	/* 0 when none */

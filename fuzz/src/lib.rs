@@ -12,7 +12,9 @@ use std::sync::{Mutex, OnceLock};
 
 use arbitrary::{Arbitrary, Unstructured};
 use kwasm_test_support::capi::{self, *};
-use kwasm_test_support::packet::{icmp_echo, set_fragment_offset, tcp, udp};
+use kwasm_test_support::packet::{
+    icmp_echo, set_fragment_offset, tcp, tcp6, udp, udp6, Ext, Ipv6,
+};
 
 /// CPU ids of the host services: 0, 1 and 3 possible, 2 absent; 64 is past
 /// `kwasm_nr_cpu_ids()`.
@@ -47,6 +49,18 @@ fn packets() -> &'static [Vec<u8>] {
             frag,
             udp(1, 2, &[0xa5; 272]),
             vec![0x45, 0, 0, 20, 0, 0],
+            tcp6(40000, 23557, b"hello"),
+            udp6(5353, 53, b"query"),
+            Ipv6::default()
+                .with_ext(&[Ext::HopByHop(8), Ext::DestOpts(264)])
+                .udp(1, 23557, b"past the options"),
+            Ipv6::default()
+                .with_ext(&[Ext::Fragment {
+                    offset: 1,
+                    more: false,
+                }])
+                .udp(1, 2, b"later"),
+            vec![0x60, 0, 0, 0, 0, 8, 0, 64],
         ]
     })
 }
@@ -121,8 +135,8 @@ pub fn load_and_run(wasm: &[u8]) -> Loaded {
     Loaded::Ok
 }
 
-/// Every host function of core/src/hostfns.rs, as imports wasm-smith may
-/// pick from.
+/// Every host function of core/src/filter/hostfns.rs, as imports
+/// wasm-smith may pick from.
 const HOST_IMPORTS: &str = r#"(module
   (import "kwasm" "log" (func (param i32 i32)))
   (import "kwasm" "print_int" (func (param i32)))
@@ -136,6 +150,14 @@ const HOST_IMPORTS: &str = r#"(module
   (import "kwasm" "pkt_ifindex_in" (func (result i32)))
   (import "kwasm" "pkt_ifindex_out" (func (result i32)))
   (import "kwasm" "pkt_load_bytes" (func (param i32 i32 i32) (result i32)))
+  (import "kwasm" "pkt_family" (func (result i32)))
+  (import "kwasm" "pkt_saddr6" (func (param i32) (result i32)))
+  (import "kwasm" "pkt_daddr6" (func (param i32) (result i32)))
+  (import "kwasm" "map_lookup" (func (param i32 i32 i32 i32 i32) (result i32)))
+  (import "kwasm" "map_update" (func (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "kwasm" "map_delete" (func (param i32 i32 i32) (result i32)))
+  (import "kwasm" "map_add" (func (param i32 i32 i32 i32 i64) (result i32)))
+  (import "kwasm" "event_output" (func (param i32 i32) (result i32)))
   (import "custom" "print_int" (func (param i32) (result i32))))"#;
 
 /// The exports of docs/ABI.md's two ABIs: kwasm_filter alone, with the

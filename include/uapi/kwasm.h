@@ -113,7 +113,7 @@ struct kwasm_test_run {
 	__u64 prog;		/* in: user pointer to .wasm bytes, 0: loaded */
 	__u32 prog_len;		/* in */
 	__u32 repeat;		/* in: runs, at least 1 */
-	__u64 pkt;		/* in: packet bytes from the IPv4 header on */
+	__u64 pkt;		/* in: packet bytes from the IP header on */
 	__u32 pkt_len;		/* in: at most KWASM_MAX_PKT_SIZE */
 	__u32 hook;		/* in: hook number the program sees */
 	__u32 ifindex_in;	/* in */

@@ -204,7 +204,7 @@ _passes() { # _passes <tcp|udp> <port>
 _blocked() { # _blocked <tcp|udp> <port>
 	if _out=$(nettool "$1-echo" "127.0.0.1:$2" --timeout-ms 1000 2>&1); then
 		fail "$1 to port $2 is blocked, but: $_out"
-	elif printf '%s' "$_out" | grep -q timeout; then
+	elif printf '%s' "$_out" | grep -q ': timeout$'; then
 		pass "$1 to port $2 is blocked: $_out"
 	else
 		fail "$1 to port $2 should time out: $_out"

@@ -235,7 +235,7 @@ pub struct TestRunArgs {
     /// The loaded program to run [default: the only one loaded].
     #[arg(long, conflicts_with = "prog")]
     pub name: Option<String>,
-    /// File of packet bytes in hex, from the IPv4 header on; '-' for stdin.
+    /// File of packet bytes in hex, from the IPv4 or IPv6 header on; '-' for stdin.
     #[arg(long, required_unless_present = "proto", conflicts_with = "proto")]
     pub packet: Option<PathBuf>,
     /// Build the packet instead: a TCP SYN, a UDP datagram or an ICMP echo.
