@@ -5,6 +5,7 @@
 //!
 //!   kwasm-hostile corpus EXAMPLES_DIR [--skip SUBSTRING]...
 //!   kwasm-hostile permissions
+//!   kwasm-hostile requests
 //!
 //! One line per check ("PASS: ..." / "FAIL: ..."), then "N passed, N failed";
 //! exits 1 on any failure, 2 on usage errors.
@@ -408,6 +409,159 @@ fn permissions() -> ExitCode {
     report.finish()
 }
 
+/// A request that starts with its size (docs/ABI.md, "Map ioctls"): its
+/// name, ioctl number, structure size and where its err[] is (None: the
+/// reply carries no reason for a refused size).
+struct Sized {
+    name: &'static str,
+    cmd: u32,
+    size: usize,
+    err: Option<usize>,
+}
+
+/// Sends `cmd` with `buf` (the caller's structure of `buf.len()` bytes).
+fn raw_ioctl(dev: &Device, cmd: u32, buf: &mut [u8]) -> i32 {
+    // SAFETY: a request number of this device and a buffer at least as
+    // large as the size its first field claims (or the kernel's, larger).
+    let ret = unsafe { libc::ioctl(dev.as_raw_fd(), cmd as _, buf.as_mut_ptr()) };
+    errno_of(ret)
+}
+
+/// The NUL-terminated text at `at` of `buf`.
+fn text_at(buf: &[u8], at: usize) -> String {
+    let tail = buf.get(at..).unwrap_or_default();
+    let end = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
+    String::from_utf8_lossy(&tail[..end]).into_owned()
+}
+
+/// The size rules of every sized request: a size below the kernel's
+/// structure is EINVAL; above, the extra bytes must be zero (else E2BIG,
+/// with a reason where the structure has room for one) and at most 4096
+/// bytes in all for the map and program requests; a zero tail passes the
+/// size check. No program is loaded: what passes the check fails later
+/// with ENOENT or EINVAL, never E2BIG.
+fn requests() -> ExitCode {
+    use std::mem::{offset_of, size_of};
+    let mut report = Report::default();
+    let dev = match open_device() {
+        Ok(d) => d,
+        Err(e) => {
+            report.check(false, &format!("root opens the device: {e}"));
+            return report.finish();
+        }
+    };
+    macro_rules! sized {
+        ($name:literal, $cmd:expr, $ty:ty, err) => {
+            Sized {
+                name: $name,
+                cmd: $cmd,
+                size: size_of::<$ty>(),
+                err: Some(offset_of!($ty, err)),
+            }
+        };
+    }
+    let kinds = [
+        sized!(
+            "MAP_LIST",
+            uapi::KWASM_IOC_MAP_LIST,
+            uapi::kwasm_map_list,
+            err
+        ),
+        sized!(
+            "MAP_LOOKUP",
+            uapi::KWASM_IOC_MAP_LOOKUP,
+            uapi::kwasm_map_op,
+            err
+        ),
+        sized!(
+            "MAP_DUMP",
+            uapi::KWASM_IOC_MAP_DUMP,
+            uapi::kwasm_map_dump,
+            err
+        ),
+        sized!(
+            "PROG_LIST",
+            uapi::KWASM_IOC_PROG_LIST,
+            uapi::kwasm_prog_list,
+            err
+        ),
+        sized!(
+            "PROG_UNLOAD",
+            uapi::KWASM_IOC_PROG_UNLOAD,
+            uapi::kwasm_prog_unload,
+            err
+        ),
+        Sized {
+            name: "EVENTS_OPEN",
+            cmd: uapi::KWASM_IOC_EVENTS_OPEN,
+            size: size_of::<uapi::kwasm_events_open>(),
+            err: None,
+        },
+    ];
+    for k in &kinds {
+        let claim = |buf: &mut [u8], size: usize| {
+            buf[..4].copy_from_slice(&(size as u32).to_le_bytes());
+        };
+        let mut buf = vec![0u8; k.size + 16];
+        claim(&mut buf, 4);
+        let e = raw_ioctl(&dev, k.cmd, &mut buf);
+        report.check(
+            e == libc::EINVAL,
+            &format!("{}: size 4 (below {}) is EINVAL: errno {e}", k.name, k.size),
+        );
+
+        let mut buf = vec![0u8; k.size + 16];
+        claim(&mut buf, k.size + 16);
+        buf[k.size + 9] = 1;
+        let e = raw_ioctl(&dev, k.cmd, &mut buf);
+        let why = k.err.map(|at| text_at(&buf, at)).unwrap_or_default();
+        report.check(
+            e == libc::E2BIG && k.err.is_none_or(|_| why.contains("are not all zero")),
+            &format!(
+                "{}: size {} with a non-zero byte past the kernel's {} is E2BIG: errno {e} \"{why}\"",
+                k.name,
+                k.size + 16,
+                k.size
+            ),
+        );
+
+        let mut buf = vec![0u8; k.size + 16];
+        claim(&mut buf, k.size + 16);
+        let e = raw_ioctl(&dev, k.cmd, &mut buf);
+        report.check(
+            e != libc::E2BIG && e != libc::EFAULT,
+            &format!(
+                "{}: size {} with a zero tail passes the size check: errno {e}",
+                k.name,
+                k.size + 16
+            ),
+        );
+
+        if k.err.is_some() {
+            let mut buf = vec![0u8; 8192];
+            claim(&mut buf, 8192);
+            let e = raw_ioctl(&dev, k.cmd, &mut buf);
+            report.check(
+                e == libc::E2BIG,
+                &format!("{}: size 8192 (above 4096) is E2BIG: errno {e}", k.name),
+            );
+        }
+    }
+    // The count alone, through a structure larger than the kernel's.
+    let len = size_of::<uapi::kwasm_prog_list>() + 16;
+    let mut buf = vec![0u8; len];
+    buf[..4].copy_from_slice(&(len as u32).to_le_bytes());
+    let e = raw_ioctl(&dev, uapi::KWASM_IOC_PROG_LIST, &mut buf);
+    let count = u32::from_le_bytes(buf[4..8].try_into().unwrap_or_default());
+    report.check(
+        e == 0 && count == 0,
+        &format!(
+            "PROG_LIST through a larger structure counts 0 programs: errno {e}, count {count}"
+        ),
+    );
+    report.finish()
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -423,11 +577,12 @@ fn main() -> ExitCode {
             corpus(&args[1], &skip)
         }
         Some("permissions") if args.len() == 1 => permissions(),
+        Some("requests") if args.len() == 1 => requests(),
         _ => usage(),
     }
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: kwasm-hostile corpus EXAMPLES_DIR [--skip SUBSTRING]... | kwasm-hostile permissions");
+    eprintln!("usage: kwasm-hostile corpus EXAMPLES_DIR [--skip SUBSTRING]... | kwasm-hostile permissions | kwasm-hostile requests");
     ExitCode::from(2)
 }
