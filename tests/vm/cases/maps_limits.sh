@@ -63,7 +63,7 @@ check "allocation unchanged by the flood ($mem_before, $(status_field alloc_byte
 # and readable.
 # One test-run of the attached program (no traffic meanwhile: one instance
 # runs at a time, so its read-backs cannot meet another's writes).
-load_prog /fixtures/maps_fuel.wat --name fuel --fresh-maps
+load_prog /fixtures/maps_fuel.wat --name limits --fresh-maps
 check "a test-run ends out of fuel" sh -c \
 	'kwasmctl test-run --proto udp --src 10.0.0.1:53 --dst 10.0.0.2:5353 --json | grep -q "out_of_fuel"'
 check "the program ran out of fuel" counter_above trap.out_of_fuel 0
