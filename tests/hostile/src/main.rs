@@ -132,8 +132,10 @@ fn load_keeper(dev: &Device, report: &mut Report) -> Option<String> {
     Some(sha)
 }
 
+/// Loads a case under the keeper's name: one that loads replaces the
+/// keeper (and is replaced by it again), as a bad one would if it loaded.
 fn run_case(dev: &Device, case: &Case, sha: &mut String, report: &mut Report) {
-    let (e, msg) = load(dev, &case.wasm, "hostile");
+    let (e, msg) = load(dev, &case.wasm, KEEPER_NAME);
     let size = case.wasm.len();
     match &case.expect {
         Expect::Fail(errno, needles) => {
