@@ -9,7 +9,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use etherparse::{Ipv4HeaderSlice, PacketBuilder};
+use etherparse::{Ipv4HeaderSlice, NetSlice, PacketBuilder, SlicedPacket, TransportSlice};
 
 /// Source address of the short forms.
 pub const SRC: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -304,45 +304,44 @@ pub fn set_fragment_offset(pkt: &mut [u8], offset: u16) {
     pkt[10..12].copy_from_slice(&header.calc_header_checksum().to_be_bytes());
 }
 
+/// Parses an IPv6 `pkt` back (etherparse) and checks its lengths and the
+/// transport checksum; panics on any mismatch (for tests).
+pub fn parse6(pkt: &[u8]) -> SlicedPacket<'_> {
+    let sliced = SlicedPacket::from_ip(pkt).unwrap();
+    let Some(NetSlice::Ipv6(ip)) = &sliced.net else {
+        panic!("not IPv6");
+    };
+    let hdr = ip.header().to_header();
+    assert_eq!(usize::from(hdr.payload_length) + 40, pkt.len());
+    let (src, dst) = (hdr.source, hdr.destination);
+    match &sliced.transport {
+        Some(TransportSlice::Tcp(tcp)) => {
+            let sum = tcp
+                .to_header()
+                .calc_checksum_ipv6_raw(src, dst, tcp.payload());
+            assert_eq!(tcp.checksum(), sum.unwrap());
+        }
+        Some(TransportSlice::Udp(udp)) => {
+            let sum = udp
+                .to_header()
+                .calc_checksum_ipv6_raw(src, dst, udp.payload());
+            assert_eq!(udp.checksum(), sum.unwrap());
+        }
+        Some(TransportSlice::Icmpv6(icmp)) => {
+            let sum = icmp
+                .header()
+                .icmp_type
+                .calc_checksum(src, dst, icmp.payload());
+            assert_eq!(icmp.checksum(), sum.unwrap());
+        }
+        _ => panic!("no transport header"),
+    }
+    sliced
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use etherparse::{NetSlice, SlicedPacket, TransportSlice};
-
-    /// Parses an IPv6 `pkt` back and checks its lengths and the transport
-    /// checksum.
-    fn parse6(pkt: &[u8]) -> SlicedPacket<'_> {
-        let sliced = SlicedPacket::from_ip(pkt).unwrap();
-        let Some(NetSlice::Ipv6(ip)) = &sliced.net else {
-            panic!("not IPv6");
-        };
-        let hdr = ip.header().to_header();
-        assert_eq!(usize::from(hdr.payload_length) + 40, pkt.len());
-        let (src, dst) = (hdr.source, hdr.destination);
-        match &sliced.transport {
-            Some(TransportSlice::Tcp(tcp)) => {
-                let sum = tcp
-                    .to_header()
-                    .calc_checksum_ipv6_raw(src, dst, tcp.payload());
-                assert_eq!(tcp.checksum(), sum.unwrap());
-            }
-            Some(TransportSlice::Udp(udp)) => {
-                let sum = udp
-                    .to_header()
-                    .calc_checksum_ipv6_raw(src, dst, udp.payload());
-                assert_eq!(udp.checksum(), sum.unwrap());
-            }
-            Some(TransportSlice::Icmpv6(icmp)) => {
-                let sum = icmp
-                    .header()
-                    .icmp_type
-                    .calc_checksum(src, dst, icmp.payload());
-                assert_eq!(icmp.checksum(), sum.unwrap());
-            }
-            _ => panic!("no transport header"),
-        }
-        sliced
-    }
 
     #[test]
     fn ipv6_tcp_udp_icmp() {

@@ -163,6 +163,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
     use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+    use kwasm_test_support::packet::parse6;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn spec(proto: Proto, src: &str, dst: &str, payload_len: u16) -> Spec {
@@ -287,40 +288,6 @@ mod tests {
         ] {
             assert!(bad.parse::<Endpoint>().is_err(), "{bad}");
         }
-    }
-
-    /// Parses an IPv6 `pkt` back and checks its lengths and checksums.
-    fn parse6(pkt: &[u8]) -> SlicedPacket<'_> {
-        let sliced = SlicedPacket::from_ip(pkt).unwrap();
-        let Some(NetSlice::Ipv6(ip)) = &sliced.net else {
-            panic!("not IPv6");
-        };
-        let hdr = ip.header().to_header();
-        assert_eq!(usize::from(hdr.payload_length) + 40, pkt.len());
-        let (src, dst) = (hdr.source, hdr.destination);
-        match &sliced.transport {
-            Some(TransportSlice::Tcp(tcp)) => {
-                let sum = tcp
-                    .to_header()
-                    .calc_checksum_ipv6_raw(src, dst, tcp.payload());
-                assert_eq!(tcp.checksum(), sum.unwrap());
-            }
-            Some(TransportSlice::Udp(udp)) => {
-                let sum = udp
-                    .to_header()
-                    .calc_checksum_ipv6_raw(src, dst, udp.payload());
-                assert_eq!(udp.checksum(), sum.unwrap());
-            }
-            Some(TransportSlice::Icmpv6(icmp)) => {
-                let sum = icmp
-                    .header()
-                    .icmp_type
-                    .calc_checksum(src, dst, icmp.payload());
-                assert_eq!(icmp.checksum(), sum.unwrap());
-            }
-            _ => panic!("no transport header"),
-        }
-        sliced
     }
 
     #[test]
