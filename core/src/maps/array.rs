@@ -102,18 +102,4 @@ impl Array {
         counter.fetch_add(delta as u64, Ordering::Relaxed);
         Ok(())
     }
-
-    /// Element `cursor`, if there is one: key and value copied out.
-    pub fn next(
-        &self,
-        region: &[AtomicU64],
-        cursor: u64,
-        key: &mut [u8],
-        out: &mut [u8],
-    ) -> Option<u64> {
-        let index = u32::try_from(cursor).ok().filter(|&i| i < self.max)?;
-        super::copy(key, &index.to_le_bytes());
-        self.lookup(region, &index.to_le_bytes(), out).ok()?;
-        Some(cursor + 1)
-    }
 }

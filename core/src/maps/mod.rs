@@ -262,11 +262,18 @@ impl Map {
     /// are consistent; the map is no snapshot.
     pub fn next(&self, cursor: u64, key: &mut [u8], value: &mut [u8]) -> Option<u64> {
         self.check(Slot::All, key, Some(value.len())).ok()?;
-        let regions = self.storage.regions();
         match &self.ops {
-            Ops::Array(a) => a.next(regions.first()?, cursor, key, value),
-            Ops::Percpu(p) => p.next(regions, cursor, key, value),
-            Ops::Hash(h) => h.next(regions, cursor, key, value),
+            // Every index below max_entries is an element: the cursor is
+            // the index, the key its bytes.
+            Ops::Array(_) | Ops::Percpu(_) => {
+                let index = u32::try_from(cursor)
+                    .ok()
+                    .filter(|&i| i < self.decl.max_entries)?;
+                copy(key, &index.to_le_bytes());
+                self.lookup(Slot::All, key, value).ok()?;
+                Some(cursor + 1)
+            }
+            Ops::Hash(h) => h.next(self.storage.regions(), cursor, key, value),
             Ops::Events(_) => None,
         }
     }

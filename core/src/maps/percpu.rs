@@ -225,20 +225,6 @@ impl PercpuArray {
         }
         services::on_cpu(cpu, &mut { bump }).map_err(not_run)
     }
-
-    pub fn next(
-        &self,
-        regions: &[Words],
-        cursor: u64,
-        key: &mut [u8],
-        out: &mut [u8],
-    ) -> Option<u64> {
-        let index = u32::try_from(cursor).ok().filter(|&i| i < self.max)?;
-        super::copy(key, &index.to_le_bytes());
-        self.lookup(regions, Slot::All, &index.to_le_bytes(), out)
-            .ok()?;
-        Some(cursor + 1)
-    }
 }
 
 /// `cpu` and whether the caller is its slots' sole writer now: a program's
