@@ -160,7 +160,10 @@ expect_ok kwasmctl unload
 # of its own at fd00::2; the program here sees the requests at
 # pre-routing, coming in through v0.
 echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad
-expect_ok modprobe veth
+# A module of the Debian kernels, built into the debug kernel.
+if ! zcat /proc/config.gz 2>/dev/null | grep -qx 'CONFIG_VETH=y'; then
+	expect_ok modprobe veth
+fi
 expect_ok ip link add v0 type veth
 unshare -n sh -c "echo \$\$ >/tmp/peer.pid; exec sleep 100000" &
 wait_for '[ -s /tmp/peer.pid ]' 10
