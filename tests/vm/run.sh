@@ -172,8 +172,9 @@ ln "$root/kwasm.ko" "$root/lib/modules/$release/extra/kwasm.ko"
 # nothing when the kernel has it built in.
 add_kernel_module() {
 	local name=${1//-/_} file rel dep
+	# A kernel without modules of its own (the debug kernel) has no kernel/.
 	file=$(find "$image/lib/modules/$release/kernel" -type f \
-		\( -name "$name.ko*" -o -name "${name//_/-}.ko*" \) | head -n1)
+		\( -name "$name.ko*" -o -name "${name//_/-}.ko*" \) 2>/dev/null | head -n1 || true)
 	if [ -z "$file" ]; then
 		# Built in (the debug kernel has veth so): nothing to add.
 		grep -qs "/$name\.ko" "$image/lib/modules/$release/modules.builtin" ||
