@@ -13,7 +13,6 @@
 //! Each CPU runs its own instance, so the count is per CPU.
 #![no_std]
 
-use core::net::SocketAddr;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use kwasm_sdk::{kwasm_filter, log, proto, Record, Verdict};
@@ -37,9 +36,14 @@ fn drop_port(rec: &Record) -> Verdict {
 
     let n = DROPS.fetch_add(1, Ordering::Relaxed) + 1;
     if n % LOG_EVERY == 1 {
-        if let (Some(src), Some(dst)) = (rec.src_ip(), rec.dst_ip()) {
-            let (src, dst) = (SocketAddr::new(src, sport), SocketAddr::new(dst, PORT));
-            log!("drop #{n}: {name} {src} -> {dst}");
+        // Each family's addresses formatted directly: a SocketAddr's
+        // Display nests deeper, past wasm3's native stack budget on a
+        // KASAN kernel (whose frames are larger).
+        if !rec.is_ipv6() {
+            let (src, dst) = (rec.saddr(), rec.daddr());
+            log!("drop #{n}: {name} {src}:{sport} -> {dst}:{PORT}");
+        } else if let (Some(src), Some(dst)) = (rec.saddr6(), rec.daddr6()) {
+            log!("drop #{n}: {name} [{src}]:{sport} -> [{dst}]:{PORT}");
         }
     }
     Verdict::Drop
